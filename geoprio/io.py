@@ -1,0 +1,318 @@
+"""Reading and writing files: the only module of geoprio that touches the disk.
+
+Reading copes with what Colombian open-data portals publish: CSV with ``,`` ``;`` or tab
+separators, decimal commas, UTF-8 or Latin-1/cp1252 text, Excel workbooks, and vector
+layers (GeoJSON, GeoPackage, shapefile, GeoParquet). Every writer goes through a temporary
+file in the destination folder that is renamed at the end, so a failure never leaves a
+half-written output behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io as _io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+
+from geoprio.errors import InputError, MissingDependencyError
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "VECTOR_SUFFIXES",
+    "atomic_path",
+    "read_csv",
+    "read_layer",
+    "read_table",
+    "sha256_file",
+    "sniff_text",
+    "write_json",
+    "write_layer",
+    "write_table",
+    "write_text",
+]
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".xlsx", ".xls")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".parquet", ".geoparquet", ".fgb")
+
+_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for double in (".csv.gz", ".tsv.gz", ".txt.gz"):
+        if name.endswith(double):
+            return double
+    return path.suffix.lower()
+
+
+def _require_file(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: file not found")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder, expected a file")
+    return p
+
+
+def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
+    """Return the hex SHA-256 of a file's bytes (for run manifests)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_size):
+            h.update(block)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- text sniffing
+
+
+def _read_bytes(path: Path) -> bytes:
+    if _suffix(path).endswith(".gz"):
+        import gzip
+
+        with gzip.open(path, "rb") as fh:
+            return fh.read()
+    return path.read_bytes()
+
+
+def sniff_text(raw: bytes, *, source: str = "<bytes>") -> tuple[str, str]:
+    """Decode ``raw`` and return ``(text, encoding)``.
+
+    UTF-8 (with or without BOM) is tried first; files that are not valid UTF-8 are read as
+    cp1252, the Windows code page that Colombian government exports usually use, and
+    finally as Latin-1 (which decodes any byte).
+    """
+    for enc in _ENCODINGS:
+        try:
+            return raw.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{source}: cannot decode the text")  # pragma: no cover (latin-1 decodes all)
+
+
+def _sniff_separator(text: str) -> str:
+    """Pick the separator among ``,`` ``;`` tab and ``|`` that splits the header consistently."""
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    if not lines:
+        return ","
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",;\t|")
+        return dialect.delimiter
+    except csv.Error:
+        pass
+    header = lines[0]
+    counts = {sep: header.count(sep) for sep in (";", "\t", ",", "|")}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] > 0 else ","
+
+
+def _looks_like_decimal_comma(text: str, sep: str) -> bool:
+    """True when numbers are written with a decimal comma (``-75,5698``).
+
+    Only meaningful when the separator is not a comma. We look for fields that are digits,
+    a single comma and digits, and no field with a decimal point.
+    """
+    if sep == ",":
+        return False
+    import re
+
+    sample = text[:200_000]
+    comma = len(re.findall(rf"(?:^|{re.escape(sep)})\s*-?\d+,\d+\s*(?={re.escape(sep)}|$)", sample, re.M))
+    point = len(re.findall(rf"(?:^|{re.escape(sep)})\s*-?\d+\.\d+\s*(?={re.escape(sep)}|$)", sample, re.M))
+    return comma > point
+
+
+def read_csv(
+    path: str | os.PathLike[str],
+    *,
+    sep: str | None = None,
+    decimal: str | None = None,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """Read a delimited text file, detecting separator, decimal mark and encoding.
+
+    All columns are read as text (``str``) so that validation can report the exact cell
+    that does not parse; the loaders convert what they use. The detected settings are kept
+    in ``df.attrs["geoprio_read"]``.
+    """
+    p = _require_file(path)
+    raw = _read_bytes(p)
+    if not raw.strip():
+        raise InputError(f"{p}: the file is empty")
+    if encoding is None:
+        text, encoding = sniff_text(raw, source=str(p))
+    else:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{p}: not valid {encoding} text at byte {exc.start}") from exc
+    if sep is None:
+        sep = _sniff_separator(text)
+    if decimal is None:
+        decimal = "," if _looks_like_decimal_comma(text, sep) else "."
+    try:
+        df = pd.read_csv(
+            _io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+        )
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{p}: cannot split the file into columns with separator {sep!r}: {exc}") from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    df.attrs["geoprio_read"] = {"path": str(p), "sep": sep, "decimal": decimal, "encoding": encoding}
+    return df
+
+
+def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = 0, **csv_options: Any) -> pd.DataFrame:
+    """Read a table (CSV family or Excel) with every column as text.
+
+    Vector files are accepted too; their geometry is dropped and their attributes returned
+    as text, which lets a per-zone table come as GeoPackage as easily as CSV.
+    """
+    p = _require_file(path)
+    suffix = _suffix(p)
+    if suffix in (".xlsx", ".xls"):
+        try:
+            df = pd.read_excel(p, sheet_name=sheet if sheet is not None else 0, dtype=str)
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"{p}: reading Excel needs openpyxl; install it with pip install 'geoprio[excel]'"
+            ) from exc
+        except ValueError as exc:
+            raise InputError(f"{p}: cannot read sheet {sheet!r}: {exc}") from exc
+        df.columns = [str(c).strip() for c in df.columns]
+        df.attrs["geoprio_read"] = {"path": str(p), "sheet": sheet, "decimal": "."}
+        return df
+    if suffix in VECTOR_SUFFIXES:
+        gdf = read_layer(p)
+        df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        df = df.astype({c: str for c in df.columns}).where(df.notna(), None)
+        df.attrs["geoprio_read"] = {"path": str(p), "decimal": "."}
+        return df
+    return read_csv(p, **csv_options)
+
+
+def read_layer(path: str | os.PathLike[str], *, layer: str | int | None = None) -> gpd.GeoDataFrame:
+    """Read a vector layer (GeoJSON, GeoPackage, shapefile, GeoParquet, FlatGeobuf)."""
+    p = _require_file(path)
+    suffix = _suffix(p)
+    try:
+        if suffix in (".parquet", ".geoparquet"):
+            try:
+                return gpd.read_parquet(p)
+            except ImportError as exc:
+                raise MissingDependencyError(
+                    f"{p}: reading GeoParquet needs pyarrow; install it with pip install 'geoprio[parquet]'"
+                ) from exc
+        kwargs: dict[str, Any] = {"engine": "pyogrio"}
+        if layer is not None:
+            kwargs["layer"] = layer
+        return gpd.read_file(p, **kwargs)
+    except MissingDependencyError:
+        raise
+    except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
+        raise InputError(f"{p}: cannot read as a vector layer: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- atomic writing
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    The temporary file keeps the destination's suffix, so drivers chosen by extension
+    (GeoPackage, GeoJSON) work. On any exception the temporary file is removed and the
+    destination is left as it was.
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".tmp{dest.suffix}", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # let the writer create it (GDAL refuses to overwrite some formats)
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_with(path: str | os.PathLike[str], writer: Callable[[Path], None]) -> Path:
+    with atomic_path(path) as tmp:
+        writer(tmp)
+    return Path(path)
+
+
+def write_text(text: str, path: str | os.PathLike[str]) -> Path:
+    """Write UTF-8 text atomically."""
+    return _write_with(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write JSON (UTF-8, accents kept, indented) atomically."""
+    return write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n", path)
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, sep: str = ",") -> Path:
+    """Write a table as UTF-8 CSV (or Excel for ``.xlsx``) atomically.
+
+    Geometry columns are dropped: use :func:`write_layer` for spatial outputs.
+    """
+    if isinstance(df, gpd.GeoDataFrame):
+        df = pd.DataFrame(df.drop(columns=df.geometry.name))
+    if Path(path).suffix.lower() == ".xlsx":
+        return _write_with(path, lambda tmp: df.to_excel(tmp, index=False))
+    return _write_with(path, lambda tmp: df.to_csv(tmp, index=False, sep=sep, encoding="utf-8", lineterminator="\n"))
+
+
+LayerFormat = Literal["geojson", "gpkg", "parquet"]
+_FORMAT_BY_SUFFIX: dict[str, LayerFormat] = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".parquet": "parquet",
+    ".geoparquet": "parquet",
+}
+
+
+def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str | None = None) -> Path:
+    """Write a GeoDataFrame atomically; the format follows the file suffix.
+
+    GeoJSON is always written in EPSG:4326 (RFC 7946); other formats keep the frame's CRS.
+    """
+    fmt = _FORMAT_BY_SUFFIX.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError(f"{path}: unknown output format; use one of {sorted(_FORMAT_BY_SUFFIX)}")
+    if fmt == "geojson" and gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+
+    def _write(tmp: Path) -> None:
+        if fmt == "parquet":
+            try:
+                gdf.to_parquet(tmp, index=False)
+            except ImportError as exc:
+                raise MissingDependencyError(
+                    "writing GeoParquet needs pyarrow; install it with pip install 'geoprio[parquet]'"
+                ) from exc
+            return
+        driver = {"geojson": "GeoJSON", "gpkg": "GPKG"}[fmt]
+        kwargs: dict[str, Any] = {"driver": driver, "engine": "pyogrio"}
+        if layer is not None and fmt == "gpkg":
+            kwargs["layer"] = layer
+        gdf.to_file(tmp, **kwargs)
+
+    return _write_with(path, _write)
