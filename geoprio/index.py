@@ -1,0 +1,465 @@
+"""The prioritization index (índice de priorización): normalize, weight, aggregate, rank.
+
+This is the numeric core: it takes a table of raw indicator values (zones × indicators)
+and knows nothing about files or geometry. :mod:`geoprio.measures` builds that table from
+records and zones; :mod:`geoprio.pipeline` runs the whole chain from a config file.
+
+Conventions, following the OECD/JRC *Handbook on Constructing Composite Indicators*:
+
+* **transform** (optional): ``log`` = log(1 + x), then winsorizing at given quantiles;
+* **direction**: an indicator where more is better (e.g. operational results) is
+  reversed so that a high normalized value always means more need of intervention;
+* **normalize**: ``minmax`` → [0, 1]; ``zscore`` → (x − mean) / sd (population sd);
+  ``rank`` → percentile rank (rank − 1) / (n − 1) with average ranks for ties. A constant
+  indicator normalizes to 0 everywhere (it cannot tell zones apart);
+* **aggregate** with weights summing to 1: ``arithmetic`` Σ wᵢ nᵢ; ``geometric``
+  Π (1 + 99 nᵢ)^wᵢ, i.e. the weighted geometric mean of the values rescaled to [1, 100],
+  which penalizes zones that are low on some indicators (less compensation);
+* **index on 0–100**: arithmetic with ``minmax``/``rank``: 100 Σ wᵢ nᵢ (100 = worst on every
+  indicator); geometric: (G − 1) / 99 × 100; arithmetic with ``zscore`` (unbounded):
+  rescaled so that the lowest zone is 0 and the highest 100.
+* **contributions** add up to each zone's index: 100 wᵢ nᵢ (arithmetic, bounded); the
+  share of wᵢ log(1 + 99 nᵢ) in log G (geometric); 100 wᵢ (zᵢ − zᵢ of the lowest zone) / range
+  (z-score).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from geoprio.errors import ConfigError, InputError
+
+__all__ = [
+    "AGGREGATIONS",
+    "NORMALIZATIONS",
+    "PriorityIndex",
+    "aggregate",
+    "normalize",
+    "tier_labels",
+    "transform",
+]
+
+Normalization = Literal["minmax", "zscore", "rank"]
+Aggregation = Literal["arithmetic", "geometric"]
+Direction = Literal["higher_is_worse", "higher_is_better"]
+TierMethod = Literal["quantiles", "natural_breaks"]
+
+NORMALIZATIONS: tuple[str, ...] = ("minmax", "zscore", "rank")
+AGGREGATIONS: tuple[str, ...] = ("arithmetic", "geometric")
+
+_TIER_LABELS = {
+    "es": {2: ["baja", "alta"], 3: ["baja", "media", "alta"], 4: ["baja", "media", "alta", "muy alta"],
+           5: ["muy baja", "baja", "media", "alta", "muy alta"]},
+    "en": {2: ["low", "high"], 3: ["low", "medium", "high"], 4: ["low", "medium", "high", "very high"],
+           5: ["very low", "low", "medium", "high", "very high"]},
+}
+
+
+def tier_labels(k: int, lang: str = "es") -> list[str]:
+    """Tier names from lowest to highest priority (``alta`` is the top tier in Spanish)."""
+    try:
+        return list(_TIER_LABELS[lang][k])
+    except KeyError:
+        raise ConfigError(f"tiers: k must be 2 to 5 and lang 'es' or 'en', got k={k!r}, lang={lang!r}") from None
+
+
+# --------------------------------------------------------------------------- array functions
+
+
+def transform(X: np.ndarray, *, log: bool = False, winsorize: tuple[float, float] | None = None) -> np.ndarray:
+    """Apply log(1 + x) and/or winsorizing (per column, at the given quantiles); returns a copy."""
+    X = np.array(X, dtype=float)
+    if log:
+        if np.nanmin(X) < 0:
+            raise ConfigError("log transform needs non-negative values; an indicator has negative values (a change?)")
+        X = np.log1p(X)
+    if winsorize is not None:
+        lo, hi = winsorize
+        if not 0 <= lo < hi <= 1:
+            raise ConfigError(f"winsorize quantiles must satisfy 0 <= low < high <= 1, got {winsorize!r}")
+        qlo = np.nanquantile(X, lo, axis=0)
+        qhi = np.nanquantile(X, hi, axis=0)
+        X = np.clip(X, qlo, qhi)
+    return X
+
+
+def normalize(X: np.ndarray, method: str = "minmax") -> np.ndarray:
+    """Normalize each column of ``X`` (zones × indicators); see the module docstring."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise InputError(f"normalize expects a 2-D array (zones × indicators), got shape {X.shape}")
+    n = X.shape[0]
+    if method == "minmax":
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        span = hi - lo
+        return np.divide(X - lo, span, out=np.zeros_like(X), where=span > 0)
+    if method == "zscore":
+        mu, sd = X.mean(axis=0), X.std(axis=0)
+        return np.divide(X - mu, sd, out=np.zeros_like(X), where=sd > 0)
+    if method == "rank":
+        if n < 2:
+            return np.zeros_like(X)
+        r = rankdata(X, method="average", axis=0)
+        out = (r - 1) / (n - 1)
+        out[:, np.ptp(X, axis=0) == 0] = 0.0
+        return out
+    raise ConfigError(f"unknown normalization {method!r}; expected one of {list(NORMALIZATIONS)}")
+
+
+def aggregate(N: np.ndarray, W: np.ndarray, method: str = "arithmetic", *, bounded: bool = True) -> np.ndarray:
+    """Aggregate normalized values into the 0–100 index.
+
+    Parameters
+    ----------
+    N
+        Normalized values, zones × indicators.
+    W
+        Weights: one vector (indicators,) or one row per draw (draws × indicators); each row
+        is rescaled to sum to 1.
+    method
+        ``"arithmetic"`` or ``"geometric"``.
+    bounded
+        True when ``N`` lies in [0, 1] (min-max, rank); False for z-scores, whose composite
+        is rescaled to 0–100 per draw.
+
+    Returns
+    -------
+    numpy.ndarray
+        Index values, shape (zones,) for one weight vector or (zones, draws).
+    """
+    W = np.asarray(W, dtype=float)
+    single = W.ndim == 1
+    W2 = np.atleast_2d(W)
+    W2 = W2 / W2.sum(axis=1, keepdims=True)
+    if method == "arithmetic":
+        C = N @ W2.T
+        if bounded:
+            out = 100.0 * C
+        else:
+            lo, hi = C.min(axis=0), C.max(axis=0)
+            span = hi - lo
+            out = 100.0 * np.divide(C - lo, span, out=np.zeros_like(C), where=span > 0)
+    elif method == "geometric":
+        if not bounded:
+            raise ConfigError("geometric aggregation needs a bounded normalization ('minmax' or 'rank'), not 'zscore'")
+        G = np.exp(np.log1p(99.0 * N) @ W2.T)
+        out = (G - 1.0) / 99.0 * 100.0
+    else:
+        raise ConfigError(f"unknown aggregation {method!r}; expected one of {list(AGGREGATIONS)}")
+    out = np.clip(out, 0.0, 100.0)  # guard rounding just outside the scale
+    return out[:, 0] if single else out
+
+
+def _contributions(N: np.ndarray, w: np.ndarray, method: str, bounded: bool, index: np.ndarray) -> np.ndarray:
+    w = w / w.sum()
+    if method == "geometric":
+        L = np.log1p(99.0 * N) * w
+        total = L.sum(axis=1, keepdims=True)
+        return np.divide(L * index[:, None], total, out=np.zeros_like(L), where=total > 0)
+    if bounded:
+        return 100.0 * N * w
+    C = N @ w
+    lo_zone = int(np.argmin(C))
+    span = C.max() - C.min()
+    if span <= 0:
+        return np.zeros_like(N)
+    return 100.0 * w * (N - N[lo_zone]) / span
+
+
+def _ranks(index: np.ndarray) -> np.ndarray:
+    """Rank 1 = highest index; ties share the best rank. Works on (zones,) or (zones, draws)."""
+    return rankdata(-np.round(index, 9), method="min", axis=0).astype(np.int64)
+
+
+# --------------------------------------------------------------------------- the estimator
+
+
+class PriorityIndex:
+    """Composite prioritization index over zones, in the style of a scikit-learn estimator.
+
+    Parameters
+    ----------
+    normalization
+        ``"minmax"``, ``"zscore"`` or ``"rank"``.
+    log
+        Apply log(1 + x) before normalizing (tames heavy-tailed counts).
+    winsorize
+        ``(low, high)`` quantiles to clip each indicator at, e.g. ``(0.05, 0.95)``.
+    weights
+        ``"equal"``, or a mapping indicator → weight (any positive scale; rescaled to sum 1).
+    directions
+        Mapping indicator → ``"higher_is_worse"`` (default) or ``"higher_is_better"``.
+    aggregation
+        ``"arithmetic"`` or ``"geometric"``.
+    tiers
+        ``"quantiles"`` (equal-count classes) or ``"natural_breaks"`` (Fisher–Jenks), both
+        computed with mapclassify.
+    n_tiers
+        Number of tiers (2–5); with 3 they are *alta*, *media*, *baja*.
+    labels
+        Mapping indicator → display name (used in the ``drivers`` explanation).
+    lang
+        ``"es"`` (default) or ``"en"`` for tier names and explanations.
+
+    Attributes
+    ----------
+    raw_ : DataFrame
+        The indicator values of the ranked zones (zones with a missing value are in
+        ``excluded_`` instead).
+    excluded_ : Series
+        Zone id → reason, for zones that could not be scored.
+    normalized_, contributions_ : DataFrame
+        Per zone and indicator; contributions add up to ``index_``.
+    weights_ : Series
+        Weights used, summing to 1.
+    index_ : Series
+        The index on 0–100, by zone.
+    rank_ : Series
+        1 = highest priority.
+    tier_ : Series
+        Tier name per zone.
+    """
+
+    def __init__(
+        self,
+        *,
+        normalization: Normalization = "minmax",
+        log: bool = False,
+        winsorize: tuple[float, float] | None = None,
+        weights: Literal["equal"] | Mapping[str, float] = "equal",
+        directions: Mapping[str, Direction] | None = None,
+        aggregation: Aggregation = "arithmetic",
+        tiers: TierMethod = "quantiles",
+        n_tiers: int = 3,
+        labels: Mapping[str, str] | None = None,
+        lang: str = "es",
+    ) -> None:
+        self.normalization = normalization
+        self.log = log
+        self.winsorize = winsorize
+        self.weights = weights
+        self.directions = directions
+        self.aggregation = aggregation
+        self.tiers = tiers
+        self.n_tiers = n_tiers
+        self.labels = labels
+        self.lang = lang
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def get_params(self) -> dict[str, object]:
+        """Constructor parameters (for manifests)."""
+        return {k: getattr(self, k) for k in (
+            "normalization", "log", "winsorize", "weights", "directions", "aggregation", "tiers", "n_tiers", "labels", "lang")}
+
+    def _validate(self, X: pd.DataFrame) -> None:
+        if self.normalization not in NORMALIZATIONS:
+            raise ConfigError(f"unknown normalization {self.normalization!r}; expected one of {list(NORMALIZATIONS)}")
+        if self.aggregation not in AGGREGATIONS:
+            raise ConfigError(f"unknown aggregation {self.aggregation!r}; expected one of {list(AGGREGATIONS)}")
+        if self.aggregation == "geometric" and self.normalization == "zscore":
+            raise ConfigError("geometric aggregation needs a bounded normalization ('minmax' or 'rank'), not 'zscore'")
+        if self.tiers not in ("quantiles", "natural_breaks"):
+            raise ConfigError(f"unknown tier method {self.tiers!r}; expected 'quantiles' or 'natural_breaks'")
+        tier_labels(self.n_tiers, self.lang)
+        if not isinstance(X, pd.DataFrame) or X.shape[1] == 0:
+            raise InputError("the index needs a DataFrame with one column per indicator")
+        if not X.index.is_unique:
+            raise InputError(f"zone ids must be unique; repeated: {sorted(set(X.index[X.index.duplicated()]))[:5]}")
+        for c in X.columns:
+            if not pd.api.types.is_numeric_dtype(X[c]):
+                raise InputError(f"indicator {c!r} is not numeric (dtype {X[c].dtype})")
+        if np.isinf(X.to_numpy(dtype=float)).any():
+            bad = X.columns[np.isinf(X.to_numpy(dtype=float)).any(axis=0)].tolist()
+            raise InputError(f"indicators {bad} have infinite values (a rate over zero population?)")
+        for name, d in (self.directions or {}).items():
+            if name not in X.columns:
+                raise ConfigError(f"direction given for unknown indicator {name!r}; indicators: {list(X.columns)}")
+            if d not in ("higher_is_worse", "higher_is_better"):
+                raise ConfigError(f"indicator {name!r}: direction must be 'higher_is_worse' or 'higher_is_better', got {d!r}")
+
+    def _weight_vector(self, columns: Sequence[str]) -> np.ndarray:
+        if isinstance(self.weights, str):
+            if self.weights != "equal":
+                raise ConfigError(f"weights must be 'equal' or a mapping indicator → weight, got {self.weights!r}")
+            return np.full(len(columns), 1.0 / len(columns))
+        missing = [c for c in columns if c not in self.weights]
+        extra = [k for k in self.weights if k not in columns]
+        if missing or extra:
+            raise ConfigError(f"weights must name every indicator exactly: missing {missing}, unknown {extra}")
+        w = np.array([float(self.weights[c]) for c in columns])
+        if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
+            raise ConfigError(f"weights must be non-negative with a positive sum, got {dict(zip(columns, w, strict=True))}")
+        return w / w.sum()
+
+    def _prepared(self, X: pd.DataFrame) -> np.ndarray:
+        T = transform(X.to_numpy(dtype=float), log=self.log, winsorize=self.winsorize)
+        dirs = self.directions or {}
+        flip = np.array([dirs.get(c, "higher_is_worse") == "higher_is_better" for c in X.columns])
+        T[:, flip] = -T[:, flip]
+        return T
+
+    # -- fitting -------------------------------------------------------------------------
+
+    def fit(self, X: pd.DataFrame) -> PriorityIndex:
+        """Compute the index for the zones (rows) of ``X`` from its indicators (columns)."""
+        self._validate(X)
+        nan_rows = X.isna().any(axis=1)
+        self.excluded_ = pd.Series(
+            [f"sin valor: {', '.join(X.columns[X.loc[z].isna()])}" if self.lang == "es" else
+             f"missing: {', '.join(X.columns[X.loc[z].isna()])}" for z in X.index[nan_rows]],
+            index=X.index[nan_rows], dtype="string", name="excluded",
+        )
+        Xk = X.loc[~nan_rows]
+        if len(Xk) < 2:
+            raise InputError(f"the index needs at least 2 zones with every indicator; {len(Xk)} of {len(X)} have them")
+        self.raw_ = Xk.copy()
+        self.weights_ = pd.Series(self._weight_vector(list(X.columns)), index=X.columns, name="weight")
+        self.prepared_ = self._prepared(Xk)
+        N = normalize(self.prepared_, self.normalization)
+        bounded = self.normalization != "zscore"
+        idx = aggregate(N, self.weights_.to_numpy(), self.aggregation, bounded=bounded)
+        contrib = _contributions(N, self.weights_.to_numpy(), self.aggregation, bounded, idx)
+        self.normalized_ = pd.DataFrame(N, index=Xk.index, columns=X.columns)
+        self.contributions_ = pd.DataFrame(contrib, index=Xk.index, columns=X.columns)
+        self.index_ = pd.Series(idx, index=Xk.index, name="index")
+        self.rank_ = pd.Series(_ranks(idx), index=Xk.index, name="rank")
+        self.tier_ = pd.Series(self._tiers(idx), index=Xk.index, name="tier", dtype="string")
+        return self
+
+    def _tiers(self, idx: np.ndarray) -> list[str]:
+        import mapclassify
+
+        labels = tier_labels(self.n_tiers, self.lang)
+        k = min(self.n_tiers, len(np.unique(np.round(idx, 9))))
+        if k < 2:
+            return [labels[0]] * len(idx)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # mapclassify warns when classes collapse on ties
+            cls = mapclassify.Quantiles(idx, k=k) if self.tiers == "quantiles" else mapclassify.FisherJenks(idx, k=k)
+        yb = np.asarray(cls.yb)
+        # map the k classes onto the top k labels' spread: with fewer classes than asked, keep ends
+        positions = np.round(np.linspace(0, self.n_tiers - 1, k)).astype(int) if k < self.n_tiers else np.arange(k)
+        return [labels[positions[b]] for b in yb]
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "index_"):
+            raise RuntimeError("this PriorityIndex is not fitted yet; call fit(X) first")
+
+    # -- outputs -------------------------------------------------------------------------
+
+    def drivers(self, top: int = 3) -> pd.Series:
+        """The indicators that contribute most to each zone's index, as text."""
+        self._check_fitted()
+        labels = dict(self.labels or {})
+        C = self.contributions_
+        total = self.index_.replace(0, np.nan)
+        out = {}
+        for z in C.index:
+            row = C.loc[z].sort_values(ascending=False)
+            parts = [f"{labels.get(i, i)} {100 * v / total[z]:.0f} %" for i, v in row.head(top).items() if v > 0 and pd.notna(total[z])]
+            out[z] = "; ".join(parts)
+        return pd.Series(out, name="drivers", dtype="string")
+
+    def table(self) -> pd.DataFrame:
+        """One row per zone, best-ranked first: index, rank, tier, drivers, and per indicator
+        its raw value, normalized value and contribution. Excluded zones come last, unranked.
+        """
+        self._check_fitted()
+        cols: dict[str, pd.Series] = {
+            "index": self.index_.round(4),
+            "rank": self.rank_,
+            "tier": self.tier_,
+            "drivers": self.drivers(),
+        }
+        for c in self.raw_.columns:
+            cols[f"{c}"] = self.raw_[c]
+            cols[f"{c}__norm"] = self.normalized_[c].round(6)
+            cols[f"{c}__contrib"] = self.contributions_[c].round(4)
+        t = pd.DataFrame(cols)
+        t.index.name = "zone_id"
+        t = t.sort_values(["rank"], kind="stable")
+        if len(self.excluded_):
+            ex = pd.DataFrame(index=self.excluded_.index)
+            ex.index.name = "zone_id"
+            ex["excluded"] = self.excluded_
+            t = pd.concat([t, ex])
+            t["rank"] = t["rank"].astype("Int64")
+        return t
+
+    # -- robustness ----------------------------------------------------------------------
+
+    def robustness(
+        self,
+        *,
+        n_draws: int = 1000,
+        weight_spread: float = 0.5,
+        normalizations: Sequence[str] = NORMALIZATIONS,
+        aggregations: Sequence[str] | None = None,
+        top_k: int = 10,
+        random_state: int | np.random.Generator | None = None,
+    ) -> pd.DataFrame:
+        """Monte Carlo uncertainty analysis of the ranks (OECD/JRC handbook, ch. 7).
+
+        Each draw multiplies every weight by an independent uniform factor in
+        [1 − spread, 1 + spread] (then renormalizes), picks a normalization from
+        ``normalizations`` and an aggregation from ``aggregations`` (the fitted one by
+        default; z-score is never combined with geometric aggregation) and ranks the zones.
+        Transform options (log, winsorize, directions) stay as fitted.
+
+        Returns
+        -------
+        DataFrame
+            Per zone: ``rank_median``, ``rank_p05``, ``rank_p95`` (the 5–95 % rank
+            interval), ``p_top_k`` (share of draws in which the zone ranks in the top
+            ``top_k``) and ``rank_nominal``.
+        """
+        self._check_fitted()
+        if n_draws < 1:
+            raise ConfigError(f"n_draws must be at least 1, got {n_draws}")
+        if not 0 <= weight_spread < 1:
+            raise ConfigError(f"weight_spread must be in [0, 1), got {weight_spread}")
+        if top_k < 1:
+            raise ConfigError(f"top_k must be at least 1, got {top_k}")
+        aggregations = tuple(aggregations) if aggregations is not None else (self.aggregation,)
+        for m in normalizations:
+            if m not in NORMALIZATIONS:
+                raise ConfigError(f"unknown normalization {m!r} in robustness; expected {list(NORMALIZATIONS)}")
+        for a in aggregations:
+            if a not in AGGREGATIONS:
+                raise ConfigError(f"unknown aggregation {a!r} in robustness; expected {list(AGGREGATIONS)}")
+        combos = [(m, a) for m in normalizations for a in aggregations if not (m == "zscore" and a == "geometric")]
+        if not combos:
+            raise ConfigError("robustness: no valid normalization/aggregation combination")
+        rng = np.random.default_rng(random_state)
+        w0 = self.weights_.to_numpy()
+        W = w0 * rng.uniform(1 - weight_spread, 1 + weight_spread, size=(n_draws, len(w0)))
+        W = W / W.sum(axis=1, keepdims=True)
+        pick = rng.integers(0, len(combos), size=n_draws)
+        n = len(self.raw_)
+        scores = np.empty((n, n_draws))
+        normalized = {m: normalize(self.prepared_, m) for m in {c[0] for c in combos}}
+        for j, (m, a) in enumerate(combos):
+            cols = np.flatnonzero(pick == j)
+            if cols.size:
+                scores[:, cols] = aggregate(normalized[m], W[cols], a, bounded=m != "zscore")
+        ranks = _ranks(scores)
+        self.draw_ranks_ = ranks
+        out = pd.DataFrame(
+            {
+                "rank_nominal": self.rank_.to_numpy(),
+                "rank_median": np.median(ranks, axis=1),
+                "rank_p05": np.quantile(ranks, 0.05, axis=1, method="inverted_cdf").astype(int),
+                "rank_p95": np.quantile(ranks, 0.95, axis=1, method="inverted_cdf").astype(int),
+                f"p_top_{top_k}": (ranks <= top_k).mean(axis=1),
+            },
+            index=self.raw_.index,
+        )
+        out.index.name = "zone_id"
+        return out
