@@ -1,0 +1,317 @@
+"""Run configuration: what to load, which indicators, how to build the index.
+
+A configuration is a TOML file or, equally, these pydantic models built in Python.
+Relative paths in a TOML file are taken relative to the file's folder. See the README
+for a complete example; ``data/demo/indice.toml`` is the demo's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from geoprio.errors import ConfigError
+from geoprio.settings import DEFAULT_LANG, DEFAULT_METRIC_CRS, RATE_PER
+
+__all__ = [
+    "GridConfig",
+    "IndexOptions",
+    "IndicatorConfig",
+    "OutputConfig",
+    "ParentConfig",
+    "PopulationConfig",
+    "RobustnessConfig",
+    "RunConfig",
+    "SourceConfig",
+    "ZonesConfig",
+    "load_config",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PopulationConfig(_Model):
+    """Residents per zone from a table keyed by zone id."""
+
+    path: Path
+    id: str
+    column: str
+    duplicates: Literal["error", "sum", "first"] = "error"
+
+
+class ParentConfig(_Model):
+    """The enclosing level (e.g. localidades for UPZ)."""
+
+    path: Path
+    id: str
+    name: str | None = None
+    level: str = "localidad"
+    method: Literal["overlap", "attribute"] = "overlap"
+
+
+class GridConfig(_Model):
+    """Use grid cells over the zones' area instead of the zones themselves."""
+
+    cell_size_m: float = Field(gt=0)
+    shape: Literal["square", "hex"] = "square"
+
+
+class ZonesConfig(_Model):
+    path: Path
+    id: str
+    name: str | None = None
+    level: str = "zona"
+    layer: str | None = None
+    crs: str | None = None
+    metric_crs: str = DEFAULT_METRIC_CRS
+    where: dict[str, Any] | None = None
+    parent_column: str | None = None
+    population_column: str | None = None
+    population: PopulationConfig | None = None
+    parent: ParentConfig | None = None
+    grid: GridConfig | None = None
+
+
+class SourceConfig(_Model):
+    """One input file. Its layout follows from the keys given:
+    ``zone_id`` → a table aggregated per zone; ``key`` → records naming a place;
+    otherwise points with coordinates."""
+
+    path: Path
+    kind: Literal["crime", "complaint", "coexistence"] = "crime"
+    # points
+    x: str | None = None
+    y: str | None = None
+    crs: str | None = None
+    fix_swapped: bool = True
+    # keyed records
+    key: str | None = None
+    match_on: Literal["name", "id"] = "name"
+    key_pattern: str | None = None
+    aliases: dict[str, str] | None = None
+    fuzzy: float | None = Field(default=None, ge=0, le=1)
+    # shared record columns
+    date: str | None = None
+    hour: str | None = None
+    category: str | None = None
+    id: str | None = None
+    count: str | None = None
+    date_format: str | None = None
+    timezone: str = "America/Bogota"
+    # tables aggregated per zone
+    zone_id: str | None = None
+    columns: list[str] | None = None
+    duplicates: Literal["error", "sum", "first"] = "error"
+    # reading
+    sep: str | None = None
+    encoding: str | None = None
+    decimal: str | None = None
+    sheet: str | int | None = None
+
+    @property
+    def layout(self) -> Literal["points", "keyed", "table"]:
+        if self.zone_id is not None:
+            return "table"
+        return "keyed" if self.key is not None else "points"
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> SourceConfig:
+        if self.zone_id is not None and self.key is not None:
+            raise ValueError("give either zone_id (a per-zone table) or key (records naming a place), not both")
+        return self
+
+    def read_options(self) -> dict[str, Any]:
+        opts: dict[str, Any] = {}
+        for k in ("sep", "encoding", "decimal"):
+            if getattr(self, k) is not None:
+                opts[k] = getattr(self, k)
+        if self.sheet is not None:
+            opts["sheet"] = self.sheet
+        return opts
+
+
+class IndicatorConfig(_Model):
+    """One indicator of the index."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    source: str
+    label: str | None = None
+    # what to count
+    categories: list[str] | None = None
+    column: str | None = None
+    previous_column: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    hours: tuple[int, int] | None = None
+    weekdays: list[int] | None = None
+    harm_weighted: bool = False
+    # how to measure
+    measure: Literal["count", "rate", "density", "change"] = "count"
+    per: float = Field(default=RATE_PER, gt=0)
+    # how it enters the index
+    weight: float | None = Field(default=None, ge=0)
+    direction: Literal["higher_is_worse", "higher_is_better"] = "higher_is_worse"
+    harm: float | None = Field(default=None, ge=0)
+    harm_category: str | None = None
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not (0 <= v[0] <= 23 and 0 <= v[1] <= 24 and v[0] != v[1]):
+            raise ValueError("hours must be [start, end) with 0 <= start <= 23, 0 <= end <= 24, start != end; e.g. [20, 4] wraps past midnight")
+        return v
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(d < 0 or d > 6 for d in v)):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return v
+
+    @model_validator(mode="after")
+    def _dates(self) -> IndicatorConfig:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        return self
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+
+class IndexOptions(_Model):
+    normalization: Literal["minmax", "zscore", "rank"] = "minmax"
+    log: bool = False
+    winsorize: tuple[float, float] | None = None
+    weighting: Literal["explicit", "equal", "harm"] = "explicit"
+    aggregation: Literal["arithmetic", "geometric"] = "arithmetic"
+    tiers: Literal["quantiles", "natural_breaks"] = "quantiles"
+    n_tiers: int = Field(default=3, ge=2, le=5)
+    lang: Literal["es", "en"] = DEFAULT_LANG  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _combo(self) -> IndexOptions:
+        if self.aggregation == "geometric" and self.normalization == "zscore":
+            raise ValueError("geometric aggregation needs normalization 'minmax' or 'rank', not 'zscore'")
+        return self
+
+
+class RobustnessConfig(_Model):
+    draws: int = Field(default=1000, ge=0)
+    weight_spread: float = Field(default=0.5, ge=0, lt=1)
+    normalizations: list[Literal["minmax", "zscore", "rank"]] = ["minmax", "zscore", "rank"]
+    aggregations: list[Literal["arithmetic", "geometric"]] | None = None
+    top_k: int = Field(default=10, ge=1)
+    random_state: int = 20241
+
+
+class OutputConfig(_Model):
+    dir: Path = Path("output")
+    name: str | None = None
+    formats: list[Literal["csv", "geojson", "gpkg", "parquet"]] = ["csv", "geojson", "gpkg", "parquet"]
+
+
+class RunConfig(_Model):
+    """A complete index run."""
+
+    zones: ZonesConfig
+    sources: dict[str, SourceConfig]
+    indicators: list[IndicatorConfig] = Field(min_length=1)
+    index: IndexOptions = IndexOptions()
+    robustness: RobustnessConfig = RobustnessConfig()
+    output: OutputConfig = OutputConfig()
+    harm_table: Path | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> RunConfig:
+        names = [i.name for i in self.indicators]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"indicator names must be unique; repeated: {dup}")
+        for ind in self.indicators:
+            if ind.source not in self.sources:
+                raise ValueError(f"indicator {ind.name!r}: unknown source {ind.source!r}; sources: {sorted(self.sources)}")
+            src = self.sources[ind.source]
+            if src.layout == "table":
+                if ind.column is None:
+                    raise ValueError(f"indicator {ind.name!r}: source {ind.source!r} is a per-zone table; name its column")
+                if ind.measure == "change" and ind.previous_column is None:
+                    raise ValueError(f"indicator {ind.name!r}: measure 'change' on a per-zone table needs previous_column")
+                if ind.categories or ind.hours or ind.date_from or ind.date_to or ind.weekdays or ind.harm_weighted:
+                    raise ValueError(f"indicator {ind.name!r}: filters (categories, dates, hours, weekdays, harm_weighted) need record-level data, but {ind.source!r} is a per-zone table")
+            elif ind.measure == "change" and not (ind.date_from and ind.date_to):
+                raise ValueError(f"indicator {ind.name!r}: measure 'change' needs date_from and date_to (the previous period is the same length, just before)")
+            if ind.measure == "rate" and self.zones.population is None and self.zones.population_column is None and self.zones.grid is None:
+                raise ValueError(f"indicator {ind.name!r}: a rate needs zone population ([zones.population] or zones.population_column)")
+        if self.index.weighting == "explicit":
+            missing = [i.name for i in self.indicators if i.weight is None]
+            if missing:
+                raise ValueError(f"index.weighting = 'explicit' but indicators {missing} have no weight; give one or use 'equal' or 'harm'")
+        return self
+
+    def resolved(self, base: Path) -> RunConfig:
+        """A copy with every relative path made absolute against ``base``."""
+        def fix(p: Path | None) -> Path | None:
+            return None if p is None else (p if p.is_absolute() else (base / p).resolve())
+
+        z = self.zones
+        zones = z.model_copy(update={
+            "path": fix(z.path),
+            "population": z.population.model_copy(update={"path": fix(z.population.path)}) if z.population else None,
+            "parent": z.parent.model_copy(update={"path": fix(z.parent.path)}) if z.parent else None,
+        })
+        sources = {k: s.model_copy(update={"path": fix(s.path)}) for k, s in self.sources.items()}
+        return self.model_copy(update={
+            "zones": zones, "sources": sources, "harm_table": fix(self.harm_table),
+            "output": self.output.model_copy(update={"dir": fix(self.output.dir)}),
+        })
+
+    def input_paths(self) -> list[Path]:
+        paths = [self.zones.path]
+        if self.zones.population:
+            paths.append(self.zones.population.path)
+        if self.zones.parent:
+            paths.append(self.zones.parent.path)
+        paths += [s.path for s in self.sources.values()]
+        if self.harm_table:
+            paths.append(self.harm_table)
+        return paths
+
+
+def _format_validation(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {loc or '(top level)'}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(doc: dict[str, Any], *, source: str = "<config>", base: Path | None = None) -> RunConfig:
+    """Build a :class:`RunConfig` from a plain dict (as read from TOML or a manifest)."""
+    try:
+        cfg = RunConfig.model_validate(doc)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(source, exc)) from None
+    return cfg.resolved(base) if base is not None else cfg
+
+
+def load_config(path: str | os.PathLike[str]) -> RunConfig:
+    """Read a TOML run configuration; relative paths are resolved against its folder."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: configuration file not found")
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text") from None
+    return parse_config(doc, source=p.name, base=p.resolve().parent)
