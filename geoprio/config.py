@@ -44,6 +44,7 @@ class PopulationConfig(_Model):
     id: str
     column: str
     duplicates: Literal["error", "sum", "first"] = "error"
+    where: dict[str, Any] | None = None
 
 
 class ParentConfig(_Model):
@@ -105,10 +106,12 @@ class SourceConfig(_Model):
     count: str | None = None
     date_format: str | None = None
     timezone: str = "America/Bogota"
+    offsets: Literal["convert", "drop"] = "convert"
     # tables aggregated per zone
     zone_id: str | None = None
     columns: list[str] | None = None
     duplicates: Literal["error", "sum", "first"] = "error"
+    where: dict[str, Any] | None = None
     # reading
     sep: str | None = None
     encoding: str | None = None
@@ -125,6 +128,8 @@ class SourceConfig(_Model):
     def _one_layout(self) -> SourceConfig:
         if self.zone_id is not None and self.key is not None:
             raise ValueError("give either zone_id (a per-zone table) or key (records naming a place), not both")
+        if self.where is not None and self.zone_id is None:
+            raise ValueError("where filters rows of a per-zone table (zone_id); filter records in the indicators instead")
         return self
 
     def read_options(self) -> dict[str, Any]:

@@ -126,7 +126,7 @@ def _looks_like_decimal_comma(text: str, sep: str) -> bool:
     import re
 
     sample = text[:200_000]
-    comma = len(re.findall(rf"(?:^|{re.escape(sep)})\s*-?\d+,\d+\s*(?={re.escape(sep)}|$)", sample, re.M))
+    comma = len(re.findall(rf"(?:^|{re.escape(sep)})\s*-?(?:\d{{1,3}}(?:\.\d{{3}})+|\d+),\d+\s*(?={re.escape(sep)}|$)", sample, re.M))
     point = len(re.findall(rf"(?:^|{re.escape(sep)})\s*-?\d+\.\d+\s*(?={re.escape(sep)}|$)", sample, re.M))
     return comma > point
 
@@ -197,8 +197,14 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = 0, **c
         return df
     if suffix in VECTOR_SUFFIXES:
         gdf = read_layer(p)
-        df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-        df = df.astype({c: str for c in df.columns}).where(df.notna(), None)
+        df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype("string")
+        geom = gdf.geometry
+        if len(gdf) and geom.notna().all() and (geom.geom_type == "Point").all() and "x" not in df and "y" not in df:
+            # a point layer: expose its coordinates (EPSG:4326) as x/y so records load alike
+            if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+                geom = geom.to_crs("EPSG:4326")
+            df["x"] = geom.x.map(repr).astype("string")
+            df["y"] = geom.y.map(repr).astype("string")
         df.attrs["geoprio_read"] = {"path": str(p), "decimal": "."}
         return df
     return read_csv(p, **csv_options)

@@ -54,7 +54,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "y": ("latitud", "latitude", "lat", "y", "coord y", "coordenada y", "norte", "y coord"),
     "date": (
         "fecha", "fecha hecho", "fecha hechos", "fecha del hecho", "fecha ocurrencia", "fecha evento",
-        "fecha radicacion", "fecha registro", "date", "datetime", "occurred on", "fecha hora",
+        "fecha radicacion", "fecha registro", "date", "datetime", "timestamp", "when", "occurred on", "fecha hora",
     ),
     "hour": ("hora", "hora hecho", "hora del hecho", "hora ocurrencia", "hour", "time"),
     "category": (
@@ -149,13 +149,17 @@ _DATE_FORMATS = (
 )
 
 
-def parse_dates(s: pd.Series, *, timezone: str = "America/Bogota", fmt: str | None = None) -> tuple[pd.Series, np.ndarray, np.ndarray, str | None]:
+def parse_dates(
+    s: pd.Series, *, timezone: str = "America/Bogota", fmt: str | None = None, offsets: Literal["convert", "drop"] = "convert"
+) -> tuple[pd.Series, np.ndarray, np.ndarray, str | None]:
     """Parse dates written in any of the usual formats; day first unless only month first fits.
 
     The format is chosen as the one that parses most of a sample of the values, so a
     column is read consistently (``03/04/2019`` is 3 April in a day-first file).
     Timestamps that carry a time-zone offset (``2019-04-23T12:30:00Z``) are converted to
-    local time in ``timezone``; naive timestamps are taken as local already.
+    local time in ``timezone`` with ``offsets="convert"``; with ``offsets="drop"`` the
+    offset is ignored and the wall-clock time kept as written (for exports that label
+    local times "Z"). Naive timestamps are taken as local already.
 
     Returns ``(dates, missing, bad, format)``.
     """
@@ -174,7 +178,7 @@ def parse_dates(s: pd.Series, *, timezone: str = "America/Bogota", fmt: str | No
         fmt = best if best_ok > 0 else None
     parsed = _to_datetime(text, fmt) if fmt else pd.Series(pd.NaT, index=s.index)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert(timezone).dt.tz_localize(None)
+        parsed = parsed.dt.tz_convert(timezone).dt.tz_localize(None) if offsets == "convert" else parsed.dt.tz_localize(None)
     parsed = parsed.astype("datetime64[ns]")
     bad = parsed.isna().to_numpy() & ~missing
     return parsed, missing, bad, fmt
@@ -252,6 +256,7 @@ def _common_columns(
     date_format: str | None,
     require_date: bool,
     decimal: str,
+    offsets: Literal["convert", "drop"] = "convert",
 ) -> pd.DataFrame:
     """Parse the columns every record kind shares; update ``keep_mask`` and ``report``."""
     rows = _user_rows(df)
@@ -268,8 +273,10 @@ def _common_columns(
 
     # dates
     if date_col is not None:
-        dates, missing, bad, fmt = parse_dates(df[date_col], timezone=timezone, fmt=date_format)
+        dates, missing, bad, fmt = parse_dates(df[date_col], timezone=timezone, fmt=date_format, offsets=offsets)
         report.settings["date_format"] = fmt
+        if fmt == "ISO8601" and df[date_col].astype("string").str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).any():
+            report.settings["utc_offsets"] = f"converted to {timezone}" if offsets == "convert" else "ignored (wall-clock time kept)"
         if require_date and bad.all() and not missing.all():
             raise InputError(
                 f"{source}: column {date_col!r} has no readable date; row {rows[0]} reads "
@@ -346,6 +353,7 @@ def load_points(
     fix_swapped: bool = True,
     require_date: bool = False,
     timezone: str = "America/Bogota",
+    offsets: Literal["convert", "drop"] = "convert",
     date_format: str | None = None,
     keep: list[str] | None = None,
     source: str | None = None,
@@ -374,6 +382,9 @@ def load_points(
     require_date
         Raise when there is no date column; rows with an empty date are always dropped
         when a date column exists.
+    timezone, offsets
+        Timestamps with a UTC offset are converted to local time in ``timezone``
+        (``offsets="convert"``) or read as written (``"drop"``), see :func:`parse_dates`.
     keep
         Source columns to carry into the result (e.g. ``["Clase de sitio"]``).
 
@@ -398,11 +409,9 @@ def load_points(
     report.drop("missing_coordinates", rows[missing], x_col if xmiss.any() else y_col,
                 np.where(xmiss, df[x_col].to_numpy(), df[y_col].to_numpy())[missing])
     keep_mask &= ~missing
-    bad = (xbad | ybad) & keep_mask
-    bad_col_is_x = xbad[bad]
-    report.drop("bad_coordinates", rows[bad], x_col if bad_col_is_x.all() else f"{x_col}/{y_col}",
-                np.where(xbad, df[x_col].to_numpy(), df[y_col].to_numpy())[bad])
-    keep_mask &= ~bad
+    for col, colbad in ((x_col, xbad & keep_mask), (y_col, ybad & ~xbad & keep_mask)):
+        report.drop("bad_coordinates", rows[colbad], col, df[col].to_numpy()[colbad])
+    keep_mask &= ~(xbad | ybad)
     if not keep_mask.any() and (xbad | ybad).any():
         i = int(np.flatnonzero(xbad | ybad)[0])
         col = x_col if xbad[i] else y_col
@@ -420,6 +429,7 @@ def load_points(
     common = _common_columns(
         df, report, keep_mask, source=source, date=date, hour=hour, category=category, id=id,
         count=count, timezone=timezone, date_format=date_format, require_date=require_date, decimal=decimal,
+        offsets=offsets,
     )
     common["x"] = lon
     common["y"] = lat
@@ -490,6 +500,7 @@ def load_keyed(
     count: str | None = None,
     require_date: bool = False,
     timezone: str = "America/Bogota",
+    offsets: Literal["convert", "drop"] = "convert",
     date_format: str | None = None,
     keep: list[str] | None = None,
     source: str | None = None,
@@ -513,7 +524,7 @@ def load_keyed(
     common = _common_columns(
         df, report, keep_mask, source=source, date=date, hour=hour, category=category, id=id,
         count=count, timezone=timezone, date_format=date_format, require_date=require_date,
-        decimal=str(read_info.get("decimal", ".")),
+        decimal=str(read_info.get("decimal", ".")), offsets=offsets,
     )
     common["key"] = df[key_col].astype("string").str.strip().to_numpy()
     for col in keep or []:
@@ -548,6 +559,7 @@ def load_zone_table(
     columns: list[str] | None = None,
     kind: Kind = "crime",
     duplicates: Literal["error", "sum", "first"] = "error",
+    where: dict[str, object] | None = None,
     source: str | None = None,
     **read_options: object,
 ) -> ZoneTable:
@@ -563,6 +575,9 @@ def load_zone_table(
         What to do with a zone id that appears in several rows: ``"error"`` (default),
         ``"sum"`` the rows (e.g. a UPZ split between two localidades) or keep the
         ``"first"``. Merged rows are reported as ``duplicate_id``.
+    where
+        Keep only rows whose columns equal the given values (compared as text), e.g.
+        ``{"anio": 2019}`` in a table with one row per zone and year.
 
     Raises
     ------
@@ -576,6 +591,16 @@ def load_zone_table(
     if zone_id not in df.columns:
         raise ColumnError(f"{source}: zone id column {zone_id!r} not found; columns found: {list(df.columns)}")
     rows = _user_rows(df)
+    if where:
+        mask = np.ones(len(df), dtype=bool)
+        for col, value in where.items():
+            if col not in df.columns:
+                raise ColumnError(f"{source}: column {col!r} (in where) not found; columns found: {list(df.columns)}")
+            allowed = value if isinstance(value, (list, tuple, set)) else [value]
+            mask &= df[col].astype("string").str.strip().isin([str(v) for v in allowed]).fillna(False).to_numpy(dtype=bool)
+        if not mask.any():
+            raise InputError(f"{source}: no row satisfies where={where}")
+        df, rows = df.loc[mask].reset_index(drop=True), rows[mask]
     report = ValidationReport(source=source, n_read=len(df), settings={k: v for k, v in read_info.items() if k != "path"})
     report.columns["zone_id"] = zone_id
     ids = df[zone_id].astype("string").str.strip()

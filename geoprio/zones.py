@@ -142,6 +142,9 @@ def _from_frame(
     if not_poly.any():
         i = int(np.flatnonzero(not_poly)[0])
         raise InputError(f"{source}: feature {feature[i]} (id {ids.iloc[i]!r}) is a {geoms[i].geom_type}, expected polygons")
+    # validity is checked (and repaired) in EPSG:4326, the CRS the zones are kept in:
+    # reprojecting a valid polygon can make near-touching rings cross
+    geoms = np.asarray(gpd.GeoSeries(geoms, crs=gdf.crs).to_crs(OUTPUT_CRS).values, dtype=object)
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         reasons = [shapely.is_valid_reason(g) for g in geoms[invalid]]
@@ -156,7 +159,7 @@ def _from_frame(
             "parent_id": gdf[parent].astype("string").str.strip().to_numpy() if parent else pd.array([pd.NA] * len(gdf), dtype="string"),
             "parent_name": pd.array([pd.NA] * len(gdf), dtype="string"),
         },
-        geometry=gpd.GeoSeries(geoms, crs=gdf.crs).to_crs(OUTPUT_CRS).values,
+        geometry=geoms,
         crs=OUTPUT_CRS,
     )
     metric = frame.geometry.to_crs(metric_crs)
@@ -239,6 +242,7 @@ def with_population(
     zone_id: str,
     column: str,
     duplicates: Literal["error", "sum", "first"] = "error",
+    where: dict[str, Any] | None = None,
     source: str | None = None,
     **read_options: Any,
 ) -> Zones:
@@ -246,11 +250,11 @@ def with_population(
 
     Zones the table does not cover keep ``population`` NaN and are reported as
     ``missing_population``; table rows whose id is not a zone are reported as
-    ``unknown_zone``. ``duplicates`` is passed to :func:`geoprio.load.load_zone_table`.
+    ``unknown_zone``. ``duplicates`` and ``where`` are passed to :func:`geoprio.load.load_zone_table`.
     """
     from geoprio.load import load_zone_table
 
-    t = load_zone_table(table, zone_id=zone_id, columns=[column], duplicates=duplicates, source=source, **read_options)
+    t = load_zone_table(table, zone_id=zone_id, columns=[column], duplicates=duplicates, where=where, source=source, **read_options)
     values = t.values[column]
     report = replace(zones.report)
     report.examples = dict(zones.report.examples)
