@@ -70,7 +70,7 @@ def filter_records(
         within = (h >= start) & (h < end) if start < end else (h >= start) | (h < end)
         mask &= within & ~np.isnan(h)
     if weekdays is not None:
-        mask &= data["date"].dt.weekday.isin(weekdays).fillna(False).to_numpy(dtype=bool)
+        mask &= data["date"].dt.day_of_week.isin(weekdays).fillna(False).to_numpy(dtype=bool)
     return data.loc[mask]
 
 

@@ -1,0 +1,243 @@
+"""The index run end to end: load, validate, tie to zones, measure, index, write, manifest.
+
+:func:`run_index` is what ``geoprio index`` and ``geoprio demo`` call; the HTTP API will
+call it too. Each run writes, beside its outputs, a manifest (inputs with their SHA-256,
+the resolved configuration, geoprio's version, the time) from which
+:func:`replay_manifest` re-runs it and checks that the outputs are identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geoprio import __version__, io
+from geoprio.assign import PointLocator
+from geoprio.attach import attach
+from geoprio.config import RunConfig, SourceConfig, parse_config
+from geoprio.errors import ManifestError
+from geoprio.harm import HarmTable, load_harm_table
+from geoprio.index import PriorityIndex
+from geoprio.load import Records, ZoneTable, load_keyed, load_points, load_zone_table
+from geoprio.measures import harm_weights, indicator_table
+from geoprio.report import ValidationReport
+from geoprio.zones import Zones, join_parent, load_zones, make_grid, with_population
+
+__all__ = ["IndexRun", "build_zones", "load_source", "replay_manifest", "run_index", "write_outputs"]
+
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass
+class IndexRun:
+    """Everything an index run produced."""
+
+    config: RunConfig
+    zones: Zones
+    sources: dict[str, Records | ZoneTable]
+    values: pd.DataFrame
+    index: PriorityIndex
+    stability: pd.DataFrame | None
+    table: gpd.GeoDataFrame
+    notes: dict[str, Any]
+    outputs: list[Path] = field(default_factory=list)
+    manifest: Path | None = None
+
+    @property
+    def reports(self) -> list[ValidationReport]:
+        return [self.zones.report] + [s.report for s in self.sources.values()]
+
+
+def build_zones(cfg: RunConfig) -> Zones:
+    """Load the zone layer with its population and parent level (or the grid over it)."""
+    z = cfg.zones
+    zones = load_zones(z.path, id=z.id, name=z.name, level=z.level, layer=z.layer, crs=z.crs, metric_crs=z.metric_crs,
+                       where=z.where, parent=z.parent_column, population=z.population_column)
+    if z.population is not None:
+        zones = with_population(zones, z.population.path, zone_id=z.population.id, column=z.population.column,
+                                duplicates=z.population.duplicates, where=z.population.where)
+    if z.parent is not None:
+        parent = load_zones(z.parent.path, id=z.parent.id, name=z.parent.name, level=z.parent.level, metric_crs=z.metric_crs)
+        zones = join_parent(zones, parent, method=z.parent.method)
+    if z.grid is not None:
+        zones = make_grid(zones, cell_size_m=z.grid.cell_size_m, shape=z.grid.shape)
+    return zones
+
+
+def load_source(name: str, src: SourceConfig) -> Records | ZoneTable:
+    """Load one configured source in its layout (points, keyed records or a zone table)."""
+    common = {"kind": src.kind, "source": src.path.name, **src.read_options()}
+    if src.layout == "table":
+        return load_zone_table(src.path, zone_id=src.zone_id, columns=src.columns, duplicates=src.duplicates,
+                               where=src.where, **common)  # type: ignore[arg-type]
+    record_cols = {"date": src.date, "hour": src.hour, "category": src.category, "id": src.id, "count": src.count,
+                   "timezone": src.timezone, "offsets": src.offsets, "date_format": src.date_format}
+    if src.layout == "keyed":
+        return load_keyed(src.path, key=src.key, **record_cols, **common)  # type: ignore[arg-type]
+    return load_points(src.path, x=src.x, y=src.y, crs=src.crs, fix_swapped=src.fix_swapped, **record_cols, **common)
+
+
+def _tie(loaded: Records | ZoneTable, src: SourceConfig, zones: Zones, locator: PointLocator | None) -> Records | ZoneTable:
+    if isinstance(loaded, ZoneTable):
+        unknown = loaded.values.index[~loaded.values.index.isin(zones.ids)]
+        rows = [loaded.values.index.get_loc(u) + 2 for u in unknown]
+        loaded.report.flag("unknown_zone", rows, loaded.id_column, list(unknown))
+        return loaded
+    return attach(loaded, zones, on=src.match_on, pattern=src.key_pattern, aliases=src.aliases, fuzzy=src.fuzzy, locator=locator)
+
+
+def run_index(
+    cfg: RunConfig,
+    *,
+    write: bool = True,
+    progress: Callable[[str], None] | None = None,
+    command: str | None = None,
+) -> IndexRun:
+    """Run the index described by ``cfg``; write outputs and the manifest if ``write``."""
+    say = progress or (lambda _msg: None)
+    say("zonas")
+    zones = build_zones(cfg)
+    harm: HarmTable = load_harm_table(cfg.harm_table)
+    locator = None
+    if any(s.layout == "points" for s in cfg.sources.values()):
+        locator = PointLocator().fit(zones.frame.geometry.values)
+    sources: dict[str, Records | ZoneTable] = {}
+    for name, src in cfg.sources.items():
+        say(f"fuente {name}")
+        sources[name] = _tie(load_source(name, src), src, zones, locator)
+    say("indicadores")
+    values, notes = indicator_table(cfg.indicators, sources, zones, harm_table=harm)
+    opts = cfg.index
+    if opts.weighting == "equal":
+        weights: Any = "equal"
+    elif opts.weighting == "harm":
+        weights = harm_weights(cfg.indicators, notes, harm)
+    else:
+        weights = {i.name: float(i.weight) for i in cfg.indicators}  # type: ignore[arg-type]
+    model = PriorityIndex(
+        normalization=opts.normalization, log=opts.log, winsorize=opts.winsorize, weights=weights,
+        directions={i.name: i.direction for i in cfg.indicators}, aggregation=opts.aggregation,
+        tiers=opts.tiers, n_tiers=opts.n_tiers, labels={i.name: i.display for i in cfg.indicators}, lang=opts.lang,
+    ).fit(values)
+    stability = None
+    rb = cfg.robustness
+    if rb.draws > 0:
+        say("robustez (Monte Carlo)")
+        stability = model.robustness(n_draws=rb.draws, weight_spread=rb.weight_spread, normalizations=rb.normalizations,
+                                     aggregations=rb.aggregations, top_k=rb.top_k, random_state=rb.random_state)
+    table = _result_table(zones, model, stability)
+    run = IndexRun(cfg, zones, sources, values, model, stability, table,
+                   notes={"indicators": notes, "weights": model.weights_.round(8).to_dict()})
+    if write:
+        say("escritura")
+        write_outputs(run, command=command)
+    return run
+
+
+def _result_table(zones: Zones, model: PriorityIndex, stability: pd.DataFrame | None) -> gpd.GeoDataFrame:
+    t = model.table()
+    if stability is not None:
+        t = t.join(stability.drop(columns="rank_nominal"))
+    frame = zones.frame.set_index("zone_id")
+    base = frame[["name", "parent_id", "parent_name", "population", "area_km2"]]
+    out = base.join(t, how="right")
+    out = gpd.GeoDataFrame(out, geometry=frame.geometry.reindex(out.index).values, crs=zones.frame.crs)
+    out.insert(0, "level", zones.level)
+    return out.reset_index()
+
+
+def _output_name(run: IndexRun) -> str:
+    return run.config.output.name or f"indice_{run.zones.level}"
+
+
+def write_outputs(run: IndexRun, *, command: str | None = None) -> list[Path]:
+    """Write the ranked table in the configured formats, the validation report and the manifest."""
+    out_dir = run.config.output.dir
+    name = _output_name(run)
+    paths = []
+    for fmt in run.config.output.formats:
+        if fmt == "csv":
+            paths.append(io.write_table(run.table, out_dir / f"{name}.csv"))
+        else:
+            suffix = {"geojson": ".geojson", "gpkg": ".gpkg", "parquet": ".parquet"}[fmt]
+            paths.append(io.write_layer(run.table, out_dir / f"{name}{suffix}", layer=name if fmt == "gpkg" else None))
+    paths.append(io.write_json({r.source: r.to_dict() for r in run.reports}, out_dir / f"{name}_validacion.json"))
+    paths.append(io.write_json(run.notes, out_dir / f"{name}_notas.json"))
+    run.outputs = paths
+    run.manifest = write_manifest(run, paths, command=command)
+    return paths
+
+
+def write_manifest(run: IndexRun, outputs: list[Path], *, command: str | None = None) -> Path:
+    """Write ``manifest.json``: inputs (SHA-256), resolved config, parameters, versions, outputs."""
+    import numpy
+    import shapely
+
+    cfg = run.config
+    doc = {
+        "geoprio_version": __version__,
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "config": json.loads(cfg.model_dump_json()),
+        "inputs": [{"path": str(p), "sha256": io.sha256_file(p), "bytes": p.stat().st_size} for p in cfg.input_paths()],
+        "parameters": {"index": run.index.get_params(), "weights_used": run.notes["weights"]},
+        "outputs": [{"path": str(p), "sha256": io.sha256_file(p)} for p in outputs],
+        "environment": {"python": sys.version.split()[0], "platform": platform.platform(), "numpy": numpy.__version__,
+                        "pandas": pd.__version__, "shapely": shapely.__version__, "geopandas": gpd.__version__},
+    }
+    return io.write_json(doc, cfg.output.dir / MANIFEST_NAME)
+
+
+@dataclass
+class Replay:
+    """Result of re-running a manifest."""
+
+    run: IndexRun
+    identical: list[str]
+    different: list[str]
+
+
+def replay_manifest(path: str | Path, *, out_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> Replay:
+    """Re-run the index a manifest describes and compare the outputs with the recorded ones.
+
+    Raises :class:`ManifestError` if an input is missing or its SHA-256 changed since the
+    run. Tabular outputs (CSV, JSON) are compared by hash; GeoPackage and GeoParquet
+    embed write times and are not compared byte for byte.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ManifestError(f"{p}: manifest not found")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+        cfg_doc, inputs, outputs = doc["config"], doc["inputs"], doc["outputs"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ManifestError(f"{p}: not a geoprio manifest ({exc})") from None
+    problems = []
+    for item in inputs:
+        ip = Path(item["path"])
+        if not ip.exists():
+            problems.append(f"{ip}: missing")
+        elif io.sha256_file(ip) != item["sha256"]:
+            problems.append(f"{ip}: changed since the run (sha256 differs)")
+    if problems:
+        raise ManifestError(f"{p}: cannot reproduce the run:\n  " + "\n  ".join(problems))
+    cfg = parse_config(cfg_doc, source=p.name)
+    if out_dir is not None:
+        cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"dir": out_dir.resolve()})})
+    run = run_index(cfg, progress=progress, command=f"geoprio index --manifest {p}")
+    recorded = {Path(o["path"]).name: o["sha256"] for o in outputs}
+    identical, different = [], []
+    for out in run.outputs:
+        if out.suffix not in (".csv", ".json") or out.name not in recorded:
+            continue
+        (identical if io.sha256_file(out) == recorded[out.name] else different).append(out.name)
+    return Replay(run, identical, different)
