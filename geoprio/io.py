@@ -273,16 +273,17 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     return write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n", path)
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, sep: str = ",") -> Path:
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, sep: str = ",", decimal: str = ".") -> Path:
     """Write a table as UTF-8 CSV (or Excel for ``.xlsx``) atomically.
 
     Geometry columns are dropped: use :func:`write_layer` for spatial outputs.
+    ``sep=";"`` with ``decimal=","`` writes the Colombian open-data convention.
     """
     if isinstance(df, gpd.GeoDataFrame):
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
     if Path(path).suffix.lower() == ".xlsx":
         return _write_with(path, lambda tmp: df.to_excel(tmp, index=False))
-    return _write_with(path, lambda tmp: df.to_csv(tmp, index=False, sep=sep, encoding="utf-8", lineterminator="\n"))
+    return _write_with(path, lambda tmp: df.to_csv(tmp, index=False, sep=sep, decimal=decimal, encoding="utf-8", lineterminator="\n"))
 
 
 LayerFormat = Literal["geojson", "gpkg", "parquet"]
@@ -317,8 +318,8 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: s
             return
         driver = {"geojson": "GeoJSON", "gpkg": "GPKG"}[fmt]
         kwargs: dict[str, Any] = {"driver": driver, "engine": "pyogrio"}
-        if layer is not None and fmt == "gpkg":
-            kwargs["layer"] = layer
+        if fmt == "gpkg":  # name the layer after the destination, not the temporary file
+            kwargs["layer"] = layer or Path(path).stem
         gdf.to_file(tmp, **kwargs)
 
     return _write_with(path, _write)

@@ -49,7 +49,9 @@ class RowIssue:
             col = f", columna {self.column!r}" if self.column else ""
         else:
             word, col = row_word, (f", column {self.column!r}" if self.column else "")
-        return f"{word} {self.row}{col}: {self.value!r}"
+        empty = self.value is None or (isinstance(self.value, float) and np.isnan(self.value))
+        shown = ("(vacío)" if lang == "es" else "(empty)") if empty else repr(self.value)
+        return f"{word} {self.row}{col}: {shown}"
 
 
 @dataclass
