@@ -318,8 +318,8 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: s
             return
         driver = {"geojson": "GeoJSON", "gpkg": "GPKG"}[fmt]
         kwargs: dict[str, Any] = {"driver": driver, "engine": "pyogrio"}
-        if fmt == "gpkg":  # name the layer after the destination, not the temporary file
-            kwargs["layer"] = layer or Path(path).stem
+        # name the layer after the destination, not the temporary file (GeoJSON stores it too)
+        kwargs["layer"] = layer or Path(path).stem
         gdf.to_file(tmp, **kwargs)
 
     return _write_with(path, _write)

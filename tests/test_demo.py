@@ -436,3 +436,14 @@ def test_bad_arguments_raise_config_error(kwargs: dict[str, object]) -> None:
 def test_bad_metric_crs_raises(crs: str) -> None:
     with pytest.raises(CRSError):
         make_demo_city(n_incidents=100, metric_crs=crs)
+
+
+def test_written_demo_files_are_byte_identical_for_the_same_seed(tmp_path) -> None:
+    from geoprio.demo import write_demo_city
+
+    for out in ("a", "b"):
+        write_demo_city(make_demo_city(7, n_incidents=2_000), tmp_path / out)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert "indice.toml" in names and "delitos.csv" in names
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
