@@ -39,8 +39,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.gamma(1.5, 20, size=(args.zones, args.indicators)),
-                     columns=[f"i{j}" for j in range(args.indicators)], index=[f"z{i}" for i in range(args.zones)])
+    X = pd.DataFrame(
+        rng.gamma(1.5, 20, size=(args.zones, args.indicators)),
+        columns=[f"i{j}" for j in range(args.indicators)],
+        index=[f"z{i}" for i in range(args.zones)],
+    )
     model = PriorityIndex().fit(X)
     best = min(_timed(lambda: model.robustness(n_draws=args.draws, random_state=1)) for _ in range(args.repeat))
     peer = _timed(lambda: loop_peer(X, args.draws, 0.5, 1))

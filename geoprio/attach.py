@@ -41,7 +41,7 @@ def match_keys(
     aliases: dict[str, str] | None = None,
     fuzzy: float | None = None,
 ) -> pd.Series:
-    """Return the zone id matching each key (``<NA>`` where none does).
+    r"""Return the zone id matching each key (``<NA>`` where none does).
 
     Parameters
     ----------
@@ -125,8 +125,9 @@ def attach(
     ``locator`` can be passed to reuse its index across sources.
     """
     data = records.data
-    report = replace(records.report, dropped=dict(records.report.dropped), examples=dict(records.report.examples),
-                     settings=dict(records.report.settings))
+    report = replace(
+        records.report, dropped=dict(records.report.dropped), examples=dict(records.report.examples), settings=dict(records.report.settings)
+    )
     if records.layout == "points":
         if locator is None:
             locator = PointLocator().fit(zones.frame.geometry.values)
@@ -134,8 +135,12 @@ def attach(
         ok = codes >= 0
         zone_id = np.where(ok, zones.frame["zone_id"].to_numpy()[np.maximum(codes, 0)], None)
         out = ~ok
-        report.drop("outside_study_area", data["row"].to_numpy()[out], f"{report.columns.get('x')}/{report.columns.get('y')}",
-                    [f"{a:.6f}, {b:.6f}" for a, b in zip(data["x"].to_numpy()[out][:5], data["y"].to_numpy()[out][:5], strict=True)])
+        report.drop(
+            "outside_study_area",
+            data["row"].to_numpy()[out],
+            f"{report.columns.get('x')}/{report.columns.get('y')}",
+            [f"{a:.6f}, {b:.6f}" for a, b in zip(data["x"].to_numpy()[out][:5], data["y"].to_numpy()[out][:5], strict=True)],
+        )
     else:
         zone_id = match_keys(data["key"], zones, on=on, pattern=pattern, aliases=aliases, fuzzy=fuzzy)
         ok = zone_id.notna().to_numpy()
@@ -151,4 +156,3 @@ def attach(
             f"({zones.level}); check the zone layer, the key column and the pattern"
         )
     return replace(records, data=placed, report=report)
-

@@ -36,14 +36,38 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 _T = {
-    "es": {"rank": "Pos.", "zone": "Zona", "name": "Nombre", "parent": "Superior", "index": "Índice", "tier": "Prioridad",
-           "interval": "Rango 5–95 %", "ptop": "P(top {k})", "drivers": "Principales factores", "written": "Archivos escritos",
-           "excluded": "Zonas sin índice", "title": "Índice de priorización — {level} (top {n} de {total})",
-           "reproduced": "Reproducido: {n} salidas idénticas", "differs": "Salidas distintas: {files}"},
-    "en": {"rank": "Rank", "zone": "Zone", "name": "Name", "parent": "Parent", "index": "Index", "tier": "Priority",
-           "interval": "Rank 5–95 %", "ptop": "P(top {k})", "drivers": "Main drivers", "written": "Files written",
-           "excluded": "Zones without an index", "title": "Prioritization index — {level} (top {n} of {total})",
-           "reproduced": "Reproduced: {n} identical outputs", "differs": "Outputs that differ: {files}"},
+    "es": {
+        "rank": "Pos.",
+        "zone": "Zona",
+        "name": "Nombre",
+        "parent": "Superior",
+        "index": "Índice",
+        "tier": "Prioridad",
+        "interval": "Rango 5–95 %",
+        "ptop": "P(top {k})",
+        "drivers": "Principales factores",
+        "written": "Archivos escritos",
+        "excluded": "Zonas sin índice",
+        "title": "Índice de priorización — {level} (top {n} de {total})",
+        "reproduced": "Reproducido: {n} salidas idénticas",
+        "differs": "Salidas distintas: {files}",
+    },
+    "en": {
+        "rank": "Rank",
+        "zone": "Zone",
+        "name": "Name",
+        "parent": "Parent",
+        "index": "Index",
+        "tier": "Priority",
+        "interval": "Rank 5–95 %",
+        "ptop": "P(top {k})",
+        "drivers": "Main drivers",
+        "written": "Files written",
+        "excluded": "Zones without an index",
+        "title": "Prioritization index — {level} (top {n} of {total})",
+        "reproduced": "Reproduced: {n} identical outputs",
+        "differs": "Outputs that differ: {files}",
+    },
 }
 
 
@@ -65,8 +89,11 @@ def _friendly(fn: F) -> F:
         except Exception as exc:  # a bug: say so plainly
             if os.environ.get("GEOPRIO_DEBUG"):
                 raise
-            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-                      "Please report it; run with GEOPRIO_DEBUG=1 to see the traceback.", markup=True)
+            err.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                "Please report it; run with GEOPRIO_DEBUG=1 to see the traceback.",
+                markup=True,
+            )
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -80,7 +107,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
 ) -> None:
     """geoprio: índice de priorización, zonas priorizadas y planeación para seguridad y convivencia."""
 
@@ -99,8 +128,14 @@ def _print_index(run: Any, *, top: int, lang: str) -> None:
         rich_table.add_column(t["ptop"].format(k=k), justify="right")
     rich_table.add_column(t["drivers"])
     for _, r in ranked.head(top).iterrows():
-        cells = [str(int(r["rank"])), str(r["zone_id"]), str(r["name"]), "" if _isna(r["parent_name"]) else str(r["parent_name"]),
-                 f"{r['index']:.1f}", str(r["tier"])]
+        cells = [
+            str(int(r["rank"])),
+            str(r["zone_id"]),
+            str(r["name"]),
+            "" if _isna(r["parent_name"]) else str(r["parent_name"]),
+            f"{r['index']:.1f}",
+            str(r["tier"]),
+        ]
         if has_mc:
             cells += [f"{int(r['rank_p05'])}–{int(r['rank_p95'])}", f"{r[f'p_top_{k}']:.2f}"]
         cells.append(str(r["drivers"]))
@@ -108,7 +143,9 @@ def _print_index(run: Any, *, top: int, lang: str) -> None:
     out.print(rich_table)
     excluded = table[table["rank"].isna()]
     if len(excluded):
-        out.print(f"{t['excluded']}: " + ", ".join(f"{z} ({why})" for z, why in zip(excluded["zone_id"], excluded["excluded"], strict=True)))
+        out.print(
+            f"{t['excluded']}: " + ", ".join(f"{z} ({why})" for z, why in zip(excluded["zone_id"], excluded["excluded"], strict=True))
+        )
 
 
 def _isna(v: Any) -> bool:
@@ -137,9 +174,13 @@ LangOpt = Annotated[str, typer.Option("--lang", help="Language of what users rea
 @_friendly
 def index_cmd(
     config: Annotated[Optional[Path], typer.Argument(help="TOML configuration of the run (see the README).")] = None,
-    manifest: Annotated[Optional[Path], typer.Option("--manifest", help="Re-run a previous run from its manifest.json and check the outputs are identical.")] = None,
+    manifest: Annotated[
+        Optional[Path], typer.Option("--manifest", help="Re-run a previous run from its manifest.json and check the outputs are identical.")
+    ] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (overrides the config's).")] = None,
-    formats: Annotated[Optional[list[str]], typer.Option("--format", help="Output format, repeatable: csv, geojson, gpkg, parquet.")] = None,
+    formats: Annotated[
+        Optional[list[str]], typer.Option("--format", help="Output format, repeatable: csv, geojson, gpkg, parquet.")
+    ] = None,
     draws: Annotated[Optional[int], typer.Option("--draws", min=0, help="Monte Carlo draws for rank stability (0 turns it off).")] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows to print.")] = 15,
     lang: LangOpt = "es",
@@ -167,10 +208,12 @@ def index_cmd(
     cfg = load_config(config)
     updates: dict[str, Any] = {}
     if out_dir is not None or formats:
-        updates["output"] = cfg.output.model_copy(update={
-            **({"dir": out_dir.resolve()} if out_dir is not None else {}),
-            **({"formats": _formats(formats)} if formats else {}),
-        })
+        updates["output"] = cfg.output.model_copy(
+            update={
+                **({"dir": out_dir.resolve()} if out_dir is not None else {}),
+                **({"formats": _formats(formats)} if formats else {}),
+            }
+        )
     if draws is not None:
         updates["robustness"] = cfg.robustness.model_copy(update={"draws": draws})
     if lang != cfg.index.lang:
@@ -212,7 +255,9 @@ def validate_cmd(
     zones: Annotated[Optional[Path], typer.Option(help="Zone layer to assign the records to (checks the study area).")] = None,
     zones_id: Annotated[Optional[str], typer.Option("--zones-id", help="Id column of the zone layer.")] = None,
     zones_name: Annotated[Optional[str], typer.Option("--zones-name", help="Name column of the zone layer.")] = None,
-    key_pattern: Annotated[Optional[str], typer.Option("--key-pattern", help=r"Regex with one group to extract the key, e.g. 'E-(\d+)'.")] = None,
+    key_pattern: Annotated[
+        Optional[str], typer.Option("--key-pattern", help=r"Regex with one group to extract the key, e.g. 'E-(\d+)'.")
+    ] = None,
     match_on: Annotated[str, typer.Option("--match-on", help="Match keys to zone 'name' or 'id'.")] = "name",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report as JSON here.")] = None,
     lang: LangOpt = "es",
@@ -224,8 +269,19 @@ def validate_cmd(
     from geoprio.zones import load_zones
 
     lang = _lang(lang)
-    src = SourceConfig(path=path, kind=kind, x=x, y=y, crs=crs, key=key, zone_id=zone_id, date=date, category=category,
-                       key_pattern=key_pattern, match_on=match_on)  # type: ignore[arg-type]
+    src = SourceConfig(
+        path=path,
+        kind=kind,
+        x=x,
+        y=y,
+        crs=crs,
+        key=key,
+        zone_id=zone_id,
+        date=date,
+        category=category,
+        key_pattern=key_pattern,
+        match_on=match_on,
+    )  # type: ignore[arg-type]
     loaded = load_source(path.name, src)
     if zones is not None:
         if zones_id is None:
@@ -235,8 +291,10 @@ def validate_cmd(
     out.print(loaded.report.summary(lang))
     unmatched = loaded.report.settings.get("unmatched_keys")
     if unmatched:
-        out.print(("Lugares sin zona más frecuentes: " if lang == "es" else "Most frequent unmatched places: ")
-                  + ", ".join(f"{k} ({v:g})" for k, v in list(unmatched.items())[:10]))
+        out.print(
+            ("Lugares sin zona más frecuentes: " if lang == "es" else "Most frequent unmatched places: ")
+            + ", ".join(f"{k} ({v:g})" for k, v in list(unmatched.items())[:10])
+        )
     if json_out is not None:
         io.write_json(loaded.report.to_dict(), json_out)
 

@@ -65,6 +65,8 @@ class GridConfig(_Model):
 
 
 class ZonesConfig(_Model):
+    """The zone layer: columns, filters, population, parent level, optional grid."""
+
     path: Path
     id: str
     name: str | None = None
@@ -83,7 +85,8 @@ class ZonesConfig(_Model):
 class SourceConfig(_Model):
     """One input file. Its layout follows from the keys given:
     ``zone_id`` → a table aggregated per zone; ``key`` → records naming a place;
-    otherwise points with coordinates."""
+    otherwise points with coordinates.
+    """
 
     path: Path
     kind: Literal["crime", "complaint", "coexistence"] = "crime"
@@ -170,7 +173,9 @@ class IndicatorConfig(_Model):
     @classmethod
     def _hours(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
         if v is not None and not (0 <= v[0] <= 23 and 0 <= v[1] <= 24 and v[0] != v[1]):
-            raise ValueError("hours must be [start, end) with 0 <= start <= 23, 0 <= end <= 24, start != end; e.g. [20, 4] wraps past midnight")
+            raise ValueError(
+                "hours must be [start, end) with 0 <= start <= 23, 0 <= end <= 24, start != end; e.g. [20, 4] wraps past midnight"
+            )
         return v
 
     @field_validator("weekdays")
@@ -192,6 +197,8 @@ class IndicatorConfig(_Model):
 
 
 class IndexOptions(_Model):
+    """How indicators are transformed, normalized, weighted, aggregated and tiered."""
+
     normalization: Literal["minmax", "zscore", "rank"] = "minmax"
     log: bool = False
     winsorize: tuple[float, float] | None = None
@@ -209,6 +216,8 @@ class IndexOptions(_Model):
 
 
 class RobustnessConfig(_Model):
+    """The Monte Carlo over weights and normalizations (``draws = 0`` turns it off)."""
+
     draws: int = Field(default=1000, ge=0)
     weight_spread: float = Field(default=0.5, ge=0, lt=1)
     normalizations: list[Literal["minmax", "zscore", "rank"]] = ["minmax", "zscore", "rank"]
@@ -218,6 +227,8 @@ class RobustnessConfig(_Model):
 
 
 class OutputConfig(_Model):
+    """Where outputs go and in which formats."""
+
     dir: Path = Path("output")
     name: str | None = None
     formats: list[Literal["csv", "geojson", "gpkg", "parquet"]] = ["csv", "geojson", "gpkg", "parquet"]
@@ -249,10 +260,17 @@ class RunConfig(_Model):
                     raise ValueError(f"indicator {ind.name!r}: source {ind.source!r} is a per-zone table; name its column")
                 if ind.measure == "change" and ind.previous_column is None:
                     raise ValueError(f"indicator {ind.name!r}: measure 'change' on a per-zone table needs previous_column")
-                if ind.categories or ind.hours or ind.date_from or ind.date_to or ind.weekdays or ind.harm_weighted:
-                    raise ValueError(f"indicator {ind.name!r}: filters (categories, dates, hours, weekdays, harm_weighted) need record-level data, but {ind.source!r} is a per-zone table")
+                filtered = ind.categories or ind.hours or ind.date_from or ind.date_to or ind.weekdays or ind.harm_weighted
+                if filtered:
+                    raise ValueError(
+                        f"indicator {ind.name!r}: filters (categories, dates, hours, weekdays, harm_weighted) "
+                        f"need record-level data, but {ind.source!r} is a per-zone table"
+                    )
             elif ind.measure == "change" and not (ind.date_from and ind.date_to):
-                raise ValueError(f"indicator {ind.name!r}: measure 'change' needs date_from and date_to (the previous period is the same length, just before)")
+                raise ValueError(
+                    f"indicator {ind.name!r}: measure 'change' needs date_from and date_to "
+                    "(the previous period is the same length, just before)"
+                )
             if ind.measure == "rate" and self.zones.population is None and self.zones.population_column is None and self.zones.grid is None:
                 raise ValueError(f"indicator {ind.name!r}: a rate needs zone population ([zones.population] or zones.population_column)")
         if self.index.weighting == "explicit":
@@ -263,20 +281,27 @@ class RunConfig(_Model):
 
     def resolved(self, base: Path) -> RunConfig:
         """A copy with every relative path made absolute against ``base``."""
+
         def fix(p: Path | None) -> Path | None:
             return None if p is None else (p if p.is_absolute() else (base / p).resolve())
 
         z = self.zones
-        zones = z.model_copy(update={
-            "path": fix(z.path),
-            "population": z.population.model_copy(update={"path": fix(z.population.path)}) if z.population else None,
-            "parent": z.parent.model_copy(update={"path": fix(z.parent.path)}) if z.parent else None,
-        })
+        zones = z.model_copy(
+            update={
+                "path": fix(z.path),
+                "population": z.population.model_copy(update={"path": fix(z.population.path)}) if z.population else None,
+                "parent": z.parent.model_copy(update={"path": fix(z.parent.path)}) if z.parent else None,
+            }
+        )
         sources = {k: s.model_copy(update={"path": fix(s.path)}) for k, s in self.sources.items()}
-        return self.model_copy(update={
-            "zones": zones, "sources": sources, "harm_table": fix(self.harm_table),
-            "output": self.output.model_copy(update={"dir": fix(self.output.dir)}),
-        })
+        return self.model_copy(
+            update={
+                "zones": zones,
+                "sources": sources,
+                "harm_table": fix(self.harm_table),
+                "output": self.output.model_copy(update={"dir": fix(self.output.dir)}),
+            }
+        )
 
     def input_paths(self) -> list[Path]:
         paths = [self.zones.path]

@@ -32,14 +32,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import Transformer
 from shapely import LineString, Point, Polygon
 from shapely.ops import substring
 
 from geoprio.errors import ConfigError
+from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
 from geoprio.text import fold
 from geoprio.zones import check_metric_crs
-from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
 
 __all__ = [
     "write_demo_city",
@@ -79,25 +79,79 @@ _LOCALIDADES: Final = (
 _UPZ_CENTRO: Final = "La Candelaria"
 _UPZ_PUERTO: Final = "Zona Portuaria"
 _UPZ_COASTAL: Final = (
-    "Bocagrande Sur", "Bocagrande Norte", "Marbella", "Cielo Mar", "El Laguito",
-    "Playa Linda", "Castillogrande", "La Boquilla", "Crespo", "Puerto Colón",
-    "Las Gaviotas", "Los Corales", "Punta Canoas",
+    "Bocagrande Sur",
+    "Bocagrande Norte",
+    "Marbella",
+    "Cielo Mar",
+    "El Laguito",
+    "Playa Linda",
+    "Castillogrande",
+    "La Boquilla",
+    "Crespo",
+    "Puerto Colón",
+    "Las Gaviotas",
+    "Los Corales",
+    "Punta Canoas",
 )
 _UPZ_PERIPHERY: Final = (
-    "El Pozón", "Nelson Mandela", "Villa Estrella", "La Unión", "Nuevo Amanecer",
-    "El Milagro", "San Isidro", "Olaya Herrera", "Villa Rosita", "Nuevo Porvenir",
+    "El Pozón",
+    "Nelson Mandela",
+    "Villa Estrella",
+    "La Unión",
+    "Nuevo Amanecer",
+    "El Milagro",
+    "San Isidro",
+    "Olaya Herrera",
+    "Villa Rosita",
+    "Nuevo Porvenir",
 )
 _UPZ_GENERAL: Final = (
-    "El Prado", "San Martín", "Los Ángeles", "Santa Lucía", "El Recreo", "Villa Olímpica",
-    "Los Cerezos", "San Fernando", "Bellavista", "El Carmen", "La Concepción", "Camagüey",
-    "San Diego", "Los Alpes", "Zaragocilla", "Blas de Lezo", "El Socorro", "Santa Mónica",
-    "Alto Bosque", "Policarpa", "La Victoria", "Las Américas", "Simón Bolívar", "El Edén",
-    "San Andrés", "Pie de la Popa", "Getsemaní", "Manga", "Torices", "Chambacú", "Amberes",
-    "El Cabrero", "Ternera", "La María", "Jardín Botánico", "Los Caracoles",
+    "El Prado",
+    "San Martín",
+    "Los Ángeles",
+    "Santa Lucía",
+    "El Recreo",
+    "Villa Olímpica",
+    "Los Cerezos",
+    "San Fernando",
+    "Bellavista",
+    "El Carmen",
+    "La Concepción",
+    "Camagüey",
+    "San Diego",
+    "Los Alpes",
+    "Zaragocilla",
+    "Blas de Lezo",
+    "El Socorro",
+    "Santa Mónica",
+    "Alto Bosque",
+    "Policarpa",
+    "La Victoria",
+    "Las Américas",
+    "Simón Bolívar",
+    "El Edén",
+    "San Andrés",
+    "Pie de la Popa",
+    "Getsemaní",
+    "Manga",
+    "Torices",
+    "Chambacú",
+    "Amberes",
+    "El Cabrero",
+    "Ternera",
+    "La María",
+    "Jardín Botánico",
+    "Los Caracoles",
 )
 _PLAYAS: Final = (
-    "Playa Azul", "Playa del Muelle", "Playa de los Pescadores", "Playa Bonita",
-    "Playa Chica", "Playa del Faro", "Playa Escondida", "Playa de las Tortugas",
+    "Playa Azul",
+    "Playa del Muelle",
+    "Playa de los Pescadores",
+    "Playa Bonita",
+    "Playa Chica",
+    "Playa del Faro",
+    "Playa Escondida",
+    "Playa de las Tortugas",
 )
 
 #: Crime categories (Policía Nacional) and their target shares of incidents.
@@ -169,6 +223,7 @@ _DIRTY_AT_DEFAULT: Final = {
     "bad_dates": 10,
 }
 
+
 @dataclass(frozen=True)
 class _Role:
     """A kind of hot spot.
@@ -192,49 +247,105 @@ class _Role:
 
 _ROLES: Final[dict[str, _Role]] = {
     "centro": _Role(
-        "Centro histórico ({upz})", (180, 260), 0.20, 0.18, 0.0,
-        (3.0, 4.5, 0.3, 0.8, 0.8, 3.0, 0.8, 0.2, 0.2, 0.6), (0.8, 0.6, 1.3, 1.0, 3.0),
+        "Centro histórico ({upz})",
+        (180, 260),
+        0.20,
+        0.18,
+        0.0,
+        (3.0, 4.5, 0.3, 0.8, 0.8, 3.0, 0.8, 0.2, 0.2, 0.6),
+        (0.8, 0.6, 1.3, 1.0, 3.0),
     ),
     "playa_1": _Role(
-        "{upz}", (120, 220), 0.12, 0.16, 0.0,
-        (3.0, 1.0, 0.2, 0.5, 0.5, 3.5, 1.0, 0.1, 0.2, 0.8), (0.8, 0.5, 1.6, 2.0, 2.0),
+        "{upz}",
+        (120, 220),
+        0.12,
+        0.16,
+        0.0,
+        (3.0, 1.0, 0.2, 0.5, 0.5, 3.5, 1.0, 0.1, 0.2, 0.8),
+        (0.8, 0.5, 1.6, 2.0, 2.0),
     ),
     "playa_2": _Role(
-        "{upz}", (120, 220), 0.10, 0.14, 0.35,
-        (3.0, 1.0, 0.2, 0.5, 0.5, 3.5, 1.0, 0.1, 0.2, 0.8), (0.8, 0.5, 1.6, 2.0, 2.0),
+        "{upz}",
+        (120, 220),
+        0.10,
+        0.14,
+        0.35,
+        (3.0, 1.0, 0.2, 0.5, 0.5, 3.5, 1.0, 0.1, 0.2, 0.8),
+        (0.8, 0.5, 1.6, 2.0, 2.0),
     ),
     "mercado": _Role(
-        "Mercado de {upz}", (200, 300), 0.13, 0.10, -0.35,
-        (2.5, 2.0, 0.3, 1.5, 0.5, 2.5, 1.2, 0.3, 0.5, 0.5), (1.0, 1.5, 1.0, 0.6, 2.5),
+        "Mercado de {upz}",
+        (200, 300),
+        0.13,
+        0.10,
+        -0.35,
+        (2.5, 2.0, 0.3, 1.5, 0.5, 2.5, 1.2, 0.3, 0.5, 0.5),
+        (1.0, 1.5, 1.0, 0.6, 2.5),
     ),
     "periferia_1": _Role(
-        "Periferia de {upz}", (300, 400), 0.10, 0.12, 0.0,
-        (0.8, 0.5, 1.5, 1.2, 0.3, 0.7, 2.5, 3.0, 9.0, 1.5), (2.2, 2.5, 1.0, 0.8, 0.3),
+        "Periferia de {upz}",
+        (300, 400),
+        0.10,
+        0.12,
+        0.0,
+        (0.8, 0.5, 1.5, 1.2, 0.3, 0.7, 2.5, 3.0, 9.0, 1.5),
+        (2.2, 2.5, 1.0, 0.8, 0.3),
     ),
     "periferia_2": _Role(
-        "Periferia de {upz}", (300, 400), 0.09, 0.10, 0.35,
-        (0.8, 0.5, 1.5, 1.2, 0.3, 0.7, 2.5, 3.0, 9.0, 1.5), (2.2, 2.5, 1.0, 0.8, 0.3),
+        "Periferia de {upz}",
+        (300, 400),
+        0.09,
+        0.10,
+        0.35,
+        (0.8, 0.5, 1.5, 1.2, 0.3, 0.7, 2.5, 3.0, 9.0, 1.5),
+        (2.2, 2.5, 1.0, 0.8, 0.3),
     ),
     "corredor": _Role(
-        "Corredor comercial de {upz}", (250, 350), 0.10, 0.05, 0.0,
-        (1.5, 3.0, 1.0, 2.0, 3.0, 1.5, 0.7, 0.5, 0.3, 0.4), (1.0, 0.8, 0.8, 0.8, 2.0),
+        "Corredor comercial de {upz}",
+        (250, 350),
+        0.10,
+        0.05,
+        0.0,
+        (1.5, 3.0, 1.0, 2.0, 3.0, 1.5, 0.7, 0.5, 0.3, 0.4),
+        (1.0, 0.8, 0.8, 0.8, 2.0),
     ),
     "puerto": _Role(
-        "Zona portuaria", (200, 300), 0.08, 0.0, 0.0,
-        (1.2, 2.0, 0.3, 1.5, 3.0, 1.0, 1.0, 0.2, 1.0, 0.3), (1.0, 1.0, 1.0, 1.0, 1.0),
+        "Zona portuaria",
+        (200, 300),
+        0.08,
+        0.0,
+        0.0,
+        (1.2, 2.0, 0.3, 1.5, 3.0, 1.0, 1.0, 0.2, 1.0, 0.3),
+        (1.0, 1.0, 1.0, 1.0, 1.0),
     ),
     "zona_rosa": _Role(
-        "Zona rosa de {upz}", (150, 250), 0.08, 0.15, 0.0,
-        (2.0, 0.6, 0.2, 0.8, 0.6, 2.5, 3.0, 0.3, 1.0, 1.5), (2.5, 1.2, 1.5, 2.5, 0.5),
+        "Zona rosa de {upz}",
+        (150, 250),
+        0.08,
+        0.15,
+        0.0,
+        (2.0, 0.6, 0.2, 0.8, 0.6, 2.5, 3.0, 0.3, 1.0, 1.5),
+        (2.5, 1.2, 1.5, 2.5, 0.5),
     ),
     "residencial": _Role(
-        "Sector residencial de {upz}", (300, 400), 0.06, 0.0, 0.0,
-        (0.8, 0.8, 4.0, 1.5, 2.5, 0.8, 0.6, 1.2, 0.2, 0.6), (1.0, 1.0, 1.0, 1.0, 1.0),
+        "Sector residencial de {upz}",
+        (300, 400),
+        0.06,
+        0.0,
+        0.0,
+        (0.8, 0.8, 4.0, 1.5, 2.5, 0.8, 0.6, 1.2, 0.2, 0.6),
+        (1.0, 1.0, 1.0, 1.0, 1.0),
     ),
 }
 #: Hot spots always planted, then the optional ones (8 to 10 in all).
 _CORE_ROLES: Final = (
-    "centro", "playa_1", "playa_2", "mercado", "periferia_1", "periferia_2", "corredor",
+    "centro",
+    "playa_1",
+    "playa_2",
+    "mercado",
+    "periferia_1",
+    "periferia_2",
+    "corredor",
     "puerto",
 )
 _EXTRA_ROLES: Final = ("zona_rosa", "residencial")
@@ -249,49 +360,45 @@ _DOW_WEIGHTS: Final = {
     "flat": (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0),
 }
 _CAT_DAY_GROUP: Final = (
-    "theft", "theft", "theft", "theft", "theft", "theft", "violence", "vif", "violence",
+    "theft",
+    "theft",
+    "theft",
+    "theft",
+    "theft",
+    "theft",
+    "violence",
+    "vif",
+    "violence",
     "violence",
 )
 _BEHAVIOUR_DAY_GROUP: Final = ("violence", "violence", "violence", "violence", "flat")
 #: Mild seasonality (tourist high seasons in December-January and June-July), by month.
-_MONTH_WEIGHTS: Final = np.array(
-    [1.12, 1.00, 0.95, 1.00, 0.97, 1.05, 1.06, 1.00, 0.95, 0.97, 1.00, 1.15]
-)
+_MONTH_WEIGHTS: Final = np.array([1.12, 1.00, 0.95, 1.00, 0.97, 1.05, 1.06, 1.00, 0.95, 0.97, 1.00, 1.15])
 
 # Hour profiles: (base, ((centre hour, height, spread h), ...)) for weekdays and for
 # weekends (Friday-Sunday).
 _Peaks = tuple[float, tuple[tuple[float, float, float], ...]]
 _CAT_HOURS: Final[tuple[tuple[_Peaks, _Peaks], ...]] = (
     # Hurto a personas
-    ((0.25, ((7, 1.0, 1.0), (18.5, 1.4, 1.5), (12.5, 0.4, 2.0))),
-     (0.25, ((7.5, 0.7, 1.2), (19.0, 1.3, 1.8), (22.0, 0.6, 2.0)))),
+    ((0.25, ((7, 1.0, 1.0), (18.5, 1.4, 1.5), (12.5, 0.4, 2.0))), (0.25, ((7.5, 0.7, 1.2), (19.0, 1.3, 1.8), (22.0, 0.6, 2.0)))),
     # Hurto a comercio
-    ((0.15, ((11, 0.8, 2.5), (18, 1.0, 1.5), (2, 0.4, 1.5))),
-     (0.15, ((12, 0.8, 2.5), (19, 1.0, 1.5), (2, 0.5, 1.5)))),
+    ((0.15, ((11, 0.8, 2.5), (18, 1.0, 1.5), (2, 0.4, 1.5))), (0.15, ((12, 0.8, 2.5), (19, 1.0, 1.5), (2, 0.5, 1.5)))),
     # Hurto a residencias
-    ((0.20, ((10.5, 0.9, 2.5), (15, 0.6, 2.0), (2.5, 0.5, 1.5))),
-     (0.20, ((11, 0.7, 2.5), (16, 0.6, 2.0), (2.5, 0.7, 1.5)))),
+    ((0.20, ((10.5, 0.9, 2.5), (15, 0.6, 2.0), (2.5, 0.5, 1.5))), (0.20, ((11, 0.7, 2.5), (16, 0.6, 2.0), (2.5, 0.7, 1.5)))),
     # Hurto de motocicletas
-    ((0.20, ((7, 0.8, 1.0), (19, 1.2, 2.0))),
-     (0.20, ((8, 0.5, 1.5), (20, 1.3, 2.0)))),
+    ((0.20, ((7, 0.8, 1.0), (19, 1.2, 2.0))), (0.20, ((8, 0.5, 1.5), (20, 1.3, 2.0)))),
     # Hurto de automotores
-    ((0.20, ((7, 0.5, 1.0), (19, 0.8, 2.0), (1, 0.8, 2.5))),
-     (0.20, ((19, 0.8, 2.0), (1, 1.0, 2.5)))),
+    ((0.20, ((7, 0.5, 1.0), (19, 0.8, 2.0), (1, 0.8, 2.5))), (0.20, ((19, 0.8, 2.0), (1, 1.0, 2.5)))),
     # Hurto de celulares
-    ((0.25, ((7, 1.1, 1.0), (18, 1.5, 1.5))),
-     (0.25, ((8, 0.6, 1.5), (19, 1.4, 2.0), (23, 0.6, 1.5)))),
+    ((0.25, ((7, 1.1, 1.0), (18, 1.5, 1.5))), (0.25, ((8, 0.6, 1.5), (19, 1.4, 2.0), (23, 0.6, 1.5)))),
     # Lesiones personales
-    ((0.30, ((20, 0.8, 2.5), (13, 0.3, 2.0))),
-     (0.25, ((23, 2.0, 2.5), (19, 0.5, 2.0)))),
+    ((0.30, ((20, 0.8, 2.5), (13, 0.3, 2.0))), (0.25, ((23, 2.0, 2.5), (19, 0.5, 2.0)))),
     # Violencia intrafamiliar
-    ((0.20, ((20, 1.2, 2.5), (13, 0.4, 2.0))),
-     (0.20, ((19, 1.5, 3.0), (23, 0.7, 2.0)))),
+    ((0.20, ((20, 1.2, 2.5), (13, 0.4, 2.0))), (0.20, ((19, 1.5, 3.0), (23, 0.7, 2.0)))),
     # Homicidio
-    ((0.20, ((22, 0.8, 3.0),)),
-     (0.15, ((23.5, 2.5, 2.5),))),
+    ((0.20, ((22, 0.8, 3.0),)), (0.15, ((23.5, 2.5, 2.5),))),
     # Delitos sexuales
-    ((0.30, ((21, 0.8, 3.0), (15, 0.4, 3.0))),
-     (0.25, ((0, 1.0, 3.0), (16, 0.3, 3.0)))),
+    ((0.30, ((21, 0.8, 3.0), (15, 0.4, 3.0))), (0.25, ((0, 1.0, 3.0), (16, 0.3, 3.0)))),
 )
 _BEHAVIOUR_HOURS: Final[tuple[tuple[_Peaks, _Peaks], ...]] = (
     # Riñas
@@ -414,11 +521,7 @@ def make_demo_city(
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed: expected a non-negative integer, got {seed!r}")
-    if (
-        isinstance(n_incidents, bool)
-        or not isinstance(n_incidents, (int, np.integer))
-        or n_incidents < 1
-    ):
+    if isinstance(n_incidents, bool) or not isinstance(n_incidents, (int, np.integer)) or n_incidents < 1:
         raise ConfigError(f"n_incidents: expected a positive integer, got {n_incidents!r}")
     crs = check_metric_crs(metric_crs)
     seed = int(seed)
@@ -433,9 +536,7 @@ def make_demo_city(
 
     geo = _build_geography(rng_geo, float(x0), float(y0))
     inc = _make_incidents(rng_inc, n_incidents, geo, to_wgs)
-    quejas, n_unmatched, unmatched_rows = _make_quejas(
-        rng_q, round(0.2 * n_incidents), geo, inc["upz_counts"]
-    )
+    quejas, n_unmatched, unmatched_rows = _make_quejas(rng_q, round(0.2 * n_incidents), geo, inc["upz_counts"])
     convivencia = _make_convivencia(rng_conv, round(0.3 * n_incidents), geo, to_wgs)
 
     def to_gdf(data: dict[str, object], geoms: np.ndarray) -> gpd.GeoDataFrame:
@@ -448,10 +549,7 @@ def make_demo_city(
         crs=OUTPUT_CRS,
     )
     loc_geoms = np.array(
-        [
-            shapely.union_all(upz_wgs[geo.upz_loc == i])
-            for i in range(len(_LOCALIDADES))
-        ],
+        [shapely.union_all(upz_wgs[geo.upz_loc == i]) for i in range(len(_LOCALIDADES))],
         dtype=object,
     )
     localidades = gpd.GeoDataFrame(
@@ -462,19 +560,20 @@ def make_demo_city(
         geometry=loc_geoms,
         crs=OUTPUT_CRS,
     )
-    poblacion = _text_columns_as_str(pd.DataFrame(
-        {
-            "cod_upz": geo.upz_codes,
-            "nombre_upz": geo.upz_names,
-            "poblacion": geo.residents,
-            "poblacion_flotante": geo.floating,
-        }
-    ))
+    poblacion = _text_columns_as_str(
+        pd.DataFrame(
+            {
+                "cod_upz": geo.upz_codes,
+                "nombre_upz": geo.upz_names,
+                "poblacion": geo.residents,
+                "poblacion_flotante": geo.floating,
+            }
+        )
+    )
     costa = to_gdf({"nombre": ["Línea de costa – Mar Caribe"]}, np.array([geo.coast]))
     playas = to_gdf({"nombre": geo.beach_names}, geo.beach_geoms)
     garitas = to_gdf(
-        {"id": [f"GAR-{i + 1:02d}" for i in range(len(geo.garita_names))],
-         "nombre": geo.garita_names},
+        {"id": [f"GAR-{i + 1:02d}" for i in range(len(geo.garita_names))], "nombre": geo.garita_names},
         geo.garita_points,
     )
     camaras = to_gdf(
@@ -568,9 +667,7 @@ def _to_wgs(geoms: np.ndarray, to_wgs: Transformer) -> np.ndarray:
     return np.asarray(shapely.transform(np.asarray(geoms, dtype=object), func), dtype=object)
 
 
-def _wiggle(
-    t: np.ndarray, rng: np.random.Generator, terms: Sequence[tuple[float, float]]
-) -> np.ndarray:
+def _wiggle(t: np.ndarray, rng: np.random.Generator, terms: Sequence[tuple[float, float]]) -> np.ndarray:
     """Sum of sines of ``t`` (0..1) with seeded phases and amplitudes within +-20 %."""
     out = np.zeros_like(t)
     for amplitude, cycles in terms:
@@ -606,9 +703,7 @@ def _city_outline(rng: np.random.Generator, x0: float, y0: float) -> tuple[Polyg
     return land, LineString(np.column_stack([coast_x, coast_y]))
 
 
-def _sample_uniform(
-    geoms: np.ndarray, idx: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def _sample_uniform(geoms: np.ndarray, idx: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Uniform points, one in ``geoms[idx[i]]`` for each i, by rejection in bounding boxes."""
     n = len(idx)
     x = np.empty(n)
@@ -673,9 +768,7 @@ def _voronoi_cells(xy: np.ndarray, land: Polygon) -> np.ndarray:
         cells[i] = parts[0]
         for part in parts[1:]:  # give a stray piece to the neighbour it shares most with
             grown = part.buffer(0.5)
-            shared = [
-                grown.intersection(cells[j]).area if j != i else -1.0 for j in range(len(cells))
-            ]
+            shared = [grown.intersection(cells[j]).area if j != i else -1.0 for j in range(len(cells))]
             j = int(np.argmax(shared))
             merged = _polygon_parts(shapely.union(cells[j], part))
             cells[j] = max(merged, key=lambda p: p.area)
@@ -695,9 +788,7 @@ def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1])
 
 
-def _assign_localidades(
-    cells: np.ndarray, anchors: np.ndarray, shared: np.ndarray
-) -> np.ndarray:
+def _assign_localidades(cells: np.ndarray, anchors: np.ndarray, shared: np.ndarray) -> np.ndarray:
     """Nearest-anchor assignment, repaired so each localidad is non-empty and connected."""
     cent = shapely.get_coordinates(shapely.centroid(cells))
     n_loc = len(anchors)
@@ -747,9 +838,7 @@ def _connected(cells: np.ndarray, members: np.ndarray) -> bool:
     return members.size > 0 and len(_polygon_parts(shapely.union_all(cells[members]))) == 1
 
 
-def _rebalance_once(
-    cells: np.ndarray, loc: np.ndarray, dist: np.ndarray, shared: np.ndarray, n_loc: int
-) -> bool:
+def _rebalance_once(cells: np.ndarray, loc: np.ndarray, dist: np.ndarray, shared: np.ndarray, n_loc: int) -> bool:
     """Move one border UPZ from a large localidad to a small neighbour (3 to 8 UPZ each)."""
     counts = np.bincount(loc, minlength=n_loc)
     small = [k for k in np.argsort(counts, kind="stable") if counts[k] < 3]
@@ -766,9 +855,7 @@ def _rebalance_once(
     for i, to in moves:
         frm = loc[i]
         loc[i] = to
-        if _connected(cells, np.flatnonzero(loc == frm)) and _connected(
-            cells, np.flatnonzero(loc == to)
-        ):
+        if _connected(cells, np.flatnonzero(loc == frm)) and _connected(cells, np.flatnonzero(loc == to)):
             return True
         loc[i] = frm
     return False
@@ -784,9 +871,7 @@ def _inland_point(coast: LineString, d: float, offset: float) -> Point:
     return Point(p.x + offset * ty / norm, p.y - offset * tx / norm)
 
 
-def _place_beaches(
-    rng: np.random.Generator, coast: LineString, excluded: tuple[float, float]
-) -> list[tuple[float, float, float]]:
+def _place_beaches(rng: np.random.Generator, coast: LineString, excluded: tuple[float, float]) -> list[tuple[float, float, float]]:
     """Beaches as (start, end, width) along the coast, avoiding the ``excluded`` stretch."""
     length = coast.length
     margin = 150.0
@@ -817,9 +902,7 @@ def _place_beaches(
     return beaches
 
 
-def _pick_upz(
-    candidates: np.ndarray, score: np.ndarray, used: set[int], fallback: np.ndarray
-) -> int:
+def _pick_upz(candidates: np.ndarray, score: np.ndarray, used: set[int], fallback: np.ndarray) -> int:
     """Best-scoring candidate not used yet (lowest score wins)."""
     for pool in (candidates, fallback):
         free = [int(i) for i in pool if int(i) not in used]
@@ -848,9 +931,7 @@ def _upz_cells(rng: np.random.Generator, land: Polygon) -> np.ndarray:
     return _voronoi_cells(xy, land)
 
 
-def _name_upz(
-    rng: np.random.Generator, coastal: np.ndarray, loc: np.ndarray, centro: int, port: int
-) -> list[str]:
+def _name_upz(rng: np.random.Generator, coastal: np.ndarray, loc: np.ndarray, centro: int, port: int) -> list[str]:
     """Spanish names: fixed ones for the centre and port, then from pools by position."""
     names: list[str] = [""] * len(loc)
     names[centro] = _UPZ_CENTRO
@@ -882,9 +963,7 @@ def _beach_layer(
         strip = substring(coast, d0, d1).buffer(-width, single_sided=True)  # right = inland
         geoms.append(max(_polygon_parts(strip.intersection(land)), key=lambda p: p.area))
     beach_geoms = np.array(geoms, dtype=object)
-    fronting = np.argmax(
-        shapely.area(shapely.intersection(beach_geoms[:, None], cells[None, :])), axis=1
-    )
+    fronting = np.argmax(shapely.area(shapely.intersection(beach_geoms[:, None], cells[None, :])), axis=1)
     spare = [str(v) for v in rng.permutation(_PLAYAS)]
     labels: list[str] = []
     for i in fronting:
@@ -1009,9 +1088,7 @@ def _build_geography(rng: np.random.Generator, x0: float, y0: float) -> _Geograp
 
     minx, miny, maxx, maxy = land.bounds
     rel = np.array([a for _, _, a, _ in _LOCALIDADES]) + rng.uniform(-0.03, 0.03, (6, 2))
-    anchors = np.column_stack(
-        [minx + rel[:, 0] * (maxx - minx), miny + rel[:, 1] * (maxy - miny)]
-    )
+    anchors = np.column_stack([minx + rel[:, 0] * (maxx - minx), miny + rel[:, 1] * (maxy - miny)])
     shared = _shared_border(cells)
     loc = _assign_localidades(cells, anchors, shared)
     centroids = shapely.get_coordinates(shapely.centroid(cells))
@@ -1034,9 +1111,20 @@ def _build_geography(rng: np.random.Generator, x0: float, y0: float) -> _Geograp
     beach_geoms, beach_names = _beach_layer(rng, coast, land, beaches, cells, names)
 
     hotspots = _plant_hotspots(
-        rng, cells=cells, loc=loc, anchors=anchors, shared=shared, coastal=coastal,
-        names=names, centro=centro, port=port, port_front=port_mid, coast=coast,
-        beaches=beaches, beach_geoms=beach_geoms, beach_names=beach_names,
+        rng,
+        cells=cells,
+        loc=loc,
+        anchors=anchors,
+        shared=shared,
+        coastal=coastal,
+        names=names,
+        centro=centro,
+        port=port,
+        port_front=port_mid,
+        coast=coast,
+        beaches=beaches,
+        beach_geoms=beach_geoms,
+        beach_names=beach_names,
     )
 
     # what each UPZ is like (drives floating population and complaint motives)
@@ -1065,11 +1153,7 @@ def _build_geography(rng: np.random.Generator, x0: float, y0: float) -> _Geograp
     hotspots = replace(hotspots, upz=rank[hotspots.upz])
 
     lengths = np.array([d1 - d0 for d0, d1, _ in beaches])
-    garita_beaches = np.sort(
-        rng.choice(
-            len(beaches), size=min(4, len(beaches)), replace=False, p=lengths / lengths.sum()
-        )
-    )
+    garita_beaches = np.sort(rng.choice(len(beaches), size=min(4, len(beaches)), replace=False, p=lengths / lengths.sum()))
     garita_points = np.array(
         [_on_beach(rng, coast, beaches[b], beach_geoms[b], 0.6) for b in garita_beaches],
         dtype=object,
@@ -1160,9 +1244,7 @@ def _cameras(
     c = roles.index("centro")
     others = [roles.index(r) for r in ("mercado", "corredor", "puerto") if r in roles]
     n_centre, n_hot = 80, 25
-    idx = np.concatenate(
-        [np.full(n_centre, c), rng.choice(others, size=n_hot)]
-    ).astype(int)
+    idx = np.concatenate([np.full(n_centre, c), rng.choice(others, size=n_hot)]).astype(int)
     spread = np.where(np.arange(len(roles)) == c, 700.0, 400.0)
     cx, cy = _sample_gaussian(hotspots.x, hotspots.y, spread, idx, land_inner, rng)
     upz_idx = rng.choice(len(cells), size=n_total - n_centre - n_hot, p=floating / floating.sum())
@@ -1203,9 +1285,7 @@ def _day_of_week(days: np.ndarray) -> np.ndarray:
     return (days + 6) % 7
 
 
-def _sample_days(
-    rng: np.random.Generator, group: np.ndarray, trend: np.ndarray, groups: Sequence[str]
-) -> np.ndarray:
+def _sample_days(rng: np.random.Generator, group: np.ndarray, trend: np.ndarray, groups: Sequence[str]) -> np.ndarray:
     """Day offsets (0..730) with weekly pattern per day group, seasonality and trend."""
     all_days = np.arange(_N_DAYS)
     months = (_START + all_days).astype("datetime64[M]").astype(int) % 12
@@ -1223,7 +1303,9 @@ def _sample_days(
 
 
 def _sample_minutes(
-    rng: np.random.Generator, kind: np.ndarray, days: np.ndarray,
+    rng: np.random.Generator,
+    kind: np.ndarray,
+    days: np.ndarray,
     profiles: Sequence[tuple[_Peaks, _Peaks]],
 ) -> np.ndarray:
     """Minute of the day from per-kind hour profiles (weekend = Friday to Sunday)."""
@@ -1285,11 +1367,8 @@ def _scaled_dirty_counts(n: int) -> dict[str, int]:
     return {k: max(1, round(v * n / _DEFAULT_N)) for k, v in _DIRTY_AT_DEFAULT.items()}
 
 
-def _make_incidents(
-    rng: np.random.Generator, n: int, geo: _Geography, to_wgs: Transformer
-) -> dict[str, object]:
+def _make_incidents(rng: np.random.Generator, n: int, geo: _Geography, to_wgs: Transformer) -> dict[str, object]:
     hs = geo.hotspots
-    n_hot = len(hs.roles)
     affinity = np.array([_ROLES[r].aff for r in hs.roles] + [_BACKGROUND_AFF], dtype=float)
     rows = np.append(_HOT_SHARE * hs.weight / hs.weight.sum(), 1.0 - _HOT_SHARE)
     cols = np.array(list(CATEGORY_SHARES.values()))
@@ -1361,9 +1440,7 @@ def _make_incidents(
     dist = rng.uniform(0.45, 0.75, rows_outside.size)
     lat[rows_outside] = np.round(lat[rows_outside] + dist * np.sin(angle), 6)
     lon[rows_outside] = np.round(lon[rows_outside] + dist * np.cos(angle), 6)
-    fecha[rows_bad_date] = np.array(_BAD_DATES, dtype=object)[
-        rng.integers(0, len(_BAD_DATES), rows_bad_date.size)
-    ]
+    fecha[rows_bad_date] = np.array(_BAD_DATES, dtype=object)[rng.integers(0, len(_BAD_DATES), rows_bad_date.size)]
     for col in frame_cols.values():
         col[rows_dup] = col[rows_dup_src]
 
@@ -1402,9 +1479,7 @@ def _misspell(name: str, rng: np.random.Generator, known: set[str]) -> str:
     return _UNMATCHED_UPZ  # pragma: no cover
 
 
-def _make_quejas(
-    rng: np.random.Generator, n: int, geo: _Geography, upz_counts: np.ndarray
-) -> tuple[pd.DataFrame, int, tuple[int, ...]]:
+def _make_quejas(rng: np.random.Generator, n: int, geo: _Geography, upz_counts: np.ndarray) -> tuple[pd.DataFrame, int, tuple[int, ...]]:
     n_upz = len(geo.upz_names)
     w = (upz_counts + 5.0) ** 0.9 * rng.lognormal(0.0, 0.35, n_upz)
     upz = rng.choice(n_upz, size=n, p=w / w.sum())
@@ -1462,34 +1537,30 @@ def _make_quejas(
     years = 2023 + (days >= 365).astype(int)
     first_2024 = int(np.searchsorted(years, 2024))
     seq = np.arange(n) - np.where(years == 2024, first_2024, 0) + 1
-    radicado = np.char.add(
-        np.char.add("Q-", years.astype(str)), np.char.add("-", _zfill6(seq))
-    ).astype(object)
-    frame = _text_columns_as_str(pd.DataFrame(
-        {
-            "radicado": radicado,
-            "fecha": _date_strings(days).astype(object),
-            "tipo": np.array(_TIPOS_QUEJA, dtype=object)[tipo],
-            "motivo": np.array(_MOTIVOS, dtype=object)[motivo],
-            "upz": written,
-        }
-    ))
+    radicado = np.char.add(np.char.add("Q-", years.astype(str)), np.char.add("-", _zfill6(seq))).astype(object)
+    frame = _text_columns_as_str(
+        pd.DataFrame(
+            {
+                "radicado": radicado,
+                "fecha": _date_strings(days).astype(object),
+                "tipo": np.array(_TIPOS_QUEJA, dtype=object)[tipo],
+                "motivo": np.array(_MOTIVOS, dtype=object)[motivo],
+                "upz": written,
+            }
+        )
+    )
     unmatched = np.flatnonzero(kind >= 6)
     return frame, int(unmatched.size), tuple(int(i) for i in unmatched)
 
 
-def _make_convivencia(
-    rng: np.random.Generator, n: int, geo: _Geography, to_wgs: Transformer
-) -> pd.DataFrame:
+def _make_convivencia(rng: np.random.Generator, n: int, geo: _Geography, to_wgs: Transformer) -> pd.DataFrame:
     hs = geo.hotspots
     affinity = np.array([_ROLES[r].affc for r in hs.roles] + [_BACKGROUND_AFFC], dtype=float)
     rows = np.append(_CONV_HOT_SHARE * hs.weight_conv, 1.0 - _CONV_HOT_SHARE)
     active = rows > 0
     cols = np.array(list(COMPORTAMIENTOS.values()))
     joint = np.zeros_like(affinity)
-    joint[active] = _sinkhorn(
-        affinity[active], rows[active] / rows[active].sum(), cols / cols.sum()
-    )
+    joint[active] = _sinkhorn(affinity[active], rows[active] / rows[active].sum(), cols / cols.sum())
     pair = rng.choice(joint.size, size=n, p=joint.ravel() / joint.sum())
     source, beh = pair // len(_BEHAVIOURS), pair % len(_BEHAVIOURS)
 

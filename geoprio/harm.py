@@ -62,14 +62,28 @@ class HarmTable:
         """Harm weight of one category; raises :class:`ConfigError` if unknown."""
         w = float(self.lookup(pd.Series([category])).iloc[0])
         if np.isnan(w):
-            raise ConfigError(f"category {category!r} is not in the harm table ({self.source}); add it or give the indicator an explicit harm")
+            raise ConfigError(
+                f"category {category!r} is not in the harm table ({self.source}); add it or give the indicator an explicit harm"
+            )
         return w
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [{"category": e.key, "weight_months": e.weight, "article": e.article, "rationale": e.rationale,
-              "aliases": ", ".join(e.aliases)} for e in self.entries]
-        ).sort_values("weight_months", ascending=False, kind="stable").reset_index(drop=True)
+        return (
+            pd.DataFrame(
+                [
+                    {
+                        "category": e.key,
+                        "weight_months": e.weight,
+                        "article": e.article,
+                        "rationale": e.rationale,
+                        "aliases": ", ".join(e.aliases),
+                    }
+                    for e in self.entries
+                ]
+            )
+            .sort_values("weight_months", ascending=False, kind="stable")
+            .reset_index(drop=True)
+        )
 
 
 def load_harm_table(path: str | os.PathLike[str] | None = None) -> HarmTable:

@@ -54,10 +54,18 @@ NORMALIZATIONS: tuple[str, ...] = ("minmax", "zscore", "rank")
 AGGREGATIONS: tuple[str, ...] = ("arithmetic", "geometric")
 
 _TIER_LABELS = {
-    "es": {2: ["baja", "alta"], 3: ["baja", "media", "alta"], 4: ["baja", "media", "alta", "muy alta"],
-           5: ["muy baja", "baja", "media", "alta", "muy alta"]},
-    "en": {2: ["low", "high"], 3: ["low", "medium", "high"], 4: ["low", "medium", "high", "very high"],
-           5: ["very low", "low", "medium", "high", "very high"]},
+    "es": {
+        2: ["baja", "alta"],
+        3: ["baja", "media", "alta"],
+        4: ["baja", "media", "alta", "muy alta"],
+        5: ["muy baja", "baja", "media", "alta", "muy alta"],
+    },
+    "en": {
+        2: ["low", "high"],
+        3: ["low", "medium", "high"],
+        4: ["low", "medium", "high", "very high"],
+        5: ["very low", "low", "medium", "high", "very high"],
+    },
 }
 
 
@@ -255,8 +263,10 @@ class PriorityIndex:
 
     def get_params(self) -> dict[str, object]:
         """Constructor parameters (for manifests)."""
-        return {k: getattr(self, k) for k in (
-            "normalization", "log", "winsorize", "weights", "directions", "aggregation", "tiers", "n_tiers", "labels", "lang")}
+        return {
+            k: getattr(self, k)
+            for k in ("normalization", "log", "winsorize", "weights", "directions", "aggregation", "tiers", "n_tiers", "labels", "lang")
+        }
 
     def _validate(self, X: pd.DataFrame) -> None:
         if self.normalization not in NORMALIZATIONS:
@@ -312,9 +322,15 @@ class PriorityIndex:
         self._validate(X)
         nan_rows = X.isna().any(axis=1)
         self.excluded_ = pd.Series(
-            [f"sin valor: {', '.join(X.columns[X.loc[z].isna()])}" if self.lang == "es" else
-             f"missing: {', '.join(X.columns[X.loc[z].isna()])}" for z in X.index[nan_rows]],
-            index=X.index[nan_rows], dtype="string", name="excluded",
+            [
+                f"sin valor: {', '.join(X.columns[X.loc[z].isna()])}"
+                if self.lang == "es"
+                else f"missing: {', '.join(X.columns[X.loc[z].isna()])}"
+                for z in X.index[nan_rows]
+            ],
+            index=X.index[nan_rows],
+            dtype="string",
+            name="excluded",
         )
         Xk = X.loc[~nan_rows]
         if len(Xk) < 2:

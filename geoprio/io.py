@@ -187,9 +187,7 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = 0, **c
         try:
             df = pd.read_excel(p, sheet_name=sheet if sheet is not None else 0, dtype=str)
         except ImportError as exc:
-            raise MissingDependencyError(
-                f"{p}: reading Excel needs openpyxl; install it with pip install 'geoprio[excel]'"
-            ) from exc
+            raise MissingDependencyError(f"{p}: reading Excel needs openpyxl; install it with pip install 'geoprio[excel]'") from exc
         except ValueError as exc:
             raise InputError(f"{p}: cannot read sheet {sheet!r}: {exc}") from exc
         df.columns = [str(c).strip() for c in df.columns]
@@ -312,9 +310,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: s
             try:
                 gdf.to_parquet(tmp, index=False)
             except ImportError as exc:
-                raise MissingDependencyError(
-                    "writing GeoParquet needs pyarrow; install it with pip install 'geoprio[parquet]'"
-                ) from exc
+                raise MissingDependencyError("writing GeoParquet needs pyarrow; install it with pip install 'geoprio[parquet]'") from exc
             return
         driver = {"geojson": "GeoJSON", "gpkg": "GPKG"}[fmt]
         kwargs: dict[str, Any] = {"driver": driver, "engine": "pyogrio"}

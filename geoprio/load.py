@@ -53,13 +53,36 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "x": ("longitud", "longitude", "lon", "lng", "long", "x", "coord x", "coordenada x", "este", "x coord"),
     "y": ("latitud", "latitude", "lat", "y", "coord y", "coordenada y", "norte", "y coord"),
     "date": (
-        "fecha", "fecha hecho", "fecha hechos", "fecha del hecho", "fecha ocurrencia", "fecha evento",
-        "fecha radicacion", "fecha registro", "date", "datetime", "timestamp", "when", "occurred on", "fecha hora",
+        "fecha",
+        "fecha hecho",
+        "fecha hechos",
+        "fecha del hecho",
+        "fecha ocurrencia",
+        "fecha evento",
+        "fecha radicacion",
+        "fecha registro",
+        "date",
+        "datetime",
+        "timestamp",
+        "when",
+        "occurred on",
+        "fecha hora",
     ),
     "hour": ("hora", "hora hecho", "hora del hecho", "hora ocurrencia", "hour", "time"),
     "category": (
-        "delito", "tipo delito", "conducta", "comportamiento", "categoria", "category", "tipo",
-        "motivo", "modalidad", "crime type", "offense", "offence", "clase",
+        "delito",
+        "tipo delito",
+        "conducta",
+        "comportamiento",
+        "categoria",
+        "category",
+        "tipo",
+        "motivo",
+        "modalidad",
+        "crime type",
+        "offense",
+        "offence",
+        "clase",
     ),
     "id": ("id", "codigo", "radicado", "consecutivo", "numero", "record id", "incident id", "id caso", "uid"),
     "count": ("cantidad", "casos", "count", "n", "numero casos", "victimas"),
@@ -406,8 +429,12 @@ def load_points(
 
     keep_mask = np.ones(len(df), dtype=bool)
     missing = xmiss | ymiss
-    report.drop("missing_coordinates", rows[missing], x_col if xmiss.any() else y_col,
-                np.where(xmiss, df[x_col].to_numpy(), df[y_col].to_numpy())[missing])
+    report.drop(
+        "missing_coordinates",
+        rows[missing],
+        x_col if xmiss.any() else y_col,
+        np.where(xmiss, df[x_col].to_numpy(), df[y_col].to_numpy())[missing],
+    )
     keep_mask &= ~missing
     for col, colbad in ((x_col, xbad & keep_mask), (y_col, ybad & ~xbad & keep_mask)):
         report.drop("bad_coordinates", rows[colbad], col, df[col].to_numpy()[colbad])
@@ -427,8 +454,19 @@ def load_points(
         lon, lat = _check_bbox(lon, lat, keep_mask, bbox, fix_swapped, report, rows, x_col, y_col, df)
 
     common = _common_columns(
-        df, report, keep_mask, source=source, date=date, hour=hour, category=category, id=id,
-        count=count, timezone=timezone, date_format=date_format, require_date=require_date, decimal=decimal,
+        df,
+        report,
+        keep_mask,
+        source=source,
+        date=date,
+        hour=hour,
+        category=category,
+        id=id,
+        count=count,
+        timezone=timezone,
+        date_format=date_format,
+        require_date=require_date,
+        decimal=decimal,
         offsets=offsets,
     )
     common["x"] = lon
@@ -443,7 +481,9 @@ def load_points(
     return Records(data=data, report=report, kind=kind, layout="points", path=None if isinstance(path, pd.DataFrame) else str(path))
 
 
-def _to_lonlat(xs: np.ndarray, ys: np.ndarray, ok: np.ndarray, *, crs: str | None, source: str, x_col: str, y_col: str) -> tuple[np.ndarray, np.ndarray]:
+def _to_lonlat(
+    xs: np.ndarray, ys: np.ndarray, ok: np.ndarray, *, crs: str | None, source: str, x_col: str, y_col: str
+) -> tuple[np.ndarray, np.ndarray]:
     if crs is None:
         xv, yv = xs[ok], ys[ok]
         degrees = (np.abs(xv) <= 180) & (np.abs(yv) <= 180)
@@ -479,8 +519,9 @@ def _check_bbox(lon, lat, keep_mask, bbox, fix_swapped, report, rows, x_col, y_c
         report.drop("swapped_coordinates", rows[swapped], f"{x_col}/{y_col}", values)
         keep_mask &= ~swapped
     outside = keep_mask & ~inside & ~swapped
-    report.drop("outside_study_area", rows[outside], f"{x_col}/{y_col}",
-                [f"{a}, {b}" for a, b in zip(lon[outside], lat[outside], strict=True)])
+    report.drop(
+        "outside_study_area", rows[outside], f"{x_col}/{y_col}", [f"{a}, {b}" for a, b in zip(lon[outside], lat[outside], strict=True)]
+    )
     keep_mask &= ~outside
     return lon, lat
 
@@ -522,9 +563,20 @@ def load_keyed(
     report.drop("missing_key", rows[missing], key_col, df[key_col].to_numpy()[missing])
     keep_mask &= ~missing
     common = _common_columns(
-        df, report, keep_mask, source=source, date=date, hour=hour, category=category, id=id,
-        count=count, timezone=timezone, date_format=date_format, require_date=require_date,
-        decimal=str(read_info.get("decimal", ".")), offsets=offsets,
+        df,
+        report,
+        keep_mask,
+        source=source,
+        date=date,
+        hour=hour,
+        category=category,
+        id=id,
+        count=count,
+        timezone=timezone,
+        date_format=date_format,
+        require_date=require_date,
+        decimal=str(read_info.get("decimal", ".")),
+        offsets=offsets,
     )
     common["key"] = df[key_col].astype("string").str.strip().to_numpy()
     for col in keep or []:

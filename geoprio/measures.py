@@ -48,7 +48,8 @@ def filter_records(
 ) -> pd.DataFrame:
     """Select records by category (case/accent-insensitive, ``*`` wildcards), date range
     (inclusive days), hour window ``[start, end)`` (wrapping past midnight when start > end)
-    and weekdays (0 = Monday). Records without the field a filter needs are left out."""
+    and weekdays (0 = Monday). Records without the field a filter needs are left out.
+    """
     mask = np.ones(len(data), dtype=bool)
     if categories:
         folded = fold_series(data["category"])
@@ -117,9 +118,12 @@ def indicator_values(
             harm = harm_table.lookup(data["category"])
             unknown = data.loc[harm.isna(), "category"].dropna().unique()
             if len(unknown):
-                raise ConfigError(f"indicator {ind.name!r}: categories {sorted(map(str, unknown))[:8]} are not in the harm table ({harm_table.source})")
-        selected = filter_records(data, categories=ind.categories, date_from=ind.date_from, date_to=ind.date_to,
-                                  hours=ind.hours, weekdays=ind.weekdays)
+                raise ConfigError(
+                    f"indicator {ind.name!r}: categories {sorted(map(str, unknown))[:8]} are not in the harm table ({harm_table.source})"
+                )
+        selected = filter_records(
+            data, categories=ind.categories, date_from=ind.date_from, date_to=ind.date_to, hours=ind.hours, weekdays=ind.weekdays
+        )
         if ind.categories and selected.empty:
             raise ConfigError(
                 f"indicator {ind.name!r}: no record of {source.report.source} has categories {ind.categories}; "
@@ -174,7 +178,8 @@ def harm_weights(
     harm_table: HarmTable,
 ) -> dict[str, float]:
     """Indicator weights from harm: the explicit ``harm``, else the ``harm_category``'s
-    weight, else the mean harm per record of the indicator's selection."""
+    weight, else the mean harm per record of the indicator's selection.
+    """
     out = {}
     for ind in indicators:
         if ind.harm is not None:

@@ -60,11 +60,27 @@ class IndexRun:
 def build_zones(cfg: RunConfig) -> Zones:
     """Load the zone layer with its population and parent level (or the grid over it)."""
     z = cfg.zones
-    zones = load_zones(z.path, id=z.id, name=z.name, level=z.level, layer=z.layer, crs=z.crs, metric_crs=z.metric_crs,
-                       where=z.where, parent=z.parent_column, population=z.population_column)
+    zones = load_zones(
+        z.path,
+        id=z.id,
+        name=z.name,
+        level=z.level,
+        layer=z.layer,
+        crs=z.crs,
+        metric_crs=z.metric_crs,
+        where=z.where,
+        parent=z.parent_column,
+        population=z.population_column,
+    )
     if z.population is not None:
-        zones = with_population(zones, z.population.path, zone_id=z.population.id, column=z.population.column,
-                                duplicates=z.population.duplicates, where=z.population.where)
+        zones = with_population(
+            zones,
+            z.population.path,
+            zone_id=z.population.id,
+            column=z.population.column,
+            duplicates=z.population.duplicates,
+            where=z.population.where,
+        )
     if z.parent is not None:
         parent = load_zones(z.parent.path, id=z.parent.id, name=z.parent.name, level=z.parent.level, metric_crs=z.metric_crs)
         zones = join_parent(zones, parent, method=z.parent.method)
@@ -77,10 +93,17 @@ def load_source(name: str, src: SourceConfig) -> Records | ZoneTable:
     """Load one configured source in its layout (points, keyed records or a zone table)."""
     common = {"kind": src.kind, "source": src.path.name, **src.read_options()}
     if src.layout == "table":
-        return load_zone_table(src.path, zone_id=src.zone_id, columns=src.columns, duplicates=src.duplicates,
-                               where=src.where, **common)  # type: ignore[arg-type]
-    record_cols = {"date": src.date, "hour": src.hour, "category": src.category, "id": src.id, "count": src.count,
-                   "timezone": src.timezone, "offsets": src.offsets, "date_format": src.date_format}
+        return load_zone_table(src.path, zone_id=src.zone_id, columns=src.columns, duplicates=src.duplicates, where=src.where, **common)  # type: ignore[arg-type]
+    record_cols = {
+        "date": src.date,
+        "hour": src.hour,
+        "category": src.category,
+        "id": src.id,
+        "count": src.count,
+        "timezone": src.timezone,
+        "offsets": src.offsets,
+        "date_format": src.date_format,
+    }
     if src.layout == "keyed":
         return load_keyed(src.path, key=src.key, **record_cols, **common)  # type: ignore[arg-type]
     return load_points(src.path, x=src.x, y=src.y, crs=src.crs, fix_swapped=src.fix_swapped, **record_cols, **common)
@@ -124,19 +147,33 @@ def run_index(
     else:
         weights = {i.name: float(i.weight) for i in cfg.indicators}  # type: ignore[arg-type]
     model = PriorityIndex(
-        normalization=opts.normalization, log=opts.log, winsorize=opts.winsorize, weights=weights,
-        directions={i.name: i.direction for i in cfg.indicators}, aggregation=opts.aggregation,
-        tiers=opts.tiers, n_tiers=opts.n_tiers, labels={i.name: i.display for i in cfg.indicators}, lang=opts.lang,
+        normalization=opts.normalization,
+        log=opts.log,
+        winsorize=opts.winsorize,
+        weights=weights,
+        directions={i.name: i.direction for i in cfg.indicators},
+        aggregation=opts.aggregation,
+        tiers=opts.tiers,
+        n_tiers=opts.n_tiers,
+        labels={i.name: i.display for i in cfg.indicators},
+        lang=opts.lang,
     ).fit(values)
     stability = None
     rb = cfg.robustness
     if rb.draws > 0:
         say("robustez (Monte Carlo)")
-        stability = model.robustness(n_draws=rb.draws, weight_spread=rb.weight_spread, normalizations=rb.normalizations,
-                                     aggregations=rb.aggregations, top_k=rb.top_k, random_state=rb.random_state)
+        stability = model.robustness(
+            n_draws=rb.draws,
+            weight_spread=rb.weight_spread,
+            normalizations=rb.normalizations,
+            aggregations=rb.aggregations,
+            top_k=rb.top_k,
+            random_state=rb.random_state,
+        )
     table = _result_table(zones, model, stability)
-    run = IndexRun(cfg, zones, sources, values, model, stability, table,
-                   notes={"indicators": notes, "weights": model.weights_.round(8).to_dict()})
+    run = IndexRun(
+        cfg, zones, sources, values, model, stability, table, notes={"indicators": notes, "weights": model.weights_.round(8).to_dict()}
+    )
     if write:
         say("escritura")
         write_outputs(run, command=command)
@@ -185,14 +222,20 @@ def write_manifest(run: IndexRun, outputs: list[Path], *, command: str | None = 
     cfg = run.config
     doc = {
         "geoprio_version": __version__,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": command,
         "config": json.loads(cfg.model_dump_json()),
         "inputs": [{"path": str(p), "sha256": io.sha256_file(p), "bytes": p.stat().st_size} for p in cfg.input_paths()],
         "parameters": {"index": run.index.get_params(), "weights_used": run.notes["weights"]},
         "outputs": [{"path": str(p), "sha256": io.sha256_file(p)} for p in outputs],
-        "environment": {"python": sys.version.split()[0], "platform": platform.platform(), "numpy": numpy.__version__,
-                        "pandas": pd.__version__, "shapely": shapely.__version__, "geopandas": gpd.__version__},
+        "environment": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "numpy": numpy.__version__,
+            "pandas": pd.__version__,
+            "shapely": shapely.__version__,
+            "geopandas": gpd.__version__,
+        },
     }
     return io.write_json(doc, cfg.output.dir / MANIFEST_NAME)
 

@@ -133,8 +133,7 @@ class ValidationReport:
             "corrected": dict(self.corrected),
             "flagged": dict(self.flagged),
             "examples": {
-                k: [{self.row_word: e.row, "column": e.column, "value": _jsonable(e.value)} for e in v]
-                for k, v in self.examples.items()
+                k: [{self.row_word: e.row, "column": e.column, "value": _jsonable(e.value)} for e in v] for k, v in self.examples.items()
             },
             "columns": dict(self.columns),
             "settings": dict(self.settings),

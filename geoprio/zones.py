@@ -114,7 +114,9 @@ def _from_frame(
     report = ValidationReport(source=source, n_read=len(gdf), row_word=row_word)
     for col, role in ((id, "id"), (name, "name"), (parent, "parent"), (population, "population")):
         if col is not None and col not in gdf.columns:
-            raise ColumnError(f"{source}: column {col!r} (zone {role}) not found; columns found: {[c for c in gdf.columns if c != gdf.geometry.name]}")
+            raise ColumnError(
+                f"{source}: column {col!r} (zone {role}) not found; columns found: {[c for c in gdf.columns if c != gdf.geometry.name]}"
+            )
         if col is not None:
             report.columns[role] = col
     if gdf.crs is None:
@@ -130,7 +132,9 @@ def _from_frame(
     if dup.any():
         first = ids[dup].iloc[0]
         where = feature[(ids == first).to_numpy()]
-        raise InputError(f"{source}: zone id {first!r} in column {id!r} appears in features {', '.join(map(str, where))}; ids must be unique")
+        raise InputError(
+            f"{source}: zone id {first!r} in column {id!r} appears in features {', '.join(map(str, where))}; ids must be unique"
+        )
 
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
@@ -292,9 +296,7 @@ def join_parent(
         pid = frame["parent_id"]
         unknown = pid.notna() & ~pid.isin(names.index)
         if unknown.any():
-            raise InputError(
-                f"{zones.report.source}: parent ids {sorted(set(pid[unknown]))[:5]} are not ids of {parent.report.source}"
-            )
+            raise InputError(f"{zones.report.source}: parent ids {sorted(set(pid[unknown]))[:5]} are not ids of {parent.report.source}")
         frame["parent_name"] = pid.map(names).astype("string")
         return replace(zones, frame=frame)
     child_geom = zones.metric_geometry.values
@@ -345,8 +347,16 @@ def make_grid(
     if isinstance(area, Zones):
         zones = area
     else:
-        zones = _from_frame(area.reset_index(drop=True).assign(_gid=np.arange(len(area)).astype(str)), source="<area>", id="_gid", name=None,
-                            level="area", metric_crs=metric_crs or DEFAULT_METRIC_CRS, parent=None, population=None)
+        zones = _from_frame(
+            area.reset_index(drop=True).assign(_gid=np.arange(len(area)).astype(str)),
+            source="<area>",
+            id="_gid",
+            name=None,
+            level="area",
+            metric_crs=metric_crs or DEFAULT_METRIC_CRS,
+            parent=None,
+            population=None,
+        )
     mcrs = metric_crs or zones.metric_crs
     check_metric_crs(mcrs)
     zone_geom = zones.frame.geometry.to_crs(mcrs).values
@@ -368,8 +378,16 @@ def make_grid(
         cells = cells[shapely.area(cells) > 1e-6 * cell_size_m**2]
     ids = np.array([f"{'H' if shape == 'hex' else 'C'}{i:06d}" for i in range(len(cells))], dtype=object)
     gdf = gpd.GeoDataFrame({"cell_id": ids}, geometry=cells, crs=mcrs)
-    grid = _from_frame(gdf, source=f"<{shape} grid {cell_size_m:g} m>", id="cell_id", name=None,
-                       level=f"grid_{shape}_{cell_size_m:g}m", metric_crs=mcrs, parent=None, population=None)
+    grid = _from_frame(
+        gdf,
+        source=f"<{shape} grid {cell_size_m:g} m>",
+        id="cell_id",
+        name=None,
+        level=f"grid_{shape}_{cell_size_m:g}m",
+        metric_crs=mcrs,
+        parent=None,
+        population=None,
+    )
     grid = join_parent(grid, zones)
     if population == "areal" and zones.has_population:
         grid = _areal_population(grid, zones, cells, zone_geom)

@@ -48,12 +48,15 @@ def test_demo_writes_inputs_outputs_and_manifest(demo_dir):
 
 
 def test_index_from_config_in_english_and_replay_from_manifest(demo_dir, tmp_path):
-    r = geoprio("index", str(demo_dir / "indice.toml"), "--out", str(tmp_path / "en"), "--lang", "en", "--draws", "50",
-                "--format", "csv")
+    r = geoprio("index", str(demo_dir / "indice.toml"), "--out", str(tmp_path / "en"), "--lang", "en", "--draws", "50", "--format", "csv")
     assert r.returncode == 0, r.stderr
     assert "Prioritization index — upz" in r.stdout and "high" in r.stdout
     assert sorted(p.name for p in (tmp_path / "en").iterdir()) == [
-        "indice_upz.csv", "indice_upz_notas.json", "indice_upz_validacion.json", "manifest.json"]
+        "indice_upz.csv",
+        "indice_upz_notas.json",
+        "indice_upz_validacion.json",
+        "manifest.json",
+    ]
     replay = geoprio("index", "--manifest", str(tmp_path / "en" / "manifest.json"), "--out", str(tmp_path / "again"))
     assert replay.returncode == 0, replay.stderr
     assert "Reproducido: 3 salidas idénticas" in replay.stdout
@@ -68,8 +71,11 @@ def test_bad_input_exits_non_zero_without_traceback(tmp_path):
     r = geoprio("index", str(tmp_path / "missing.toml"))
     assert r.returncode == 1 and "missing.toml: configuration file not found" in r.stderr and "Traceback" not in r.stderr
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[zones]\npath = "z.geojson"\nid = "c"\n[sources.d]\npath = "d.csv"\n'
-                   '[[indicators]]\nname = "a"\nsource = "d"\nmeasure = "rate"\nweight = 1\n', encoding="utf-8")
+    cfg.write_text(
+        '[zones]\npath = "z.geojson"\nid = "c"\n[sources.d]\npath = "d.csv"\n'
+        '[[indicators]]\nname = "a"\nsource = "d"\nmeasure = "rate"\nweight = 1\n',
+        encoding="utf-8",
+    )
     r = geoprio("index", str(cfg))
     assert r.returncode == 1 and "a rate needs zone population" in r.stderr and "Traceback" not in r.stderr
     r = runner.invoke(app, ["index", str(cfg), "--format", "xls"])
@@ -77,15 +83,37 @@ def test_bad_input_exits_non_zero_without_traceback(tmp_path):
 
 
 def test_validate_reports_rows_and_unmatched_keys(demo_dir):
-    r = geoprio("validate", str(demo_dir / "quejas.csv"), "--key", "upz", "--zones", str(demo_dir / "upz.geojson"),
-                "--zones-id", "cod_upz", "--zones-name", "nombre", "--lang", "en")
+    r = geoprio(
+        "validate",
+        str(demo_dir / "quejas.csv"),
+        "--key",
+        "upz",
+        "--zones",
+        str(demo_dir / "upz.geojson"),
+        "--zones-id",
+        "cod_upz",
+        "--zones-name",
+        "nombre",
+        "--lang",
+        "en",
+    )
     assert r.returncode == 0, r.stderr
     assert "rows used" in r.stdout and "place matches no zone" in r.stdout and "Most frequent unmatched places" in r.stdout
 
 
 def test_grid_and_harm_commands(demo_dir, tmp_path):
-    r = geoprio("grid", str(demo_dir / "upz.geojson"), "--id", "cod_upz", "--cell-size-m", "500", "--shape", "hex",
-                "--out", str(tmp_path / "hex.gpkg"))
+    r = geoprio(
+        "grid",
+        str(demo_dir / "upz.geojson"),
+        "--id",
+        "cod_upz",
+        "--cell-size-m",
+        "500",
+        "--shape",
+        "hex",
+        "--out",
+        str(tmp_path / "hex.gpkg"),
+    )
     assert r.returncode == 0, r.stderr and (tmp_path / "hex.gpkg").exists()
     h = runner.invoke(app, ["harm"])
     assert h.exit_code == 0 and "homicidio" in h.output and "208" in h.output

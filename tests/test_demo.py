@@ -95,9 +95,7 @@ def test_layers_are_in_wgs84_with_expected_columns(city: DemoCity) -> None:
         assert layer.geometry.is_valid.all(), name
     assert list(city.localidades.columns) == ["cod_localidad", "nombre", "geometry"]
     assert list(city.upz.columns) == ["cod_upz", "nombre", "cod_localidad", "geometry"]
-    assert list(city.poblacion.columns) == [
-        "cod_upz", "nombre_upz", "poblacion", "poblacion_flotante"
-    ]
+    assert list(city.poblacion.columns) == ["cod_upz", "nombre_upz", "poblacion", "poblacion_flotante"]
     assert set(city.costa.geom_type) <= {"LineString", "MultiLineString"}
     assert set(city.playas.geom_type) == {"Polygon"}
     assert set(city.garitas.geom_type) == {"Point"}
@@ -136,9 +134,7 @@ def test_upz_nest_exactly_in_localidades(city: DemoCity) -> None:
     loc = city.localidades.to_crs(METRIC)
     assert set(city.localidades.geom_type) == {"Polygon"}
     assert set(city.upz.geom_type) == {"Polygon"}
-    inter = shapely.area(
-        shapely.intersection(upz.geometry.to_numpy()[:, None], loc.geometry.to_numpy()[None, :])
-    )
+    inter = shapely.area(shapely.intersection(upz.geometry.to_numpy()[:, None], loc.geometry.to_numpy()[None, :]))
     frac = inter / upz.area.to_numpy()[:, None]
     assert ((frac > 1e-6).sum(axis=1) == 1).all()  # within exactly one localidad
     best = frac.argmax(axis=1)
@@ -229,9 +225,7 @@ def test_cameras_concentrated_in_the_centre(city: DemoCity) -> None:
 
 def test_incident_columns_and_formats(city: DemoCity) -> None:
     d = city.delitos
-    assert list(d.columns) == [
-        "id", "fecha", "hora", "delito", "latitud", "longitud", "cantidad"
-    ]
+    assert list(d.columns) == ["id", "fecha", "hora", "delito", "latitud", "longitud", "cantidad"]
     assert len(d) == N
     assert d["id"].str.fullmatch(r"D\d{6}").all()
     assert d["hora"].str.fullmatch(r"([01]\d|2[0-3]):[0-5]\d").all()
@@ -259,12 +253,21 @@ def test_planted_dirty_rows_match_the_data(fixture: str, request: pytest.Fixture
     d = c.delitos
     p = c.planted
     if fixture == "city_default":
-        assert {k: p[k] for k in (
-            "missing_coordinates", "swapped_coordinates", "outside_city", "duplicate_rows",
-            "bad_dates",
-        )} == {
-            "missing_coordinates": 40, "swapped_coordinates": 25, "outside_city": 20,
-            "duplicate_rows": 10, "bad_dates": 10,
+        assert {
+            k: p[k]
+            for k in (
+                "missing_coordinates",
+                "swapped_coordinates",
+                "outside_city",
+                "duplicate_rows",
+                "bad_dates",
+            )
+        } == {
+            "missing_coordinates": 40,
+            "swapped_coordinates": 25,
+            "outside_city": 20,
+            "duplicate_rows": 10,
+            "bad_dates": 10,
         }
     lat, lon = d["latitud"], d["longitud"]
     missing = lat.isna() | lon.isna()
@@ -350,9 +353,7 @@ def test_trends_and_weekly_pattern(city_default: DemoCity) -> None:
     violent = clean["delito"].isin(["Lesiones personales", "Homicidio"]).to_numpy()
     night = (hour >= 20) | (hour < 3)
     weekend = dow >= 4
-    assert (violent & night & weekend).sum() / (violent & weekend).sum() > (
-        violent & night & ~weekend
-    ).sum() / (violent & ~weekend).sum()
+    assert (violent & night & weekend).sum() / (violent & weekend).sum() > (violent & night & ~weekend).sum() / (violent & ~weekend).sum()
     assert (weekend & violent).sum() / 3 > 1.3 * (~weekend & violent).sum() / 4
     theft = (clean["delito"] == "Hurto a personas").to_numpy()
     peak = ((hour >= 6) & (hour < 9)) | ((hour >= 17) & (hour < 21))
@@ -384,9 +385,7 @@ def test_complaints(city: DemoCity) -> None:
     assert (q["upz"] != q["upz"].str.strip()).mean() > 0.03
     # correlated with incidents per UPZ, but not identical
     clean = _clean_incidents(city)
-    pts = gpd.GeoDataFrame(
-        geometry=gpd.points_from_xy(clean["longitud"], clean["latitud"]), crs="EPSG:4326"
-    )
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(clean["longitud"], clean["latitud"]), crs="EPSG:4326")
     joined = gpd.sjoin(pts, city.upz[["nombre", "geometry"]], predicate="within")
     inc = joined["nombre"].value_counts()
     com = norm[~unmatched].map(known).value_counts()
@@ -397,15 +396,16 @@ def test_complaints(city: DemoCity) -> None:
 
 def test_coexistence_records(city: DemoCity) -> None:
     cv = city.convivencia
-    assert list(cv.columns) == [
-        "id", "fecha", "hora", "comportamiento", "medida", "latitud", "longitud"
-    ]
+    assert list(cv.columns) == ["id", "fecha", "hora", "comportamiento", "medida", "latitud", "longitud"]
     assert len(cv) == round(0.3 * N)
     assert cv["id"].is_unique and cv["id"].str.fullmatch(r"C\d{6}").all()
     assert set(cv["comportamiento"]) == set(COMPORTAMIENTOS)
     assert set(cv["medida"]) <= {
-        "Multa general tipo 1", "Multa general tipo 2", "Participación en programa comunitario",
-        "Amonestación", "Destrucción de bien",
+        "Multa general tipo 1",
+        "Multa general tipo 2",
+        "Participación en programa comunitario",
+        "Amonestación",
+        "Destrucción de bien",
     }
     pd.to_datetime(cv["fecha"], format="%Y-%m-%d")
     assert cv["hora"].str.fullmatch(r"([01]\d|2[0-3]):[0-5]\d").all()

@@ -185,8 +185,11 @@ def test_monte_carlo_is_seeded_and_intervals_bracket_the_median():
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(3, 25), st.integers(1, 5)), elements=st.floats(0, 1e4)),
-       st.sampled_from(["minmax", "zscore", "rank"]), st.sampled_from(["arithmetic", "geometric"]))
+@given(
+    arrays(np.float64, st.tuples(st.integers(3, 25), st.integers(1, 5)), elements=st.floats(0, 1e4)),
+    st.sampled_from(["minmax", "zscore", "rank"]),
+    st.sampled_from(["arithmetic", "geometric"]),
+)
 def test_property_index_in_range_and_rank_follows_score(values, norm, agg):
     if norm == "zscore" and agg == "geometric":
         agg = "arithmetic"
@@ -201,8 +204,7 @@ def test_property_index_in_range_and_rank_follows_score(values, norm, agg):
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(3, 25), st.integers(1, 4)), elements=st.integers(0, 500).map(float)),
-       st.floats(0.01, 1000))
+@given(arrays(np.float64, st.tuples(st.integers(3, 25), st.integers(1, 4)), elements=st.integers(0, 500).map(float)), st.floats(0.01, 1000))
 def test_property_rescaling_counts_leaves_minmax_index_unchanged(counts, factor):
     Xp = pd.DataFrame(counts, columns=[f"i{j}" for j in range(counts.shape[1])])
     a = PriorityIndex().fit(Xp).index_
@@ -211,8 +213,7 @@ def test_property_rescaling_counts_leaves_minmax_index_unchanged(counts, factor)
 
 
 @settings(max_examples=25, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(4, 15), st.integers(2, 4)), elements=st.floats(0, 100)),
-       st.integers(0, 2**31))
+@given(arrays(np.float64, st.tuples(st.integers(4, 15), st.integers(2, 4)), elements=st.floats(0, 100)), st.integers(0, 2**31))
 def test_property_a_dominating_zone_never_ranks_below_the_dominated(values, seed):
     Xp = pd.DataFrame(values, columns=[f"i{j}" for j in range(values.shape[1])])
     Xp.loc[len(Xp)] = Xp.max(axis=0) + 1.0  # dominates every other zone on every indicator

@@ -21,11 +21,15 @@ def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path
 
 
 def test_semicolon_decimal_comma_latin1(tmp_path):
-    p = write(tmp_path, "d.csv",
-              "Fecha;Longitud;Latitud;Delito;Cantidad\n"
-              "01/02/2024;-74,0817;4,6097;Hurto a personas;1\n"
-              "02/02/2024;-74,0820;4,6100;Lesiones personales;2\n"
-              "03/02/2024;-74,0830;4,6110;Riña en vía pública;1\n", encoding="cp1252")
+    p = write(
+        tmp_path,
+        "d.csv",
+        "Fecha;Longitud;Latitud;Delito;Cantidad\n"
+        "01/02/2024;-74,0817;4,6097;Hurto a personas;1\n"
+        "02/02/2024;-74,0820;4,6100;Lesiones personales;2\n"
+        "03/02/2024;-74,0830;4,6110;Riña en vía pública;1\n",
+        encoding="cp1252",
+    )
     r = load_points(p)
     assert r.report.settings["sep"] == ";" and r.report.settings["decimal"] == ","
     assert r.report.settings["encoding"] == "cp1252"
@@ -47,22 +51,31 @@ def test_tab_separated_english_names_and_explicit_columns(tmp_path):
 
 
 def test_every_dropped_row_is_reported_with_row_column_and_value(tmp_path):
-    p = write(tmp_path, "d.csv",
-              "id,fecha,hora,latitud,longitud\n"
-              "1,2024-01-01,08:00,4.60,-74.08\n"      # row 2 ok
-              "2,2024-01-01,08:00,,-74.08\n"          # row 3 missing
-              "3,2024-01-01,08:00,abc,-74.08\n"       # row 4 bad number
-              "4,2024-01-01,08:00,-74.08,4.60\n"      # row 5 swapped → corrected
-              "5,2024-01-01,08:00,40.7,-74.0\n"       # row 6 New York: outside
-              "6,31/02/2024,08:00,4.61,-74.09\n"      # row 7 bad date
-              "1,2024-01-02,09:00,4.62,-74.07\n"      # row 8 duplicate id
-              "7,2024-01-03,25:00,4.63,-74.06\n"      # row 9 bad hour: kept, flagged
-              "8,,08:00,4.63,-74.06\n")               # row 10 missing date
+    p = write(
+        tmp_path,
+        "d.csv",
+        "id,fecha,hora,latitud,longitud\n"
+        "1,2024-01-01,08:00,4.60,-74.08\n"  # row 2 ok
+        "2,2024-01-01,08:00,,-74.08\n"  # row 3 missing
+        "3,2024-01-01,08:00,abc,-74.08\n"  # row 4 bad number
+        "4,2024-01-01,08:00,-74.08,4.60\n"  # row 5 swapped → corrected
+        "5,2024-01-01,08:00,40.7,-74.0\n"  # row 6 New York: outside
+        "6,31/02/2024,08:00,4.61,-74.09\n"  # row 7 bad date
+        "1,2024-01-02,09:00,4.62,-74.07\n"  # row 8 duplicate id
+        "7,2024-01-03,25:00,4.63,-74.06\n"  # row 9 bad hour: kept, flagged
+        "8,,08:00,4.63,-74.06\n",
+    )  # row 10 missing date
     r = load_points(p)
     rep = r.report
     assert rep.n_read == 9 and rep.n_kept == 3 == len(r.data)
-    assert rep.dropped == {"missing_coordinates": 1, "bad_coordinates": 1, "outside_study_area": 1, "bad_date": 1,
-                           "missing_date": 1, "duplicate_id": 1}
+    assert rep.dropped == {
+        "missing_coordinates": 1,
+        "bad_coordinates": 1,
+        "outside_study_area": 1,
+        "bad_date": 1,
+        "missing_date": 1,
+        "duplicate_id": 1,
+    }
     assert rep.corrected == {"swapped_coordinates": 1}
     assert rep.flagged == {"bad_hour": 1}
     assert rep.examples["bad_coordinates"][0].row == 4
@@ -85,9 +98,13 @@ def test_swapped_can_be_dropped_instead(tmp_path):
 
 
 def test_medellin_na_and_timezone(tmp_path):
-    p = write(tmp_path, "m.csv", "fecha_hecho;longitud;latitud;modalidad\n"
-              "2019-05-12T02:36:00Z;-75,620391;6,262382;Arma de fuego\n"
-              "2019-05-12T03:00:00Z;NA;NA;Arma blanca\n")
+    p = write(
+        tmp_path,
+        "m.csv",
+        "fecha_hecho;longitud;latitud;modalidad\n"
+        "2019-05-12T02:36:00Z;-75,620391;6,262382;Arma de fuego\n"
+        "2019-05-12T03:00:00Z;NA;NA;Arma blanca\n",
+    )
     r = load_points(p, category="modalidad")
     assert r.report.dropped == {"missing_coordinates": 1}
     # 02:36 UTC is 21:36 of the previous day in Bogotá/Medellín (UTC−5)
@@ -138,7 +155,7 @@ def test_parsers():
     assert h[:5].tolist() == [19, 19, 0, 7, 23] and np.isnan(h[5]) and bad.tolist() == [False] * 5 + [True, False, True]
     d, missing, bad, fmt = parse_dates(pd.Series(["13/01/2019", "01/02/2019", "sin dato", "32/01/2019"]))
     assert fmt == "%d/%m/%Y" and d.iloc[1].month == 2 and missing.tolist() == [False, False, True, False] and bad[3]
-    d2, *_ , fmt2 = parse_dates(pd.Series(["12/31/2019", "01/30/2019"]))
+    d2, *_, fmt2 = parse_dates(pd.Series(["12/31/2019", "01/30/2019"]))
     assert fmt2 == "%m/%d/%Y" and d2.iloc[0].day == 31
 
 

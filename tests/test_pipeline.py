@@ -16,7 +16,7 @@ from geoprio.attach import attach, match_keys
 from geoprio.config import IndicatorConfig, load_config, parse_config
 from geoprio.errors import ConfigError, InputError, ManifestError
 from geoprio.harm import load_harm_table
-from geoprio.load import load_keyed, load_points, load_zone_table
+from geoprio.load import load_keyed, load_points
 from geoprio.measures import filter_records, indicator_values, previous_period
 from geoprio.pipeline import replay_manifest, run_index
 from geoprio.zones import load_zones
@@ -26,19 +26,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def two_zones():
     """Two 0.01° squares near Bogotá: A west, B east; population 1,000 and 4,000."""
-    g = gpd.GeoDataFrame({"cod": ["A", "B"], "nombre": ["Chicó Lago", "Las Nieves"], "pob": [1000, 4000]},
-                         geometry=[box(-74.10, 4.60, -74.09, 4.61), box(-74.09, 4.60, -74.08, 4.61)], crs="EPSG:4326")
+    g = gpd.GeoDataFrame(
+        {"cod": ["A", "B"], "nombre": ["Chicó Lago", "Las Nieves"], "pob": [1000, 4000]},
+        geometry=[box(-74.10, 4.60, -74.09, 4.61), box(-74.09, 4.60, -74.08, 4.61)],
+        crs="EPSG:4326",
+    )
     return load_zones(g, id="cod", name="nombre", population="pob")
 
 
 def points_frame():
-    return pd.DataFrame({
-        "lon": ["-74.095", "-74.095", "-74.085", "-74.085", "-74.085", "-74.200"],
-        "lat": ["4.605", "4.605", "4.605", "4.605", "4.605", "4.605"],
-        "fecha": ["2024-01-05", "2023-12-20", "2024-01-06", "2024-01-07", "2023-12-01", "2024-01-01"],
-        "hora": ["22:00", "10:00", "23:30", "02:00", "12:00", "12:00"],
-        "delito": ["Hurto a personas", "Homicidio", "Hurto a personas", "HURTO A PERSONAS", "Lesiones personales", "Hurto a personas"],
-    })
+    return pd.DataFrame(
+        {
+            "lon": ["-74.095", "-74.095", "-74.085", "-74.085", "-74.085", "-74.200"],
+            "lat": ["4.605", "4.605", "4.605", "4.605", "4.605", "4.605"],
+            "fecha": ["2024-01-05", "2023-12-20", "2024-01-06", "2024-01-07", "2023-12-01", "2024-01-01"],
+            "hora": ["22:00", "10:00", "23:30", "02:00", "12:00", "12:00"],
+            "delito": ["Hurto a personas", "Homicidio", "Hurto a personas", "HURTO A PERSONAS", "Lesiones personales", "Hurto a personas"],
+        }
+    )
 
 
 def test_attach_points_reports_outside_the_zones():
@@ -56,8 +61,9 @@ def test_match_keys_accents_case_codes_patterns_aliases():
     assert match_keys(keys, z, aliases={"Santa Fe": "Las Nieves"}).tolist()[3] == "B"
     assert match_keys(pd.Series(["LAS NIEBES"]), z, fuzzy=0.8).tolist() == ["B"]
     # station codes: "LAS DELICIAS E-8" → 8 matches zone id "08"
-    loc = load_zones(gpd.GeoDataFrame({"c": ["08", "10"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:3857"),
-                     id="c", metric_crs="EPSG:3857")
+    loc = load_zones(
+        gpd.GeoDataFrame({"c": ["08", "10"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:3857"), id="c", metric_crs="EPSG:3857"
+    )
     got = match_keys(pd.Series(["LAS DELICIAS E-8", "BOCHICA E-10", "TERMINAL"]), loc, on="id", pattern=r"E-(\d+)\s*$")
     assert got.tolist() == ["08", "10", pd.NA]
     with pytest.raises(InputError, match="needs one capturing group"):
@@ -113,8 +119,11 @@ def test_harm_table():
 
 
 def test_config_errors_are_named(tmp_path):
-    base = {"zones": {"path": "z.geojson", "id": "c"}, "sources": {"d": {"path": "d.csv"}},
-            "indicators": [{"name": "a", "source": "d", "weight": 1}]}
+    base = {
+        "zones": {"path": "z.geojson", "id": "c"},
+        "sources": {"d": {"path": "d.csv"}},
+        "indicators": [{"name": "a", "source": "d", "weight": 1}],
+    }
     parse_config(base)
     with pytest.raises(ConfigError, match=r"indicators.0.source|unknown source 'x'"):
         parse_config({**base, "indicators": [{"name": "a", "source": "x", "weight": 1}]}, source="c.toml")
@@ -139,8 +148,9 @@ def test_config_errors_are_named(tmp_path):
 
 def test_bogota_upz_index_from_the_sdscj_table(shared_data, tmp_path):
     cfg = load_config(ROOT / "data" / "examples" / "bogota_upz_2019.toml")
-    cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"dir": tmp_path}),
-                                 "robustness": cfg.robustness.model_copy(update={"draws": 200})})
+    cfg = cfg.model_copy(
+        update={"output": cfg.output.model_copy(update={"dir": tmp_path}), "robustness": cfg.robustness.model_copy(update={"draws": 200})}
+    )
     run = run_index(cfg)
     t = run.table.set_index("zone_id")
     assert len(t) == 112 and t["rank"].notna().all()
@@ -162,8 +172,12 @@ def test_bogota_upz_index_from_the_sdscj_table(shared_data, tmp_path):
 
 def test_police_records_by_station_agree_with_the_sdscj_table(shared_data, tmp_path):
     cfg = load_config(ROOT / "data" / "examples" / "bogota_localidades_policia_2019.toml")
-    cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"dir": tmp_path, "formats": ["csv"]}),
-                                 "robustness": cfg.robustness.model_copy(update={"draws": 0})})
+    cfg = cfg.model_copy(
+        update={
+            "output": cfg.output.model_copy(update={"dir": tmp_path, "formats": ["csv"]}),
+            "robustness": cfg.robustness.model_copy(update={"draws": 0}),
+        }
+    )
     run = run_index(cfg)
     rep = run.sources["policia"].report
     assert rep.n_read == 126_687
@@ -194,19 +208,25 @@ def test_medellin_homicides_assigned_to_comunas(shared_data):
 
 
 def test_manifest_replay_reproduces_and_detects_changed_inputs(tmp_path):
-    zones = gpd.GeoDataFrame({"cod": ["A", "B", "C"], "pob": [10, 20, 30]},
-                             geometry=[box(-74.10 + 0.01 * i, 4.60, -74.09 + 0.01 * i, 4.61) for i in range(3)], crs="EPSG:4326")
+    zones = gpd.GeoDataFrame(
+        {"cod": ["A", "B", "C"], "pob": [10, 20, 30]},
+        geometry=[box(-74.10 + 0.01 * i, 4.60, -74.09 + 0.01 * i, 4.61) for i in range(3)],
+        crs="EPSG:4326",
+    )
     zones.to_file(tmp_path / "z.geojson")
-    (tmp_path / "d.csv").write_text("lat,lon,delito\n4.605,-74.095,Hurto\n4.605,-74.085,Hurto\n4.605,-74.085,Hurto\n4.605,-74.075,Homicidio\n",
-                                    encoding="utf-8")
+    (tmp_path / "d.csv").write_text(
+        "lat,lon,delito\n4.605,-74.095,Hurto\n4.605,-74.085,Hurto\n4.605,-74.085,Hurto\n4.605,-74.075,Homicidio\n", encoding="utf-8"
+    )
     (tmp_path / "c.toml").write_text(
         '[zones]\npath = "z.geojson"\nid = "cod"\npopulation_column = "pob"\n'
         '[sources.d]\npath = "d.csv"\n'
         '[index]\nweighting = "harm"\n'
-        '[robustness]\ndraws = 100\n'
+        "[robustness]\ndraws = 100\n"
         '[output]\ndir = "out"\n'
         '[[indicators]]\nname = "hurto"\nsource = "d"\ncategories = ["hurto"]\nmeasure = "rate"\n'
-        '[[indicators]]\nname = "homicidio"\nsource = "d"\ncategories = ["homicidio"]\n', encoding="utf-8")
+        '[[indicators]]\nname = "homicidio"\nsource = "d"\ncategories = ["homicidio"]\n',
+        encoding="utf-8",
+    )
     run = run_index(load_config(tmp_path / "c.toml"))
     m = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert {Path(i["path"]).name for i in m["inputs"]} == {"z.geojson", "d.csv"}

@@ -6,7 +6,6 @@ import math
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import LineString, Polygon, box
@@ -19,8 +18,16 @@ def square_zones(crs="EPSG:9377"):
     """Four 1 km squares in a 2×2 block (metric), ids Z1..Z4; Z1, Z2 in parent P1."""
     x0, y0 = 4_880_000, 2_075_000
     geoms = [box(x0 + i * 1000, y0 + j * 1000, x0 + (i + 1) * 1000, y0 + (j + 1) * 1000) for j in range(2) for i in range(2)]
-    return gpd.GeoDataFrame({"cod": ["Z1", "Z2", "Z3", "Z4"], "nom": ["Uno", "Dos", "Tres", "Cuatro"], "loc": ["P1", "P1", "P2", "P2"],
-                             "pob": ["1000", "2000", "3000", "4000"]}, geometry=geoms, crs=crs)
+    return gpd.GeoDataFrame(
+        {
+            "cod": ["Z1", "Z2", "Z3", "Z4"],
+            "nom": ["Uno", "Dos", "Tres", "Cuatro"],
+            "loc": ["P1", "P1", "P2", "P2"],
+            "pob": ["1000", "2000", "3000", "4000"],
+        },
+        geometry=geoms,
+        crs=crs,
+    )
 
 
 def test_load_standard_columns_and_metric_area():
@@ -81,8 +88,11 @@ def test_population_join_reports_missing_and_unknown(tmp_path):
 def test_parent_by_overlap_and_by_attribute():
     child = load_zones(square_zones(), id="cod", parent="loc")
     x0, y0 = 4_880_000, 2_075_000
-    parents = gpd.GeoDataFrame({"id": ["P1", "P2"], "n": ["Norte", "Sur"]},
-                               geometry=[box(x0 - 5, y0 - 5, x0 + 2000, y0 + 1010), box(x0, y0 + 1000, x0 + 2000, y0 + 2000)], crs="EPSG:9377")
+    parents = gpd.GeoDataFrame(
+        {"id": ["P1", "P2"], "n": ["Norte", "Sur"]},
+        geometry=[box(x0 - 5, y0 - 5, x0 + 2000, y0 + 1010), box(x0, y0 + 1000, x0 + 2000, y0 + 2000)],
+        crs="EPSG:9377",
+    )
     par = load_zones(parents, id="id", name="n")
     by_overlap = join_parent(child, par).frame
     assert by_overlap["parent_id"].tolist() == ["P1", "P1", "P2", "P2"]  # Z3 touches P1 by 10 m but lies in P2
@@ -134,11 +144,18 @@ def test_grid_bad_parameters():
 
 
 def test_real_bogota_upz(shared_data):
-    upz = load_zones(shared_data / "bogota" / "upz_sdp.geojson", id="UPlCodigo", name="UPlNombre", where={"UPlTipo": "1"},
-                     parent="LocCodigo", level="upz")
+    upz = load_zones(
+        shared_data / "bogota" / "upz_sdp.geojson",
+        id="UPlCodigo",
+        name="UPlNombre",
+        where={"UPlTipo": "1"},
+        parent="LocCodigo",
+        level="upz",
+    )
     assert len(upz) == 112
-    upz = with_population(upz, shared_data / "bogota" / "poblacion_upz_urbana.csv", zone_id="UPlCodigo",
-                          column="poblacion_urbana", duplicates="sum")
+    upz = with_population(
+        upz, shared_data / "bogota" / "poblacion_upz_urbana.csv", zone_id="UPlCodigo", column="poblacion_urbana", duplicates="sum"
+    )
     assert upz.frame["population"].sum() == 7_243_201
     loc = load_zones(shared_data / "bogota" / "localidades_sdp.geojson", id="LocCodigo", name="LocNombre")
     # the overlap join agrees with the layer's own LocCodigo for all 112 UPZ
