@@ -8,19 +8,15 @@ message and the command exits with status 1, without a traceback; set
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from geoprio import __version__
-from geoprio.errors import GeoprioError
+from geoprio._cli_common import LangOpt, err, friendly, lang_option, out
 
 app = typer.Typer(
     name="geoprio",
@@ -29,12 +25,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Piped output (files, CI logs) gets a wide table instead of rich's 80-column default.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 180)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 _T = {
     "es": {
         "rank": "Pos.",
@@ -69,34 +59,6 @@ _T = {
         "differs": "Outputs that differ: {files}",
     },
 }
-
-
-def _friendly(fn: F) -> F:
-    """Turn geoprio's errors into one message and exit status 1 (no traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except GeoprioError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True)
-            raise typer.Exit(1) from None
-        except (OSError, MemoryError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True)
-            raise typer.Exit(1) from None
-        except Exception as exc:  # a bug: say so plainly
-            if os.environ.get("GEOPRIO_DEBUG"):
-                raise
-            err.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-                "Please report it; run with GEOPRIO_DEBUG=1 to see the traceback.",
-                markup=True,
-            )
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _version(value: bool) -> None:
@@ -167,11 +129,8 @@ def _print_written(paths: list[Path], manifest: Path | None, lang: str) -> None:
         out.print(f"  {p}")
 
 
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of what users read: es (default) or en.")]
-
-
 @app.command("index")
-@_friendly
+@friendly
 def index_cmd(
     config: Annotated[Optional[Path], typer.Argument(help="TOML configuration of the run (see the README).")] = None,
     manifest: Annotated[
@@ -189,7 +148,7 @@ def index_cmd(
     from geoprio.config import load_config
     from geoprio.pipeline import replay_manifest, run_index
 
-    lang = _lang(lang)
+    lang = lang_option(lang)
     command = " ".join(["geoprio", *sys.argv[1:]]) if sys.argv else None
     if manifest is not None:
         if config is not None:
@@ -234,14 +193,8 @@ def _formats(formats: list[str]) -> list[str]:
     return formats
 
 
-def _lang(lang: str) -> str:
-    if lang not in ("es", "en"):
-        raise typer.BadParameter(f"--lang must be 'es' or 'en', got {lang!r}")
-    return lang
-
-
 @app.command("validate")
-@_friendly
+@friendly
 def validate_cmd(
     path: Annotated[Path, typer.Argument(help="File to check (CSV, Excel, GeoJSON, GeoPackage, shapefile, GeoParquet).")],
     kind: Annotated[str, typer.Option(help="crime, complaint or coexistence.")] = "crime",
@@ -268,7 +221,7 @@ def validate_cmd(
     from geoprio.pipeline import _tie, load_source
     from geoprio.zones import load_zones
 
-    lang = _lang(lang)
+    lang = lang_option(lang)
     src = SourceConfig(
         path=path,
         kind=kind,
@@ -300,7 +253,7 @@ def validate_cmd(
 
 
 @app.command("grid")
-@_friendly
+@friendly
 def grid_cmd(
     zones: Annotated[Path, typer.Argument(help="Polygon layer whose union is the study area.")],
     zones_id: Annotated[str, typer.Option("--id", help="Id column of the layer.")],
@@ -320,7 +273,7 @@ def grid_cmd(
 
 
 @app.command("harm")
-@_friendly
+@friendly
 def harm_cmd(
     table: Annotated[Optional[Path], typer.Option(help="A harm table TOML (default: geoprio's).")] = None,
 ) -> None:
@@ -337,7 +290,7 @@ def harm_cmd(
 
 
 @app.command("demo")
-@_friendly
+@friendly
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the synthetic city and the outputs go.")] = Path("data/demo"),
     seed: Annotated[int, typer.Option(help="Seed of the generator (same seed, same city).")] = 20241,
@@ -350,7 +303,7 @@ def demo_cmd(
     from geoprio.demo import make_demo_city, write_demo_city
     from geoprio.pipeline import run_index
 
-    lang = _lang(lang)
+    lang = lang_option(lang)
     with err.status("Generando la ciudad de demostración…" if lang == "es" else "Generating the demo city…"):
         city = make_demo_city(seed, n_incidents=incidents)
         config_path = write_demo_city(city, out_dir)

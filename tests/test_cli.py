@@ -77,7 +77,7 @@ def test_bad_input_exits_non_zero_without_traceback(tmp_path):
         encoding="utf-8",
     )
     r = geoprio("index", str(cfg))
-    assert r.returncode == 1 and "a rate needs zone population" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "a rate needs zone population ([zones.population]" in r.stderr and "Traceback" not in r.stderr
     r = runner.invoke(app, ["index", str(cfg), "--format", "xls"])
     assert r.exit_code != 0
 
