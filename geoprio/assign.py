@@ -274,9 +274,7 @@ def _as_polygons(polygons: Any) -> np.ndarray:
     if bad.size:
         i = int(bad[0])
         kind = "None" if geoms[i] is None else geoms[i].geom_type
-        raise InputError(
-            f"polygons[{i}] is a {kind}, expected a Polygon or MultiPolygon ({bad.size} non-polygon item(s))"
-        )
+        raise InputError(f"polygons[{i}] is a {kind}, expected a Polygon or MultiPolygon ({bad.size} non-polygon item(s))")
     return geoms.copy()
 
 
@@ -298,9 +296,7 @@ def _boundary_pieces(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lines, part_of[ring_of[ring]].astype(np.int64)
 
 
-def _xy_hits(
-    tree: shapely.STRtree, geoms: np.ndarray, x: np.ndarray, y: np.ndarray, predicate: str
-) -> tuple[np.ndarray, np.ndarray]:
+def _xy_hits(tree: shapely.STRtree, geoms: np.ndarray, x: np.ndarray, y: np.ndarray, predicate: str) -> tuple[np.ndarray, np.ndarray]:
     """Return (point, polygon) index pairs for points matching polygons, vectorized."""
     pt, pg = tree.query(shapely.points(x, y), predicate=None)  # bounding-box candidates
     test = shapely.intersects_xy if predicate == "intersects" else shapely.contains_xy
@@ -326,9 +322,7 @@ def locate_points(x: npt.ArrayLike, y: npt.ArrayLike, polygons: Any, **kwargs: A
     return PointLocator(**kwargs).fit(polygons).locate(x, y)
 
 
-def count_by_zone(
-    codes: npt.ArrayLike, n_zones: int, weights: npt.ArrayLike | None = None
-) -> npt.NDArray[Any]:
+def count_by_zone(codes: npt.ArrayLike, n_zones: int, weights: npt.ArrayLike | None = None) -> npt.NDArray[Any]:
     """Count (or sum ``weights`` of) points per zone code; codes ``-1`` are ignored.
 
     Returns an array of length ``n_zones``: ``int64`` counts, or ``float64`` sums when

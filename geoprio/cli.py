@@ -41,6 +41,10 @@ _T = {
         "title": "Índice de priorización — {level} (top {n} de {total})",
         "reproduced": "Reproducido: {n} salidas idénticas",
         "differs": "Salidas distintas: {files}",
+        "small": "† denominador menor que {n} ({action}): {zones}",
+        "small_flag": "solo marcadas",
+        "small_exclude": "fuera del ranking",
+        "small_smooth": "con tasa suavizada",
     },
     "en": {
         "rank": "Rank",
@@ -57,6 +61,10 @@ _T = {
         "title": "Prioritization index — {level} (top {n} of {total})",
         "reproduced": "Reproduced: {n} identical outputs",
         "differs": "Outputs that differ: {files}",
+        "small": "† denominator under {n} ({action}): {zones}",
+        "small_flag": "flagged only",
+        "small_exclude": "left out of the ranking",
+        "small_smooth": "given the smoothed rate",
     },
 }
 
@@ -93,7 +101,7 @@ def _print_index(run: Any, *, top: int, lang: str) -> None:
         cells = [
             str(int(r["rank"])),
             str(r["zone_id"]),
-            str(r["name"]),
+            str(r["name"]) + (" †" if bool(r.get("small_denominator", False)) else ""),
             "" if _isna(r["parent_name"]) else str(r["parent_name"]),
             f"{r['index']:.1f}",
             str(r["tier"]),
@@ -103,6 +111,13 @@ def _print_index(run: Any, *, top: int, lang: str) -> None:
         cells.append(str(r["drivers"]))
         rich_table.add_row(*cells)
     out.print(rich_table)
+    if "small_denominator" in table.columns and table["small_denominator"].any():
+        minimum = run.config.index.min_population
+        flagged = ", ".join(
+            f"{z} {n}"
+            for z, n in zip(table.loc[table["small_denominator"], "zone_id"], table.loc[table["small_denominator"], "name"], strict=True)
+        )
+        out.print(t["small"].format(n=f"{minimum:g}", action=t["small_" + run.config.index.small_zones], zones=flagged))
     excluded = table[table["rank"].isna()]
     if len(excluded):
         out.print(

@@ -38,11 +38,14 @@ class _Model(BaseModel):
 
 
 class PopulationConfig(_Model):
-    """Residents per zone from a table keyed by zone id."""
+    """Residents per zone from a table keyed by zone id, and optionally an ambient population
+    (visitors, workers, transit boardings) from another column of the same table.
+    """
 
     path: Path
     id: str
     column: str
+    ambient: str | None = None
     duplicates: Literal["error", "sum", "first"] = "error"
     where: dict[str, Any] | None = None
 
@@ -77,6 +80,7 @@ class ZonesConfig(_Model):
     where: dict[str, Any] | None = None
     parent_column: str | None = None
     population_column: str | None = None
+    ambient_column: str | None = None
     population: PopulationConfig | None = None
     parent: ParentConfig | None = None
     grid: GridConfig | None = None
@@ -163,6 +167,8 @@ class IndicatorConfig(_Model):
     # how to measure
     measure: Literal["count", "rate", "density", "change"] = "count"
     per: float = Field(default=RATE_PER, gt=0)
+    denominator: Literal["population", "ambient"] = "population"
+    smoothing: Literal["none", "eb", "eb_spatial"] = "none"
     # how it enters the index
     weight: float | None = Field(default=None, ge=0)
     direction: Literal["higher_is_worse", "higher_is_better"] = "higher_is_worse"
@@ -207,6 +213,8 @@ class IndexOptions(_Model):
     tiers: Literal["quantiles", "natural_breaks"] = "quantiles"
     n_tiers: int = Field(default=3, ge=2, le=5)
     lang: Literal["es", "en"] = DEFAULT_LANG  # type: ignore[assignment]
+    min_population: float | None = Field(default=None, gt=0)
+    small_zones: Literal["flag", "exclude", "smooth"] = "flag"
 
     @model_validator(mode="after")
     def _combo(self) -> IndexOptions:
@@ -224,6 +232,7 @@ class RobustnessConfig(_Model):
     aggregations: list[Literal["arithmetic", "geometric"]] | None = None
     top_k: int = Field(default=10, ge=1)
     random_state: int = 20241
+    denominators: list[Literal["population", "ambient", "eb", "eb_spatial", "area", "none"]] | None = None
 
 
 class OutputConfig(_Model):
@@ -273,11 +282,23 @@ class RunConfig(_Model):
                 )
             if ind.measure == "rate" and self.zones.population is None and self.zones.population_column is None and self.zones.grid is None:
                 raise ValueError(f"indicator {ind.name!r}: a rate needs zone population ([zones.population] or zones.population_column)")
+            if ind.measure != "rate" and (ind.smoothing != "none" or ind.denominator != "population"):
+                raise ValueError(f"indicator {ind.name!r}: smoothing and denominator apply to measure = 'rate' only")
+            if ind.denominator == "ambient" and not self._has_ambient():
+                raise ValueError(
+                    f"indicator {ind.name!r}: denominator 'ambient' needs an ambient population "
+                    "([zones.population] ambient = '<column>' or zones.ambient_column)"
+                )
+        if self.robustness.denominators and "ambient" in self.robustness.denominators and not self._has_ambient():
+            raise ValueError("robustness.denominators includes 'ambient' but the zones have no ambient population")
         if self.index.weighting == "explicit":
             missing = [i.name for i in self.indicators if i.weight is None]
             if missing:
                 raise ValueError(f"index.weighting = 'explicit' but indicators {missing} have no weight; give one or use 'equal' or 'harm'")
         return self
+
+    def _has_ambient(self) -> bool:
+        return self.zones.ambient_column is not None or (self.zones.population is not None and self.zones.population.ambient is not None)
 
     def resolved(self, base: Path) -> RunConfig:
         """A copy with every relative path made absolute against ``base``."""

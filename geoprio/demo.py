@@ -1607,6 +1607,7 @@ parent_column = "cod_localidad"
 path = "poblacion_upz.csv"
 id = "cod_upz"
 column = "poblacion"
+ambient = "poblacion_flotante"   # visitantes y trabajadores: otro denominador posible
 
 [zones.parent]
 path = "localidades.geojson"
@@ -1636,10 +1637,13 @@ normalization = "minmax"
 weighting = "explicit"
 aggregation = "arithmetic"
 tiers = "quantiles"
+min_population = 3000            # UPZ con menos residentes: marcadas (†) en las salidas
+small_zones = "flag"
 
 [robustness]
 draws = 1000
 top_k = 5
+denominators = ["population", "ambient", "eb"]   # el Monte Carlo también sortea el denominador
 
 [output]
 dir = "output"

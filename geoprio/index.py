@@ -317,22 +317,31 @@ class PriorityIndex:
 
     # -- fitting -------------------------------------------------------------------------
 
-    def fit(self, X: pd.DataFrame) -> PriorityIndex:
-        """Compute the index for the zones (rows) of ``X`` from its indicators (columns)."""
+    def fit(self, X: pd.DataFrame, *, exclude: Mapping[str, str] | None = None) -> PriorityIndex:
+        """Compute the index for the zones (rows) of ``X`` from its indicators (columns).
+
+        Zones with a missing value, and those named in ``exclude`` (zone → reason, e.g.
+        a population under the minimum), are left out of the ranking and listed in
+        ``excluded_`` with their reason.
+        """
         self._validate(X)
+        exclude = dict(exclude or {})
+        unknown = [z for z in exclude if z not in X.index]
+        if unknown:
+            raise InputError(f"exclude names zones that are not in the table: {unknown[:5]}")
         nan_rows = X.isna().any(axis=1)
-        self.excluded_ = pd.Series(
-            [
+        reasons = {
+            z: (
                 f"sin valor: {', '.join(X.columns[X.loc[z].isna()])}"
                 if self.lang == "es"
                 else f"missing: {', '.join(X.columns[X.loc[z].isna()])}"
-                for z in X.index[nan_rows]
-            ],
-            index=X.index[nan_rows],
-            dtype="string",
-            name="excluded",
-        )
-        Xk = X.loc[~nan_rows]
+            )
+            for z in X.index[nan_rows]
+        }
+        reasons.update(exclude)
+        out_mask = X.index.isin(list(reasons))
+        self.excluded_ = pd.Series([reasons[z] for z in X.index[out_mask]], index=X.index[out_mask], dtype="string", name="excluded")
+        Xk = X.loc[~out_mask]
         if len(Xk) < 2:
             raise InputError(f"the index needs at least 2 zones with every indicator; {len(Xk)} of {len(X)} have them")
         self.raw_ = Xk.copy()
@@ -420,6 +429,7 @@ class PriorityIndex:
         aggregations: Sequence[str] | None = None,
         top_k: int = 10,
         random_state: int | np.random.Generator | None = None,
+        alternatives: Mapping[str, pd.DataFrame] | None = None,
     ) -> pd.DataFrame:
         """Monte Carlo uncertainty analysis of the ranks (OECD/JRC handbook, ch. 7).
 
@@ -428,6 +438,11 @@ class PriorityIndex:
         ``normalizations`` and an aggregation from ``aggregations`` (the fitted one by
         default; z-score is never combined with geometric aggregation) and ranks the zones.
         Transform options (log, winsorize, directions) stay as fitted.
+
+        ``alternatives`` adds another source of uncertainty: name → a table with the same
+        indicators as ``X`` computed another way (e.g. rates per ambient population, Empirical
+        Bayes rates, densities or counts instead of raw rates); each draw then also picks
+        one of them (the fitted table counts as one, named ``"nominal"``).
 
         Returns
         -------
@@ -450,7 +465,16 @@ class PriorityIndex:
         for a in aggregations:
             if a not in AGGREGATIONS:
                 raise ConfigError(f"unknown aggregation {a!r} in robustness; expected {list(AGGREGATIONS)}")
-        combos = [(m, a) for m in normalizations for a in aggregations if not (m == "zscore" and a == "geometric")]
+        tables = {"nominal": self.prepared_}
+        for name, alt in (alternatives or {}).items():
+            if list(alt.columns) != list(self.raw_.columns):
+                raise ConfigError(f"alternative {name!r} must have the indicators {list(self.raw_.columns)}, got {list(alt.columns)}")
+            alt = alt.reindex(self.raw_.index)
+            if alt.isna().any().any():
+                missing = list(alt.index[alt.isna().any(axis=1)][:5])
+                raise ConfigError(f"alternative {name!r} has no value for zones {missing} that the index ranks")
+            tables[name] = self._prepared(alt)
+        combos = [(t, m, a) for t in tables for m in normalizations for a in aggregations if not (m == "zscore" and a == "geometric")]
         if not combos:
             raise ConfigError("robustness: no valid normalization/aggregation combination")
         rng = np.random.default_rng(random_state)
@@ -460,11 +484,11 @@ class PriorityIndex:
         pick = rng.integers(0, len(combos), size=n_draws)
         n = len(self.raw_)
         scores = np.empty((n, n_draws))
-        normalized = {m: normalize(self.prepared_, m) for m in {c[0] for c in combos}}
-        for j, (m, a) in enumerate(combos):
+        normalized = {(t, m): normalize(tables[t], m) for t, m, _a in combos}
+        for j, (t, m, a) in enumerate(combos):
             cols = np.flatnonzero(pick == j)
             if cols.size:
-                scores[:, cols] = aggregate(normalized[m], W[cols], a, bounded=m != "zscore")
+                scores[:, cols] = aggregate(normalized[(t, m)], W[cols], a, bounded=m != "zscore")
         ranks = _ranks(scores)
         self.draw_ranks_ = ranks
         out = pd.DataFrame(

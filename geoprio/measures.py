@@ -6,8 +6,11 @@ aggregated per zone) and the numeric index: for each indicator it filters the re
 optionally weighted by harm) and turns the count into the indicator's measure:
 
 * ``count`` — records (or the table's value);
-* ``rate`` — count per ``per`` (100,000 by default) residents; NaN where the zone has no
-  population, so the zone is listed as excluded rather than ranked on a division by zero;
+* ``rate`` — count per ``per`` (100,000 by default) residents, or per ambient population
+  (``denominator = "ambient"``); NaN where the zone has no denominator, so the zone is
+  listed as excluded rather than ranked on a division by zero; optionally smoothed by
+  Empirical Bayes (``smoothing = "eb"`` or ``"eb_spatial"``, see :mod:`geoprio.rates`), with
+  the raw rate kept beside it;
 * ``density`` — count per km² (area in the metric CRS);
 * ``change`` — count in the period minus count in the previous period of equal length
   (for tables: ``column`` minus ``previous_column``).
@@ -17,10 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from geoprio import rates
 from geoprio.config import IndicatorConfig
 from geoprio.errors import ConfigError, InputError
 from geoprio.harm import HarmTable
@@ -28,7 +34,16 @@ from geoprio.load import Records, ZoneTable
 from geoprio.text import fold, fold_series
 from geoprio.zones import Zones
 
-__all__ = ["filter_records", "indicator_table", "indicator_values", "previous_period"]
+__all__ = [
+    "IndicatorTable",
+    "IndicatorValues",
+    "SmallZoneRule",
+    "filter_records",
+    "harm_weights",
+    "indicator_table",
+    "indicator_values",
+    "previous_period",
+]
 
 
 def previous_period(date_from: dt.date, date_to: dt.date) -> tuple[dt.date, dt.date]:
@@ -80,17 +95,42 @@ def _counts(data: pd.DataFrame, zones: Zones, harm: pd.Series | None = None) -> 
     return w.groupby(data["zone_id"]).sum().reindex(zones.ids, fill_value=0.0).astype(float)
 
 
+@dataclass(frozen=True)
+class SmallZoneRule:
+    """What to do with zones whose rate denominator is under ``min_population``.
+
+    ``flag`` marks them in every output; ``exclude`` also leaves them out of the ranking
+    (with the reason); ``smooth`` gives them the Empirical Bayes smoothed rate instead of
+    the raw one (spatial EB when the indicator already uses it, global EB otherwise).
+    """
+
+    min_population: float | None = None
+    action: Literal["flag", "exclude", "smooth"] = "flag"
+
+
+@dataclass
+class IndicatorValues:
+    """One indicator's values per zone, with what the manifest and outputs need besides."""
+
+    values: pd.Series
+    notes: dict[str, object]
+    raw_rate: pd.Series | None = None
+    small: pd.Series | None = None
+
+
 def indicator_values(
     ind: IndicatorConfig,
     source: Records | ZoneTable,
     zones: Zones,
     *,
     harm_table: HarmTable | None = None,
-) -> tuple[pd.Series, dict[str, object]]:
-    """Raw values of one indicator for every zone, and notes for the manifest.
+    small_zones: SmallZoneRule = SmallZoneRule(),
+) -> IndicatorValues:
+    """Values of one indicator for every zone, with notes for the manifest.
 
     ``source`` must already be tied to ``zones`` (records with a ``zone_id`` column; see
-    :func:`geoprio.attach.attach`), or be a per-zone table.
+    :func:`geoprio.attach.attach`), or be a per-zone table. For rates, ``raw_rate`` keeps
+    the unsmoothed rate and ``small`` marks zones under the rule's minimum denominator.
     """
     notes: dict[str, object] = {}
     if isinstance(source, ZoneTable):
@@ -146,15 +186,62 @@ def indicator_values(
                 notes["harm_per_record"] = float(np.average(h, weights=selected["weight"]))
     frame = zones.frame.set_index("zone_id")
     if ind.measure == "rate":
-        pop = frame["population"].astype(float)
-        ok = pop > 0
-        values = (counts / pop.where(ok) * ind.per).rename(ind.name)
-        notes["zones_without_population"] = list(pop.index[~ok])
-    elif ind.measure == "density":
+        return _rate(ind, counts.astype(float), frame, zones, notes, small_zones)
+    if ind.measure == "density":
         values = (counts / frame["area_km2"].astype(float)).rename(ind.name)
     else:
         values = counts.rename(ind.name)
-    return values.astype(float), notes
+    return IndicatorValues(values.astype(float), notes)
+
+
+def _rate(
+    ind: IndicatorConfig, counts: pd.Series, frame: pd.DataFrame, zones: Zones, notes: dict[str, object], rule: SmallZoneRule
+) -> IndicatorValues:
+    column = "population" if ind.denominator == "population" else "ambient_population"
+    denom = frame[column].astype(float)
+    ok = (denom > 0).to_numpy()
+    notes["denominator"] = ind.denominator
+    notes["zones_without_denominator"] = list(denom.index[~ok])
+    raw = pd.Series(rates.raw_rate(counts.to_numpy(), denom.to_numpy()) * ind.per, index=counts.index, name=ind.name)
+    small = pd.Series(
+        ok & (denom < rule.min_population).to_numpy() if rule.min_population else np.zeros(len(denom), bool), index=denom.index
+    )
+    method = ind.smoothing if ind.smoothing != "none" else ("eb" if rule.action == "smooth" and small.any() else None)
+    values = raw.copy()
+    if method is not None:
+        e, b = counts.to_numpy()[ok], denom.to_numpy()[ok]
+        if (e < 0).any():
+            raise ConfigError(f"indicator {ind.name!r}: Empirical Bayes smoothing needs non-negative counts")
+        smoothed = np.full(len(raw), np.nan)
+        if method == "eb":
+            smoothed[ok] = rates.eb_global(e, b) * ind.per
+        else:
+            A = zones.adjacency[ok][:, ok]
+            smoothed[ok] = rates.eb_spatial(e, b, A) * ind.per
+        notes["smoothing"] = method
+        if ind.smoothing != "none":
+            values[:] = smoothed
+        else:  # only the small zones take the smoothed value
+            values[small.to_numpy()] = smoothed[small.to_numpy()]
+    if small.any():
+        notes["small_zones"] = {str(z): float(denom[z]) for z in small.index[small.to_numpy()]}
+    return IndicatorValues(values.astype(float), notes, raw_rate=raw, small=small)
+
+
+@dataclass
+class IndicatorTable:
+    """Zones × indicators values, and what goes beside them in outputs and the manifest.
+
+    ``extras`` holds ``<indicator>__rate_raw`` for rate indicators whose value is smoothed
+    (the raw rate kept beside it); ``small`` marks zones under the minimum denominator of
+    any rate indicator; ``exclude`` maps zones left out of the ranking to the reason.
+    """
+
+    values: pd.DataFrame
+    notes: dict[str, dict[str, object]]
+    extras: pd.DataFrame
+    small: pd.Series
+    exclude: dict[str, str]
 
 
 def indicator_table(
@@ -163,13 +250,29 @@ def indicator_table(
     zones: Zones,
     *,
     harm_table: HarmTable | None = None,
-) -> tuple[pd.DataFrame, dict[str, dict[str, object]]]:
-    """Zones × indicators table of raw values, and per-indicator notes."""
-    cols, notes = {}, {}
+    small_zones: SmallZoneRule = SmallZoneRule(),
+    lang: str = "es",
+) -> IndicatorTable:
+    """Compute every indicator for every zone."""
+    cols, notes, extras = {}, {}, {}
+    small = pd.Series(False, index=zones.ids, name="small_denominator")
     for ind in indicators:
-        cols[ind.name], notes[ind.name] = indicator_values(ind, sources[ind.source], zones, harm_table=harm_table)
-    table = pd.DataFrame(cols, index=zones.ids)
-    return table, notes
+        iv = indicator_values(ind, sources[ind.source], zones, harm_table=harm_table, small_zones=small_zones)
+        cols[ind.name], notes[ind.name] = iv.values, iv.notes
+        if iv.raw_rate is not None and "smoothing" in iv.notes:
+            extras[f"{ind.name}__rate_raw"] = iv.raw_rate
+        if iv.small is not None:
+            small |= iv.small
+    exclude: dict[str, str] = {}
+    if small_zones.action == "exclude" and small.any():
+        pop = zones.frame.set_index("zone_id")["population"]
+        for z in small.index[small.to_numpy()]:
+            exclude[str(z)] = (
+                f"denominador menor que {small_zones.min_population:g} (población {pop[z]:g})"
+                if lang == "es"
+                else f"denominator under {small_zones.min_population:g} (population {pop[z]:g})"
+            )
+    return IndicatorTable(pd.DataFrame(cols, index=zones.ids), notes, pd.DataFrame(extras, index=zones.ids), small, exclude)
 
 
 def harm_weights(

@@ -28,11 +28,11 @@ from geoprio.errors import ManifestError
 from geoprio.harm import HarmTable, load_harm_table
 from geoprio.index import PriorityIndex
 from geoprio.load import Records, ZoneTable, load_keyed, load_points, load_zone_table
-from geoprio.measures import harm_weights, indicator_table
+from geoprio.measures import IndicatorTable, SmallZoneRule, harm_weights, indicator_table
 from geoprio.report import ValidationReport
 from geoprio.zones import Zones, join_parent, load_zones, make_grid, with_population
 
-__all__ = ["IndexRun", "build_zones", "load_source", "replay_manifest", "run_index", "write_outputs"]
+__all__ = ["IndexRun", "build_zones", "denominator_alternatives", "load_source", "replay_manifest", "run_index", "write_outputs"]
 
 MANIFEST_NAME = "manifest.json"
 
@@ -71,6 +71,7 @@ def build_zones(cfg: RunConfig) -> Zones:
         where=z.where,
         parent=z.parent_column,
         population=z.population_column,
+        ambient=z.ambient_column,
     )
     if z.population is not None:
         zones = with_population(
@@ -78,6 +79,7 @@ def build_zones(cfg: RunConfig) -> Zones:
             z.population.path,
             zone_id=z.population.id,
             column=z.population.column,
+            ambient=z.population.ambient,
             duplicates=z.population.duplicates,
             where=z.population.where,
         )
@@ -138,8 +140,10 @@ def run_index(
         say(f"fuente {name}")
         sources[name] = _tie(load_source(name, src), src, zones, locator)
     say("indicadores")
-    values, notes = indicator_table(cfg.indicators, sources, zones, harm_table=harm)
     opts = cfg.index
+    rule = SmallZoneRule(opts.min_population, opts.small_zones)
+    itable = indicator_table(cfg.indicators, sources, zones, harm_table=harm, small_zones=rule, lang=opts.lang)
+    values, notes = itable.values, itable.notes
     if opts.weighting == "equal":
         weights: Any = "equal"
     elif opts.weighting == "harm":
@@ -157,7 +161,7 @@ def run_index(
         n_tiers=opts.n_tiers,
         labels={i.name: i.display for i in cfg.indicators},
         lang=opts.lang,
-    ).fit(values)
+    ).fit(values, exclude=itable.exclude)
     stability = None
     rb = cfg.robustness
     if rb.draws > 0:
@@ -169,8 +173,9 @@ def run_index(
             aggregations=rb.aggregations,
             top_k=rb.top_k,
             random_state=rb.random_state,
+            alternatives=denominator_alternatives(cfg, sources, zones, harm, rb.denominators),
         )
-    table = _result_table(zones, model, stability)
+    table = _result_table(zones, model, stability, itable)
     run = IndexRun(
         cfg, zones, sources, values, model, stability, table, notes={"indicators": notes, "weights": model.weights_.round(8).to_dict()}
     )
@@ -180,12 +185,47 @@ def run_index(
     return run
 
 
-def _result_table(zones: Zones, model: PriorityIndex, stability: pd.DataFrame | None) -> gpd.GeoDataFrame:
+def denominator_alternatives(
+    cfg: RunConfig,
+    sources: dict[str, Records | ZoneTable],
+    zones: Zones,
+    harm: HarmTable,
+    choices: list[str] | None,
+) -> dict[str, pd.DataFrame] | None:
+    """The indicator table recomputed with every rate indicator measured another way.
+
+    ``population`` (raw rate per resident), ``ambient`` (per ambient population), ``eb`` and
+    ``eb_spatial`` (Empirical Bayes), ``area`` (density per km²) and ``none`` (counts).
+    Indicators that are not rates stay as configured.
+    """
+    if not choices or not any(i.measure == "rate" for i in cfg.indicators):
+        return None
+    overrides = {
+        "population": {"measure": "rate", "denominator": "population", "smoothing": "none"},
+        "ambient": {"measure": "rate", "denominator": "ambient", "smoothing": "none"},
+        "eb": {"measure": "rate", "denominator": "population", "smoothing": "eb"},
+        "eb_spatial": {"measure": "rate", "denominator": "population", "smoothing": "eb_spatial"},
+        "area": {"measure": "density", "denominator": "population", "smoothing": "none"},
+        "none": {"measure": "count", "denominator": "population", "smoothing": "none"},
+    }
+    out = {}
+    for choice in choices:
+        inds = [i.model_copy(update=overrides[choice]) if i.measure == "rate" else i for i in cfg.indicators]
+        out[choice] = indicator_table(inds, sources, zones, harm_table=harm).values
+    return out
+
+
+def _result_table(zones: Zones, model: PriorityIndex, stability: pd.DataFrame | None, itable: IndicatorTable) -> gpd.GeoDataFrame:
     t = model.table()
     if stability is not None:
         t = t.join(stability.drop(columns="rank_nominal"))
+    if len(itable.extras.columns):
+        t = t.join(itable.extras.round(6))
+    t = t.join(itable.small)
     frame = zones.frame.set_index("zone_id")
-    base = frame[["name", "parent_id", "parent_name", "population", "area_km2"]]
+    base = frame[["name", "parent_id", "parent_name", "population", "ambient_population", "area_km2"]]
+    if base["ambient_population"].isna().all():
+        base = base.drop(columns="ambient_population")
     out = base.join(t, how="right")
     out = gpd.GeoDataFrame(out, geometry=frame.geometry.reindex(out.index).values, crs=zones.frame.crs)
     out.insert(0, "level", zones.level)

@@ -34,7 +34,7 @@ __all__ = [
     "with_population",
 ]
 
-STANDARD_COLUMNS = ("zone_id", "name", "parent_id", "parent_name", "area_km2", "population")
+STANDARD_COLUMNS = ("zone_id", "name", "parent_id", "parent_name", "area_km2", "population", "ambient_population")
 
 
 def check_metric_crs(crs: Any) -> CRS:
@@ -75,6 +75,13 @@ class Zones:
         """Geometry projected to :attr:`metric_crs`."""
         return self.frame.geometry.to_crs(self.metric_crs)
 
+    @cached_property
+    def adjacency(self) -> Any:
+        """Queen contiguity (scipy sparse, zones × zones), linking gaps up to 1 m."""
+        from geoprio.rates import contiguity
+
+        return contiguity(self.metric_geometry.values, tolerance=1.0)
+
     @property
     def has_population(self) -> bool:
         return bool(self.frame["population"].notna().any())
@@ -108,11 +115,12 @@ def _from_frame(
     metric_crs: str,
     parent: str | None,
     population: str | None,
+    ambient: str | None = None,
     row_word: str = "feature",
 ) -> Zones:
     check_metric_crs(metric_crs)
     report = ValidationReport(source=source, n_read=len(gdf), row_word=row_word)
-    for col, role in ((id, "id"), (name, "name"), (parent, "parent"), (population, "population")):
+    for col, role in ((id, "id"), (name, "name"), (parent, "parent"), (population, "population"), (ambient, "ambient")):
         if col is not None and col not in gdf.columns:
             raise ColumnError(
                 f"{source}: column {col!r} (zone {role}) not found; columns found: {[c for c in gdf.columns if c != gdf.geometry.name]}"
@@ -168,16 +176,17 @@ def _from_frame(
     )
     metric = frame.geometry.to_crs(metric_crs)
     frame.insert(4, "area_km2", metric.area.to_numpy() / 1e6)
-    if population:
-        from geoprio.load import parse_numbers
+    for position, (target, col) in enumerate((("population", population), ("ambient_population", ambient)), start=5):
+        if col:
+            from geoprio.load import parse_numbers
 
-        pop, _m, bad = parse_numbers(gdf[population].astype("string"))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"{source}: feature {feature[i]}, column {population!r}: {gdf[population].iloc[i]!r} is not a number")
-        frame.insert(5, "population", pop)
-    else:
-        frame.insert(5, "population", np.nan)
+            values, _m, bad = parse_numbers(gdf[col].astype("string"))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise InputError(f"{source}: feature {feature[i]}, column {col!r}: {gdf[col].iloc[i]!r} is not a number")
+            frame.insert(position, target, values)
+        else:
+            frame.insert(position, target, np.nan)
     return Zones(frame=frame, level=level, metric_crs=metric_crs, report=report)
 
 
@@ -193,6 +202,7 @@ def load_zones(
     where: dict[str, Any] | None = None,
     parent: str | None = None,
     population: str | None = None,
+    ambient: str | None = None,
     source: str | None = None,
 ) -> Zones:
     """Load a polygon layer as zones.
@@ -215,6 +225,9 @@ def load_zones(
         Column holding the parent zone's id (e.g. ``LocCodigo`` in a UPZ layer).
     population
         Column with residents per zone, if the layer has one.
+    ambient
+        Column with an ambient ("floating") population per zone: visitors, workers,
+        transit boardings; an alternative denominator for rates.
 
     Invalid polygons are repaired with ``shapely.make_valid`` and reported; duplicate or
     empty ids and non-polygon features are errors naming the feature.
@@ -236,7 +249,9 @@ def load_zones(
         gdf = gdf.loc[mask].reset_index(drop=True)
         if gdf.empty:
             raise InputError(f"{src}: no feature satisfies where={where}")
-    return _from_frame(gdf, source=src, id=id, name=name, level=level, metric_crs=metric_crs, parent=parent, population=population)
+    return _from_frame(
+        gdf, source=src, id=id, name=name, level=level, metric_crs=metric_crs, parent=parent, population=population, ambient=ambient
+    )
 
 
 def with_population(
@@ -245,12 +260,14 @@ def with_population(
     *,
     zone_id: str,
     column: str,
+    ambient: str | None = None,
     duplicates: Literal["error", "sum", "first"] = "error",
     where: dict[str, Any] | None = None,
     source: str | None = None,
     **read_options: Any,
 ) -> Zones:
-    """Return ``zones`` with residents joined from a table keyed by zone id.
+    """Return ``zones`` with residents (and optionally an ambient population, from the
+    ``ambient`` column) joined from a table keyed by zone id.
 
     Zones the table does not cover keep ``population`` NaN and are reported as
     ``missing_population``; table rows whose id is not a zone are reported as
@@ -258,7 +275,8 @@ def with_population(
     """
     from geoprio.load import load_zone_table
 
-    t = load_zone_table(table, zone_id=zone_id, columns=[column], duplicates=duplicates, where=where, source=source, **read_options)
+    columns = [column] + ([ambient] if ambient else [])
+    t = load_zone_table(table, zone_id=zone_id, columns=columns, duplicates=duplicates, where=where, source=source, **read_options)
     values = t.values[column]
     report = replace(zones.report)
     report.examples = dict(zones.report.examples)
@@ -274,6 +292,9 @@ def with_population(
     report.columns["population"] = f"{t.report.source}:{column}"
     frame = zones.frame.copy()
     frame["population"] = pop
+    if ambient:
+        frame["ambient_population"] = ids.map(t.values[ambient]).to_numpy(dtype=float)
+        report.columns["ambient"] = f"{t.report.source}:{ambient}"
     return replace(zones, frame=frame, report=report)
 
 
@@ -398,9 +419,12 @@ def _areal_population(grid: Zones, zones: Zones, cells: np.ndarray, zone_geom: n
     tree = shapely.STRtree(zone_geom)
     ci, zi = tree.query(cells, predicate="intersects")
     share = shapely.area(shapely.intersection(cells[ci], zone_geom[zi])) / shapely.area(zone_geom[zi])
-    pop = np.nan_to_num(zones.frame["population"].to_numpy(dtype=float))[zi] * share
     frame = grid.frame.copy()
-    frame["population"] = np.bincount(ci, weights=pop, minlength=len(cells))
+    for column in ("population", "ambient_population"):
+        values = zones.frame[column].to_numpy(dtype=float)
+        if np.isnan(values).all():
+            continue
+        frame[column] = np.bincount(ci, weights=np.nan_to_num(values)[zi] * share, minlength=len(cells))
     return replace(grid, frame=frame)
 
 

@@ -94,7 +94,7 @@ def test_filters_and_measures_by_hand():
 
     def val(**kw):
         ind = IndicatorConfig(name="x", source="s", **kw)
-        return indicator_values(ind, r, z, harm_table=load_harm_table())[0].to_dict()
+        return indicator_values(ind, r, z, harm_table=load_harm_table()).values.to_dict()
 
     assert val(measure="count") == {"A": 2, "B": 3}
     assert val(measure="rate", categories=["Hurto a personas"]) == {"A": 1 / 1000 * 1e5, "B": 2 / 4000 * 1e5}
