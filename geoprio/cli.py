@@ -333,6 +333,17 @@ def demo_cmd(
     _print_written(run.outputs, run.manifest, lang)
 
 
+def _register_topics() -> None:
+    """Commands that live in their own modules."""
+    from geoprio.cli_api import apikey_app, serve
+
+    app.command("serve")(friendly(serve))
+    app.add_typer(apikey_app, name="apikey")
+
+
+_register_topics()
+
+
 def main() -> None:
     """Entry point of the ``geoprio`` console script."""
     app()

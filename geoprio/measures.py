@@ -116,6 +116,7 @@ class IndicatorValues:
     notes: dict[str, object]
     raw_rate: pd.Series | None = None
     small: pd.Series | None = None
+    count: pd.Series | None = None
 
 
 def indicator_values(
@@ -143,6 +144,7 @@ def indicator_values(
         missing = current.isna()
         if missing.any():
             notes["zones_not_in_table"] = list(current.index[missing])
+        records = current
         counts = current - values[ind.previous_column].astype(float) if ind.measure == "change" else current
         unknown = source.values.index[~source.values.index.isin(zones.ids)]
         if len(unknown):
@@ -172,6 +174,7 @@ def indicator_values(
         notes["records"] = int(len(selected))
         notes["weighted_count"] = float(selected["weight"].sum())
         counts = _counts(selected, zones, harm)
+        records = counts if harm is None else _counts(selected, zones)
         if ind.measure == "change":
             assert ind.date_from and ind.date_to  # checked by the config
             p0, p1 = previous_period(ind.date_from, ind.date_to)
@@ -186,12 +189,13 @@ def indicator_values(
                 notes["harm_per_record"] = float(np.average(h, weights=selected["weight"]))
     frame = zones.frame.set_index("zone_id")
     if ind.measure == "rate":
-        return _rate(ind, counts.astype(float), frame, zones, notes, small_zones)
-    if ind.measure == "density":
-        values = (counts / frame["area_km2"].astype(float)).rename(ind.name)
+        result = _rate(ind, counts.astype(float), frame, zones, notes, small_zones)
+    elif ind.measure == "density":
+        result = IndicatorValues((counts / frame["area_km2"].astype(float)).rename(ind.name).astype(float), notes)
     else:
-        values = counts.rename(ind.name)
-    return IndicatorValues(values.astype(float), notes)
+        result = IndicatorValues(counts.rename(ind.name).astype(float), notes)
+    result.count = records.astype(float).rename(f"{ind.name}__count")
+    return result
 
 
 def _rate(
@@ -232,8 +236,9 @@ def _rate(
 class IndicatorTable:
     """Zones × indicators values, and what goes beside them in outputs and the manifest.
 
-    ``extras`` holds ``<indicator>__rate_raw`` for rate indicators whose value is smoothed
-    (the raw rate kept beside it); ``small`` marks zones under the minimum denominator of
+    ``extras`` holds ``<indicator>__count`` (the records behind each value: the numerator
+    of a rate, this period's records for a change) and ``<indicator>__rate_raw`` for rate
+    indicators whose value is smoothed (the raw rate kept beside it); ``small`` marks zones under the minimum denominator of
     any rate indicator; ``exclude`` maps zones left out of the ranking to the reason.
     """
 
@@ -259,6 +264,8 @@ def indicator_table(
     for ind in indicators:
         iv = indicator_values(ind, sources[ind.source], zones, harm_table=harm_table, small_zones=small_zones)
         cols[ind.name], notes[ind.name] = iv.values, iv.notes
+        if iv.count is not None:
+            extras[f"{ind.name}__count"] = iv.count
         if iv.raw_rate is not None and "smoothing" in iv.notes:
             extras[f"{ind.name}__rate_raw"] = iv.raw_rate
         if iv.small is not None:

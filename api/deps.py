@@ -1,0 +1,42 @@
+"""Dependencies shared by the routers: settings, the loaded outputs, the database, keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy.engine import Engine
+
+from api.db import verify_key
+from api.settings import Settings, get_settings
+from api.store import Store
+
+__all__ = ["EngineDep", "SettingsDep", "StoreDep", "aggregate_access", "require_key"]
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def require_key(engine: EngineDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Every POST and every route with incident-level records needs a valid ``X-API-Key``."""
+    if not x_api_key:
+        raise HTTPException(401, "this route needs an API key in the X-API-Key header")
+    if not verify_key(engine, x_api_key):
+        raise HTTPException(403, "the API key is not valid")
+
+
+def aggregate_access(settings: SettingsDep, engine: EngineDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+    """Aggregate routes are open unless ``GEOPRIO_REQUIRE_KEY_FOR_AGGREGATES`` is set."""
+    if settings.require_key_for_aggregates:
+        require_key(engine, x_api_key)

@@ -1,0 +1,68 @@
+"""The FastAPI application: ``create_app()`` builds it; ``app`` is what uvicorn serves.
+
+Data are loaded once in ``lifespan`` from the directory in the settings; every router is a
+thin layer over what ``geoprio`` wrote (no computation twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from api.db import make_engine
+from api.errors import BodySizeLimit, install_handlers
+from api.routes import health, incidents, maps, zones
+from api.settings import Settings, get_settings
+from api.store import Store
+from geoprio import __version__
+
+__all__ = ["app", "create_app", "init_state"]
+
+
+def init_state(app: FastAPI, settings: Settings) -> None:
+    """Load the outputs and open the database (what ``lifespan`` does at start-up)."""
+    app.state.settings = settings
+    app.state.store = Store.load(settings.data_dir, settings.maps_dir)
+    app.state.engine = make_engine(settings.db_url)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; ``settings`` default to the environment's (``GEOPRIO_*``)."""
+
+    def current() -> Settings:
+        return settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        init_state(app, current())
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="geoprio",
+        version=__version__,
+        description="Zonas priorizadas, puntos críticos y planes de cámaras y garitas para seguridad y convivencia.",
+        lifespan=lifespan,
+    )
+    if settings is not None:
+        app.dependency_overrides[get_settings] = lambda: settings
+    s = current()
+    install_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=s.max_body_bytes)
+    if s.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=s.cors_origins, allow_methods=["GET", "POST"], allow_headers=["X-API-Key", "Content-Type"]
+        )
+    for router in (health.router, zones.router, maps.router, incidents.router):
+        app.include_router(router)
+    assets = s.maps_dir / "assets"
+    if assets.is_dir():
+        app.mount("/maps/assets", StaticFiles(directory=assets), name="map-assets")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,147 @@
+"""``GET /zones`` (ranked list as JSON, GeoJSON or CSV, paginated) and ``GET /zones/{id}``."""
+
+from __future__ import annotations
+
+import io as _io
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import SettingsDep, StoreDep, aggregate_access
+from api.schemas import IndicatorDetail, Page, ZoneDetail, ZoneSummary
+from api.store import Store
+
+router = APIRouter(prefix="/zones", tags=["zones"], dependencies=[Depends(aggregate_access)])
+
+SUMMARY_FIELDS = list(ZoneSummary.model_fields)
+
+
+def _clean(v: Any) -> Any:
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, (float, np.floating)):
+        return None if math.isnan(v) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def summaries(t: pd.DataFrame, level: str) -> list[dict[str, Any]]:
+    """Plain rows of one level's table, best rank first."""
+    ptop = next((c for c in t.columns if c.startswith("p_top_")), None)
+    rows = []
+    for rec in t.drop(columns=t.geometry.name).to_dict("records"):
+        row = {k: _clean(rec.get(k)) for k in SUMMARY_FIELDS if k in rec}
+        row["level"] = level
+        row["zone_id"] = str(rec["zone_id"])
+        if row.get("rank") is not None:
+            row["rank"] = int(row["rank"])
+        for k in ("rank_p05", "rank_p95"):
+            if row.get(k) is not None:
+                row[k] = int(row[k])
+        row["small_denominator"] = bool(row.get("small_denominator") or False)
+        if ptop:
+            row["p_top_k"] = _clean(rec.get(ptop))
+            row["top_k"] = int(ptop.removeprefix("p_top_"))
+        rows.append(row)
+    rows.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["zone_id"]))
+    return rows
+
+
+def _level_table(store: Store, level: str | None) -> str:
+    try:
+        return store.table(level)[0]
+    except LookupError as exc:
+        if isinstance(exc, KeyError):
+            raise HTTPException(422, f"unknown level {level!r}; levels: {store.levels}") from None
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.get("", response_model=Page[ZoneSummary], responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
+def list_zones(
+    store: StoreDep,
+    settings: SettingsDep,
+    level: Annotated[str | None, Query(description="zone level, e.g. upz; default: the only or first one")] = None,
+    tier: Annotated[str | None, Query(description="only zones of this tier (alta, media, baja)")] = None,
+    top: Annotated[int | None, Query(ge=1, description="only the top N ranks")] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=100, description="only zones with index ≥ this")] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    format: Annotated[Literal["json", "geojson", "csv"], Query()] = "json",
+) -> Any:
+    """Ranked zones, best first; zones without a rank (excluded) come last."""
+    level = _level_table(store, level)
+    if page_size > settings.page_size_max:
+        raise HTTPException(422, f"page_size must be at most {settings.page_size_max}")
+    rows = store.cached(("summaries", level), lambda: summaries(store.table(level)[1], level))
+    if tier is not None:
+        tiers = sorted({r["tier"] for r in rows if r.get("tier")})
+        if tier not in tiers:
+            raise HTTPException(422, f"unknown tier {tier!r}; tiers: {tiers}")
+        rows = [r for r in rows if r.get("tier") == tier]
+    if top is not None:
+        rows = [r for r in rows if r.get("rank") is not None and r["rank"] <= top]
+    if min_score is not None:
+        rows = [r for r in rows if r.get("index") is not None and r["index"] >= min_score]
+    total = len(rows)
+    start = (page - 1) * page_size
+    items = rows[start : start + page_size]
+    nxt = page + 1 if start + page_size < total else None
+    if format == "csv":
+        buf = _io.StringIO()
+        pd.DataFrame(items, columns=SUMMARY_FIELDS).to_csv(buf, index=False)
+        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={"X-Total-Count": str(total)})
+    if format == "geojson":
+        shapes = store.cached(("simplified", level), lambda: store.simplified(level))
+        features = []
+        for r in items:
+            geom = shapes.get(r["zone_id"])
+            features.append({"type": "Feature", "properties": r, "geometry": geom})
+        body = {"type": "FeatureCollection", "features": features, "total": total, "page": page, "next": nxt}
+        return JSONResponse(body, media_type="application/geo+json")
+    return {"total": total, "page": page, "page_size": page_size, "next": nxt, "items": items}
+
+
+@router.get("/{zone_id}", response_model=ZoneDetail)
+def get_zone(
+    zone_id: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    level: Annotated[str | None, Query(description="zone level; default: the only or first one")] = None,
+) -> ZoneDetail:
+    """One zone with its explanation: every indicator's value, normalized value and
+    contribution, the records behind it, and the rank interval.
+    """
+    level = _level_table(store, level)
+    _, t = store.table(level)
+    match = t[t["zone_id"] == zone_id]
+    if match.empty:
+        raise HTTPException(404, f"zone {zone_id!r} not found at level {level!r}")
+    rec = match.iloc[0]
+    summary = next(
+        r for r in store.cached(("summaries", level), lambda: summaries(store.table(level)[1], level)) if r["zone_id"] == zone_id
+    )
+    names = [c.removesuffix("__contrib") for c in t.columns if c.endswith("__contrib")]
+    indicators = []
+    for n in names:
+        count = _clean(rec.get(f"{n}__count"))
+        hide = settings.min_count > 0 and count is not None and count < settings.min_count
+        indicators.append(
+            IndicatorDetail(
+                name=n,
+                value=None if hide else _clean(rec.get(n)),
+                normalized=None if hide else _clean(rec.get(f"{n}__norm")),
+                contribution=None if hide else _clean(rec.get(f"{n}__contrib")),
+                count=None if hide else count,
+                rate_raw=None if hide else _clean(rec.get(f"{n}__rate_raw")),
+                suppressed=hide,
+            )
+        )
+    weights = store.manifests.get(level, {}).get("parameters", {}).get("weights_used", {})
+    return ZoneDetail(**summary, indicators=indicators, weights=weights, suppressed_below=settings.min_count)

@@ -1,0 +1,120 @@
+"""The outputs the API serves, loaded once at start-up from the data directory.
+
+Nothing is computed here that ``geoprio`` already wrote: the ranked tables come from
+``indice_<level>.geojson`` (one per zone level), hot spots and plans from the files their
+commands wrote, maps from ``maps_dir``. Incident-level records are loaded only when an
+authorized client asks for them, from the inputs named in the index's manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geoprio import io
+from geoprio.errors import InputError
+
+__all__ = ["Store"]
+
+
+def _round(geometry: Any, digits: int = 6) -> Any:
+    if isinstance(geometry, dict):
+        return {k: _round(v, digits) for k, v in geometry.items()}
+    if isinstance(geometry, (list, tuple)):
+        return [_round(v, digits) for v in geometry]
+    if isinstance(geometry, float):
+        return round(geometry, digits)
+    return geometry
+
+
+@dataclass
+class Store:
+    """What one data directory holds."""
+
+    data_dir: Path
+    maps_dir: Path
+    zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    _records: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _cache: dict[Any, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def load(cls, data_dir: Path, maps_dir: Path) -> Store:
+        """Read every index table (``indice_*.geojson``) and other known layer in ``data_dir``."""
+        store = cls(Path(data_dir), Path(maps_dir))
+        if not store.data_dir.is_dir():
+            raise InputError(f"{store.data_dir}: data directory not found; run `geoprio demo` or `geoprio index` first")
+        for path in sorted(store.data_dir.glob("**/indice_*.geojson")):
+            gdf = io.read_layer(path)
+            level = str(gdf["level"].iloc[0]) if "level" in gdf.columns and len(gdf) else path.stem.removeprefix("indice_")
+            gdf["zone_id"] = gdf["zone_id"].astype(str)
+            store.zones[level] = gdf
+            manifest = path.parent / "manifest.json"
+            if manifest.exists():
+                store.manifests[level] = json.loads(manifest.read_text(encoding="utf-8"))
+        return store
+
+    @property
+    def levels(self) -> list[str]:
+        return sorted(self.zones)
+
+    def table(self, level: str | None) -> tuple[str, gpd.GeoDataFrame]:
+        """The zone table of ``level`` (the only one when there is a single level)."""
+        if not self.zones:
+            raise LookupError("no index output in the data directory")
+        if level is None:
+            level = self.levels[0]
+        if level not in self.zones:
+            raise KeyError(level)
+        return level, self.zones[level]
+
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        """A value derived from the loaded outputs, built once (outputs never change while served)."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def simplified(self, level: str, tolerance_m: float = 5.0) -> dict[str, Any]:
+        """Zone id → GeoJSON geometry simplified to ``tolerance_m`` metres, 6 decimals."""
+        _, t = self.table(level)
+        metric = t.geometry.to_crs("EPSG:9377").simplify(tolerance_m, preserve_topology=True).to_crs("EPSG:4326")
+        geoms = json.loads(gpd.GeoSeries(metric.values, crs="EPSG:4326").to_json(to_wgs84=False, drop_id=True))["features"]
+        return {str(z): _round(f["geometry"]) for z, f in zip(t["zone_id"], geoms, strict=True)}
+
+    def maps(self) -> list[Path]:
+        return sorted(self.maps_dir.glob("*.html")) if self.maps_dir.is_dir() else []
+
+    def records(self, level: str) -> pd.DataFrame:
+        """Incident-level records behind the index of ``level`` (loaded on first use)."""
+        from geoprio.config import parse_config
+        from geoprio.pipeline import _tie, build_zones, load_source
+
+        with self._lock:
+            if level in self._records:
+                return self._records[level]
+            manifest = self.manifests.get(level)
+            if manifest is None:
+                raise LookupError(f"no manifest for level {level!r}: records cannot be traced")
+            cfg = parse_config(manifest["config"], source="manifest.json")
+            zones = build_zones(cfg)
+            frames = []
+            for name, src in cfg.sources.items():
+                if src.layout == "table":
+                    continue
+                loaded = _tie(load_source(name, src), src, zones, None)
+                data = loaded.data.assign(source=name, kind=src.kind)
+                frames.append(data)
+            if not frames:
+                raise LookupError(f"the index of level {level!r} was built from aggregated tables only: no records")
+            out = pd.concat(frames, ignore_index=True)
+            self._records[level] = out
+            return out

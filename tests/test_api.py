@@ -1,0 +1,202 @@
+"""The HTTP API with FastAPI's TestClient: every route and every error, and a schemathesis run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.db import create_key, hash_key, make_engine, verify_key
+from api.main import create_app
+from api.settings import Settings
+from geoprio.config import load_config
+from geoprio.demo import make_demo_city, write_demo_city
+from geoprio.pipeline import run_index
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """A small demo city indexed into a data directory, and a maps folder with one map."""
+    root = tmp_path_factory.mktemp("api")
+    cfg = load_config(write_demo_city(make_demo_city(11, n_incidents=4000), root / "demo"))
+    cfg = cfg.model_copy(update={"robustness": cfg.robustness.model_copy(update={"draws": 100})})
+    run_index(cfg)
+    maps = root / "maps"
+    (maps / "assets").mkdir(parents=True)
+    (maps / "indice.html").write_text("<html><body>mapa</body></html>", encoding="utf-8")
+    (maps / "assets" / "leaflet.js").write_text("/* leaflet */", encoding="utf-8")
+    return root
+
+
+def settings_for(root: Path, **kw) -> Settings:
+    return Settings(data_dir=root / "demo" / "output", maps_dir=root / "maps", database_url=f"sqlite:///{root}/api.sqlite", **kw)
+
+
+@pytest.fixture(scope="module")
+def client(data_dir) -> TestClient:
+    with TestClient(create_app(settings_for(data_dir))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def key(client) -> str:
+    return create_key(client.app.state.engine, "pruebas")
+
+
+def test_health(client):
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and body["levels"] == ["upz"] and body["zones"] == {"upz": 30} and body["maps"] == 1
+
+
+def test_zones_ranked_and_paginated(client, data_dir):
+    body = client.get("/zones").json()
+    assert body["total"] == 30 and body["next"] is None
+    ranks = [z["rank"] for z in body["items"]]
+    assert ranks == sorted(ranks) and ranks[0] == 1
+    csv_rows = (data_dir / "demo" / "output" / "indice_upz.csv").read_text(encoding="utf-8").splitlines()
+    first = csv_rows[1].split(",")
+    assert body["items"][0]["zone_id"] == first[0]  # the CSV the CLI wrote, best first
+    page2 = client.get("/zones", params={"page": 2, "page_size": 7}).json()
+    assert page2["page"] == 2 and page2["next"] == 3 and [z["rank"] for z in page2["items"]] == ranks[7:14]
+    top = client.get("/zones", params={"top": 5}).json()
+    assert top["total"] == 5 and all(z["rank"] <= 5 for z in top["items"])
+    alta = client.get("/zones", params={"tier": "alta"}).json()
+    assert alta["total"] == 10 and {z["tier"] for z in alta["items"]} == {"alta"}
+    strong = client.get("/zones", params={"min_score": 20}).json()
+    assert all(z["index"] >= 20 for z in strong["items"])
+    assert any(z["small_denominator"] for z in body["items"])  # the demo flags zones under 3,000 residents
+    assert body["items"][0]["p_top_k"] is not None and body["items"][0]["top_k"] == 5
+
+
+def test_zones_as_geojson_and_csv(client):
+    gj = client.get("/zones", params={"format": "geojson", "top": 3})
+    assert gj.headers["content-type"].startswith("application/geo+json")
+    fc = gj.json()
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == 3
+    assert fc["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    lon, lat = (
+        fc["features"][0]["geometry"]["coordinates"][0][0][:2]
+        if fc["features"][0]["geometry"]["type"] == "Polygon"
+        else (fc["features"][0]["geometry"]["coordinates"][0][0][0][:2])
+    )
+    assert -76 < lon < -75 and 10 < lat < 11  # lon/lat order, EPSG:4326
+    csv = client.get("/zones", params={"format": "csv", "page_size": 4})
+    assert csv.headers["content-type"].startswith("text/csv") and csv.headers["x-total-count"] == "30"
+    assert len(csv.text.strip().splitlines()) == 5 and csv.text.startswith("zone_id,name,level")
+
+
+def test_zone_detail_explains_the_rank(client):
+    top = client.get("/zones", params={"top": 1}).json()["items"][0]
+    d = client.get(f"/zones/{top['zone_id']}").json()
+    assert d["rank"] == 1 and d["rank_p05"] <= 1 <= d["rank_p95"]
+    total = sum(i["contribution"] for i in d["indicators"])
+    assert total == pytest.approx(d["index"], abs=1e-3)  # contributions add up to the index
+    assert {i["name"] for i in d["indicators"]} == set(d["weights"])
+    assert all(i["count"] is not None for i in d["indicators"])
+
+
+def test_errors_are_json_4xx(client):
+    for path, params, code, text in [
+        ("/zones", {"level": "barrio"}, 422, "unknown level 'barrio'; levels: ['upz']"),
+        ("/zones", {"tier": "urgente"}, 422, "unknown tier 'urgente'"),
+        ("/zones", {"page_size": 5000}, 422, "page_size must be at most 500"),
+        ("/zones", {"page": 0}, 422, None),
+        ("/zones", {"format": "xml"}, 422, None),
+        ("/zones/UPZ99", {}, 404, "zone 'UPZ99' not found"),
+        ("/maps/otro.html", {}, 404, "map 'otro.html' not found"),
+        ("/no-such-route", {}, 404, None),
+    ]:
+        r = client.get(path, params=params)
+        assert r.status_code == code, (path, params, r.text)
+        assert r.headers["content-type"].startswith("application/json")
+        if text:
+            assert text in json.dumps(r.json()["detail"], ensure_ascii=False)
+
+
+def test_incident_records_need_a_key(client, key):
+    assert client.get("/incidents").status_code == 401
+    assert client.get("/incidents", headers={"X-API-Key": "gp_wrong"}).status_code == 403
+    r = client.get("/incidents", headers={"X-API-Key": key}, params={"page_size": 3})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["total"] > 4000 and len(body["items"]) == 3  # incidents and coexistence points, and complaints
+    one_zone = client.get("/incidents", headers={"X-API-Key": key}, params={"zone_id": "UPZ02", "source": "delitos"}).json()
+    assert one_zone["total"] > 0 and {i["zone_id"] for i in one_zone["items"]} == {"UPZ02"}
+    assert client.get("/incidents", headers={"X-API-Key": key}, params={"source": "nada"}).status_code == 422
+
+
+def test_keys_are_stored_hashed(client, key):
+    engine = client.app.state.engine
+    with engine.connect() as conn:
+        stored = [row[0] for row in conn.exec_driver_sql("select key_hash from api_keys")]
+    assert hash_key(key) in stored and key not in stored
+    assert verify_key(engine, key) and not verify_key(engine, key + "x") and not verify_key(engine, None)
+
+
+def test_maps_listed_and_served_with_assets(client):
+    maps = client.get("/maps").json()
+    assert maps == [{"name": "indice.html", "bytes": 30, "url": "/maps/indice.html"}]
+    assert client.get("/maps/indice.html").text == "<html><body>mapa</body></html>"
+    assert client.get("/maps/assets/leaflet.js").text == "/* leaflet */"
+
+
+def test_oversized_body_is_refused(client):
+    r = client.post("/zones", content=b"x" * 70_000, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "larger than 64000 bytes" in r.json()["detail"]
+
+
+def test_configuration_keys_aggregates_suppresses_counts_and_sets_cors(data_dir):
+    s = settings_for(data_dir, require_key_for_aggregates=True, min_count=1_000_000, cors_origins=["https://tablero.example"])
+    with TestClient(create_app(s)) as c:
+        assert c.get("/zones").status_code == 401
+        k = create_key(c.app.state.engine, "tablero")
+        first = c.get("/zones", headers={"X-API-Key": k}).json()["items"][0]["zone_id"]
+        d = c.get(f"/zones/{first}", headers={"X-API-Key": k}).json()
+        assert d["suppressed_below"] == 1_000_000 and all(i["suppressed"] and i["value"] is None for i in d["indicators"])
+        assert d["index"] is not None  # the index itself is an aggregate of many records
+        pre = c.options("/zones", headers={"Origin": "https://tablero.example", "Access-Control-Request-Method": "GET"})
+        assert pre.headers["access-control-allow-origin"] == "https://tablero.example"
+
+
+def test_missing_data_directory_fails_at_start(tmp_path):
+    from geoprio.errors import InputError
+
+    s = Settings(data_dir=tmp_path / "nada", maps_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/x.sqlite")
+    with pytest.raises(InputError, match="data directory not found"), TestClient(create_app(s)):
+        pass
+
+
+def test_schemathesis_finds_no_server_error(data_dir):
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
+
+    from api.main import init_state
+
+    s = settings_for(data_dir)
+    app = create_app(s)
+    init_state(app, s)
+    key = create_key(make_engine(s.db_url), "schemathesis")
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    failures, calls = [], []
+    for operation in schema.get_all_operations():
+        op = operation.ok()
+        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+
+            @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            @given(case=op.as_strategy(generation_mode=mode))
+            def run(case):
+                for headers in ({}, {"X-API-Key": key}):
+                    response = case.call(headers=headers)
+                    calls.append(response.status_code)
+                    if response.status_code >= 500:
+                        failures.append((case.method, case.formatted_path, case.query, response.status_code, response.text[:200]))
+
+            try:
+                run()
+            except Unsatisfiable:  # no invalid request exists for an operation without parameters
+                assert mode == schemathesis.GenerationMode.NEGATIVE
+    assert failures == []
+    assert len(calls) > 200 and {200, 422} <= set(calls)  # it really exercised valid and invalid requests
