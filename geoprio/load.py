@@ -37,6 +37,7 @@ __all__ = [
     "Kind",
     "Records",
     "detect_column",
+    "where_mask",
     "load_keyed",
     "load_points",
     "load_zone_table",
@@ -234,6 +235,23 @@ def parse_hours(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return hours, missing, bad
 
 
+def where_mask(df: pd.DataFrame, where: dict[str, object], *, source: str) -> np.ndarray:
+    """Rows whose columns equal the given values (compared as text; a list allows several).
+
+    Raises :class:`ColumnError` for an unknown column and :class:`InputError` when no row
+    is left.
+    """
+    mask = np.ones(len(df), dtype=bool)
+    for col, value in where.items():
+        if col not in df.columns:
+            raise ColumnError(f"{source}: column {col!r} (in where) not found; columns found: {[str(c) for c in df.columns]}")
+        allowed = value if isinstance(value, (list, tuple, set)) else [value]
+        mask &= df[col].astype("string").str.strip().isin([str(v) for v in allowed]).fillna(False).to_numpy(dtype=bool)
+    if not mask.any():
+        raise InputError(f"{source}: no row satisfies where={where}")
+    return mask
+
+
 def _user_rows(df: pd.DataFrame) -> np.ndarray:
     """Row numbers as a spreadsheet shows them (the header is row 1)."""
     return np.arange(len(df)) + 2
@@ -350,6 +368,28 @@ def _common_columns(
     else:
         out["record_id"] = pd.array([f"{source}:{r}" for r in rows], dtype="string")
     return out
+
+
+def _finish(
+    common: pd.DataFrame,
+    df: pd.DataFrame,
+    keep_mask: np.ndarray,
+    keep: list[str] | None,
+    report: ValidationReport,
+    *,
+    kind: str,
+    layout: Literal["points", "keyed"],
+    path: object,
+) -> Records:
+    """Carry the ``keep`` columns, drop the rejected rows and wrap the result."""
+    for col in keep or []:
+        if col not in df.columns:
+            raise ColumnError(f"{report.source}: column {col!r} (in keep) not found; columns found: {list(df.columns)}")
+        common[col] = df[col].to_numpy()
+    data = common.loc[keep_mask].reset_index(drop=True)
+    if data.empty:
+        raise _no_rows_left(report.source, report)
+    return Records(data=data, report=report, kind=kind, layout=layout, path=None if isinstance(path, pd.DataFrame) else str(path))
 
 
 def _has_time(dates: pd.Series) -> bool:
@@ -471,14 +511,7 @@ def load_points(
     )
     common["x"] = lon
     common["y"] = lat
-    for col in keep or []:
-        if col not in df.columns:
-            raise ColumnError(f"{source}: column {col!r} (in keep) not found; columns found: {list(df.columns)}")
-        common[col] = df[col].to_numpy()
-    data = common.loc[keep_mask].reset_index(drop=True)
-    if data.empty:
-        raise _no_rows_left(source, report)
-    return Records(data=data, report=report, kind=kind, layout="points", path=None if isinstance(path, pd.DataFrame) else str(path))
+    return _finish(common, df, keep_mask, keep, report, kind=kind, layout="points", path=path)
 
 
 def _to_lonlat(
@@ -579,14 +612,7 @@ def load_keyed(
         offsets=offsets,
     )
     common["key"] = df[key_col].astype("string").str.strip().to_numpy()
-    for col in keep or []:
-        if col not in df.columns:
-            raise ColumnError(f"{source}: column {col!r} (in keep) not found; columns found: {list(df.columns)}")
-        common[col] = df[col].to_numpy()
-    data = common.loc[keep_mask].reset_index(drop=True)
-    if data.empty:
-        raise _no_rows_left(source, report)
-    return Records(data=data, report=report, kind=kind, layout="keyed", path=None if isinstance(path, pd.DataFrame) else str(path))
+    return _finish(common, df, keep_mask, keep, report, kind=kind, layout="keyed", path=path)
 
 
 # --------------------------------------------------------------------------- zone tables
@@ -644,14 +670,7 @@ def load_zone_table(
         raise ColumnError(f"{source}: zone id column {zone_id!r} not found; columns found: {list(df.columns)}")
     rows = _user_rows(df)
     if where:
-        mask = np.ones(len(df), dtype=bool)
-        for col, value in where.items():
-            if col not in df.columns:
-                raise ColumnError(f"{source}: column {col!r} (in where) not found; columns found: {list(df.columns)}")
-            allowed = value if isinstance(value, (list, tuple, set)) else [value]
-            mask &= df[col].astype("string").str.strip().isin([str(v) for v in allowed]).fillna(False).to_numpy(dtype=bool)
-        if not mask.any():
-            raise InputError(f"{source}: no row satisfies where={where}")
+        mask = where_mask(df, where, source=source)
         df, rows = df.loc[mask].reset_index(drop=True), rows[mask]
     report = ValidationReport(source=source, n_read=len(df), settings={k: v for k, v in read_info.items() if k != "path"})
     report.columns["zone_id"] = zone_id

@@ -240,15 +240,9 @@ def load_zones(
     if gdf.crs is None and crs is not None:
         gdf = gdf.set_crs(crs)
     if where:
-        mask = np.ones(len(gdf), dtype=bool)
-        for col, value in where.items():
-            if col not in gdf.columns:
-                raise ColumnError(f"{src}: column {col!r} (in where) not found")
-            allowed = value if isinstance(value, (list, tuple, set)) else [value]
-            mask &= gdf[col].astype("string").str.strip().isin([str(v) for v in allowed]).to_numpy()
-        gdf = gdf.loc[mask].reset_index(drop=True)
-        if gdf.empty:
-            raise InputError(f"{src}: no feature satisfies where={where}")
+        from geoprio.load import where_mask
+
+        gdf = gdf.loc[where_mask(gdf, where, source=src)].reset_index(drop=True)
     return _from_frame(
         gdf, source=src, id=id, name=name, level=level, metric_crs=metric_crs, parent=parent, population=population, ambient=ambient
     )

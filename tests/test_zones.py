@@ -62,7 +62,7 @@ def test_bad_zone_layers_raise_naming_the_feature():
         load_zones(g, id="codigo")
     with pytest.raises(CRSError, match="no CRS"):
         load_zones(g.set_crs(None, allow_override=True), id="cod")
-    with pytest.raises(InputError, match="no feature satisfies"):
+    with pytest.raises(InputError, match="no row satisfies where"):
         load_zones(g, id="cod", where={"loc": "P9"})
 
 
