@@ -150,8 +150,7 @@ def aggregate(N: np.ndarray, W: np.ndarray, method: str = "arithmetic", *, bound
         if bounded:
             out = 100.0 * C
         else:
-            lo, hi = C.min(axis=0), C.max(axis=0)
-            span = hi - lo
+            lo, span = _composite_span(C)
             out = 100.0 * np.divide(C - lo, span, out=np.zeros_like(C), where=span > 0)
     elif method == "geometric":
         if not bounded:
@@ -164,6 +163,16 @@ def aggregate(N: np.ndarray, W: np.ndarray, method: str = "arithmetic", *, bound
     return out[:, 0] if single else out
 
 
+def _composite_span(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of z-score composites: the minimum and the range, with a range that is
+    only rounding noise (composites equal up to ~1e-12, e.g. two opposed indicators that
+    cancel exactly) set to 0, so that noise is never stretched to 0–100."""
+    lo, hi = C.min(axis=0), C.max(axis=0)
+    span = hi - lo
+    scale = np.maximum(np.abs(C).max(axis=0), 1.0)
+    return lo, np.where(span > 1e-12 * scale, span, 0.0)
+
+
 def _contributions(N: np.ndarray, w: np.ndarray, method: str, bounded: bool, index: np.ndarray) -> np.ndarray:
     w = w / w.sum()
     if method == "geometric":
@@ -174,10 +183,10 @@ def _contributions(N: np.ndarray, w: np.ndarray, method: str, bounded: bool, ind
         return 100.0 * N * w
     C = N @ w
     lo_zone = int(np.argmin(C))
-    span = C.max() - C.min()
-    if span <= 0:
+    _, span = _composite_span(C[:, None])
+    if span[0] <= 0:
         return np.zeros_like(N)
-    return 100.0 * w * (N - N[lo_zone]) / span
+    return 100.0 * w * (N - N[lo_zone]) / span[0]
 
 
 def _ranks(index: np.ndarray) -> np.ndarray:

@@ -229,3 +229,11 @@ def test_aggregate_many_draws_matches_one_by_one():
     many = aggregate(N, Wd, "geometric")
     for j in range(5):
         np.testing.assert_allclose(many[:, j], aggregate(N, Wd[j], "geometric"))
+
+
+def test_zscore_composite_that_cancels_exactly_is_not_stretched_to_0_100():
+    # two opposed indicators with equal weights: every composite is 0 up to rounding noise
+    Xc = pd.DataFrame({"a": [0.0, 1.0, 3.0], "b": [3.0, 2.0, 0.0]}, index=list("ABC"))
+    m = PriorityIndex(normalization="zscore").fit(Xc)
+    assert m.index_.tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose(m.contributions_.sum(axis=1), m.index_, atol=1e-9)
