@@ -311,9 +311,10 @@ def demo_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the generator (same seed, same city).")] = 20241,
     incidents: Annotated[int, typer.Option(min=1000, help="Number of crime incidents to generate.")] = 40_000,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows to print.")] = 15,
+    maps_dir: Annotated[Path, typer.Option("--maps", help="Where the demo's maps go (offline-ready HTML).")] = Path("maps"),
     lang: LangOpt = "es",
 ) -> None:
-    """Build the synthetic demo city (seeded) and run the index on it, end to end."""
+    """Build the synthetic demo city (seeded), run the index on it and draw its maps, end to end."""
     from geoprio.config import load_config
     from geoprio.demo import make_demo_city, write_demo_city
     from geoprio.pipeline import run_index
@@ -331,12 +332,19 @@ def demo_cmd(
     _print_reports(run, lang)
     _print_index(run, top=top, lang=lang)
     _print_written(run.outputs, run.manifest, lang)
+    from geoprio.cli_maps import render_demo_maps
+
+    render_demo_maps(maps_dir, out_dir, lang=lang)
 
 
 def _register_topics() -> None:
     """Commands that live in their own modules."""
     from geoprio.cli_api import apikey_app, serve
+    from geoprio.cli_indicators import indicators
+    from geoprio.cli_maps import map_cmd
 
+    app.command("map")(friendly(map_cmd))
+    app.command("indicators")(indicators)
     app.command("serve")(friendly(serve))
     app.add_typer(apikey_app, name="apikey")
 

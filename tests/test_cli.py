@@ -21,7 +21,9 @@ def geoprio(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     return subprocess.run([sys.executable, "-m", "geoprio", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
-@pytest.mark.parametrize("command", [[], ["index"], ["demo"], ["validate"], ["grid"], ["harm"]])
+@pytest.mark.parametrize(
+    "command", [[], ["index"], ["demo"], ["validate"], ["grid"], ["harm"], ["map"], ["indicators"], ["serve"], ["apikey", "create"]]
+)
 def test_help_on_every_command(command):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
@@ -31,7 +33,7 @@ def test_help_on_every_command(command):
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    r = geoprio("demo", "--out", str(out), "--incidents", "6000", "--top", "5")
+    r = geoprio("demo", "--out", str(out), "--incidents", "6000", "--top", "5", "--maps", str(out / "mapas"))
     assert r.returncode == 0, r.stderr
     assert "Índice de priorización — upz (top 5 de 30)" in r.stdout
     assert "delitos.csv: 5," in r.stderr and "latitud y longitud invertidas" in r.stderr
@@ -46,6 +48,8 @@ def test_demo_writes_inputs_outputs_and_manifest(demo_dir):
     assert len(t) == 30 and t["rank"].min() == 1 and set(t["tier"]) == {"alta", "media", "baja"}
     assert {"rank_p05", "rank_p95", "p_top_5", "drivers"} <= set(t.columns)
     assert (demo_dir / "output" / "manifest.json").exists()
+    html = (demo_dir / "mapas" / "indice.html").read_text(encoding="utf-8")
+    assert "La Candelaria" in html and (demo_dir / "mapas" / "assets").is_dir()
 
 
 def test_index_from_config_in_english_and_replay_from_manifest(demo_dir, tmp_path):
