@@ -21,7 +21,10 @@ import pandas as pd
 from geoprio import io
 from geoprio.errors import InputError
 
-__all__ = ["Store"]
+__all__ = ["LAYERS", "Store"]
+
+#: Other outputs the API serves, by the file name their command writes.
+LAYERS = {"clusters": "hotspots_clusters.geojson", "cells": "hotspots_celdas.geojson"}
 
 
 def _round(geometry: Any, digits: int = 6) -> Any:
@@ -49,7 +52,8 @@ class Store:
 
     @classmethod
     def load(cls, data_dir: Path, maps_dir: Path) -> Store:
-        """Read every index table (``indice_*.geojson``) and other known layer in ``data_dir``."""
+        """Read every index table (``indice_*.geojson``, one per level) found under ``data_dir``
+        and the newest of each other known layer (:data:`LAYERS`)."""
         store = cls(Path(data_dir), Path(maps_dir))
         if not store.data_dir.is_dir():
             raise InputError(f"{store.data_dir}: data directory not found; run `geoprio demo` or `geoprio index` first")
@@ -61,6 +65,10 @@ class Store:
             manifest = path.parent / "manifest.json"
             if manifest.exists():
                 store.manifests[level] = json.loads(manifest.read_text(encoding="utf-8"))
+        for name, pattern in LAYERS.items():
+            found = sorted(store.data_dir.glob(f"**/{pattern}"), key=lambda p: p.stat().st_mtime)
+            if found:  # the newest run of that kind
+                store.layers[name] = io.read_layer(found[-1])
         return store
 
     @property

@@ -1,0 +1,329 @@
+"""``GET /indicators`` (the plan's indicators and progress) and ``GET /indicators/{id}``.
+
+Serves ``seguimiento.json``, which ``geoprio indicators TARGETS.toml --out <data dir>`` wrote
+into the API's data directory (directly, or in a sub-folder); it is read once, on the first
+request, and kept (outputs never change while served). Nothing is recomputed here except
+picking the year asked for from the yearly series the file already holds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import SettingsDep, StoreDep, aggregate_access
+from api.store import Store
+from geoprio.errors import InputError
+
+router = APIRouter(prefix="/indicators", tags=["indicators"], dependencies=[Depends(aggregate_access)])
+
+FILE_NAME = "seguimiento.json"
+KIND = "geoprio.seguimiento"
+
+
+class YearEntry(BaseModel):
+    """One year of an indicator in one place (values suppressed below the minimum count)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    year: int
+    months: int | None = Field(None, description="months of data in the year (12 = complete; fewer = year to date)")
+    actual: float | None = None
+    actual_annualized: float | None = None
+    count: float | None = Field(None, description="records (or table counts) behind the value")
+    target: float | None = None
+    target_to_date: float | None = None
+    progress: float | None = Field(None, description="uncapped progress (1 = target met)")
+    progress_capped: float | None = Field(None, description="progress clipped to [0, 1]")
+    cumulative_actual: float | None = None
+    cumulative_target: float | None = None
+    plan_total_target: float | None = None
+    progress_plan_total: float | None = None
+    notes: list[str] = []
+    suppressed: bool = False
+
+
+class MonthEntry(BaseModel):
+    """One month of a record-based indicator."""
+
+    month: str
+    count: float | None = None
+    value: float | None = None
+    year_to_date: float | None = None
+
+
+class ZoneSeries(BaseModel):
+    """A zone of a zone-level indicator with its own baseline, targets and series."""
+
+    zone_id: str
+    name: str
+    baseline: float | None = None
+    targets: dict[str, float | None] = {}
+    series: list[YearEntry]
+    months: list[MonthEntry] = []
+    notes: list[str] = []
+
+
+class BreakdownRow(BaseModel):
+    """A zone's part in a city indicator's change and in its gap to the target."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    zone_id: str
+    name: str
+    count_base: float | None = None
+    count: float | None = None
+    value_base: float | None = None
+    value: float | None = None
+    value_annualized: float | None = None
+    value_change: float | None = Field(None, description="the zone's own value minus its baseline value")
+    part_base: float | None = None
+    part: float | None = None
+    change: float | None = None
+    share_of_change: float | None = None
+    expected: float | None = None
+    shortfall: float | None = Field(None, description="the zone's part of the city's shortfall (positive = losing ground)")
+    share_of_shortfall: float | None = None
+    proportional_target: float | None = None
+    progress: float | None = None
+    progress_capped: float | None = None
+    gap_to_city_target: float | None = None
+    suppressed: bool = False
+
+
+class Breakdown(BaseModel):
+    """Where a city target is won or lost in one year."""
+
+    level: str
+    baseline_year: int | None
+    year: int
+    rows: list[BreakdownRow]
+
+
+class NoteOut(BaseModel):
+    """A note about an indicator's values."""
+
+    code: str
+    year: int | None = None
+    zone_id: str | None = None
+    text: str
+
+
+class IndicatorSummary(BaseModel):
+    """An indicator in one year."""
+
+    id: str
+    label: str
+    objective: str
+    objective_label: str
+    weight: float
+    level: str
+    unit: str
+    unit_label: str
+    trend: str
+    direction: str
+    baseline_year: int | None = None
+    baseline: float | None = None
+    year: int
+    actual: float | None = None
+    actual_annualized: float | None = None
+    months: int | None = None
+    target: float | None = None
+    progress: float | None = Field(None, description="capped progress (mean over zones for zone-level indicators)")
+    progress_uncapped: float | None = None
+    zones: int | None = Field(None, description="zone-level indicators: zones tracked")
+    zones_with_progress: int | None = None
+    zones_met: int | None = None
+
+
+class ObjectiveSummary(BaseModel):
+    """An objective's weighted progress in one year."""
+
+    id: str
+    label: str
+    weight: float
+    progress: float | None
+    indicators: list[str]
+
+
+class IndicatorList(BaseModel):
+    """The plan in one year: its progress, its objectives and the (filtered) indicators."""
+
+    title: str | None
+    year: int
+    years: list[int]
+    plan_progress: float | None
+    objectives: list[ObjectiveSummary]
+    total: int
+    items: list[IndicatorSummary]
+
+
+class IndicatorDetail(IndicatorSummary):
+    """An indicator with its yearly series, months, zones, breakdown and notes."""
+
+    per: float | None = None
+    program_years: list[int]
+    years: list[int]
+    targets: dict[str, float | None] | None = None
+    relative_targets: dict[str, float] | None = None
+    progress_by_year: dict[str, float | None]
+    series: list[YearEntry] = []
+    monthly: list[MonthEntry] = []
+    zone_series: list[ZoneSeries] = []
+    breakdown: Breakdown | None = None
+    notes: list[NoteOut] = []
+    suppressed_below: int = 0
+
+
+def _find(store: Store) -> Path | None:
+    direct = store.data_dir / FILE_NAME
+    if direct.is_file():
+        return direct
+    found = sorted(store.data_dir.glob(f"**/{FILE_NAME}"))
+    return found[0] if found else None
+
+
+def load_document(store: Store) -> dict[str, Any] | None:
+    """``seguimiento.json`` of the data directory (None when there is none)."""
+    path = _find(store)
+    if path is None:
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the tracking output: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+        raise InputError(f"{path}: not a geoprio seguimiento output (kind {KIND!r} expected)")
+    return doc
+
+
+def _document(store: Store) -> dict[str, Any]:
+    doc = store.cached(("indicators", "document"), lambda: load_document(store))
+    if doc is None:
+        raise HTTPException(
+            404, f"no tracking output ({FILE_NAME}) in the data directory; run `geoprio indicators TARGETS.toml --out <data dir>`"
+        )
+    return doc
+
+
+def _year(doc: dict[str, Any], year: int | None) -> int:
+    if year is None:
+        return int(doc["year"])
+    if year not in doc["years"]:
+        raise HTTPException(422, f"year {year} is not tracked; years: {doc['years']}")
+    return year
+
+
+def _entry(series: list[dict[str, Any]], year: int) -> dict[str, Any] | None:
+    return next((s for s in series if int(s["year"]) == year), None)
+
+
+def _summary(ind: dict[str, Any], year: int) -> dict[str, Any]:
+    keys = ("id", "label", "objective", "objective_label", "weight", "level", "unit", "unit_label", "trend", "direction")
+    row: dict[str, Any] = {k: ind[k] for k in keys}
+    row.update(baseline_year=ind.get("baseline_year"), baseline=ind.get("baseline"), year=year)
+    row["progress"] = ind["progress_by_year"].get(str(year))
+    row["progress_uncapped"] = ind.get("progress_uncapped_by_year", {}).get(str(year))
+    if ind["level"] == "city":
+        e = _entry(ind.get("series", []), year) or {}
+        row.update(actual=e.get("actual"), actual_annualized=e.get("actual_annualized"), months=e.get("months"), target=e.get("target"))
+    else:
+        entries = [_entry(z["series"], year) for z in ind.get("zones", [])]
+        defined = [e for e in entries if e is not None and e.get("progress_capped") is not None]
+        row.update(
+            zones=len(entries),
+            zones_with_progress=len(defined),
+            zones_met=sum(1 for e in defined if e["progress_capped"] >= 1),
+        )
+    return row
+
+
+_SERIES_VALUES = ("actual", "actual_annualized", "count", "progress", "progress_capped", "cumulative_actual", "progress_plan_total")
+_ROW_VALUES = tuple(f for f in BreakdownRow.model_fields if f not in ("zone_id", "name", "suppressed", "proportional_target"))
+
+
+def _suppress(entry: dict[str, Any], keys: tuple[str, ...], min_count: int) -> dict[str, Any]:
+    count = entry.get("count")
+    if min_count > 0 and count is not None and count < min_count:
+        return {**{k: v for k, v in entry.items() if k not in keys}, "suppressed": True}
+    return entry
+
+
+@router.get("", response_model=IndicatorList)
+def list_indicators(
+    store: StoreDep,
+    objective: Annotated[str | None, Query(description="only indicators of this objective")] = None,
+    level: Annotated[str | None, Query(description="only indicators tracked at this level: city, localidad, upz…")] = None,
+    year: Annotated[int | None, Query(ge=1900, le=2200, description="year to report; default: the run's year")] = None,
+) -> IndicatorList:
+    """The plan's progress, its objectives' and each indicator's in one year."""
+    doc = _document(store)
+    y = _year(doc, year)
+    objectives = doc["objectives"]
+    if objective is not None and objective not in {o["id"] for o in objectives}:
+        raise HTTPException(422, f"unknown objective {objective!r}; objectives: {[o['id'] for o in objectives]}")
+    if level is not None and level not in doc["levels"]:
+        raise HTTPException(422, f"unknown level {level!r}; levels: {doc['levels']}")
+    inds = [i for i in doc["indicators"] if (objective is None or i["objective"] == objective) and (level is None or i["level"] == level)]
+    items = [IndicatorSummary(**_summary(i, y)) for i in inds]
+    return IndicatorList(
+        title=doc.get("title"),
+        year=y,
+        years=doc["years"],
+        plan_progress=doc["plan"]["progress_by_year"].get(str(y)),
+        objectives=[
+            ObjectiveSummary(
+                id=o["id"], label=o["label"], weight=o["weight"], progress=o["progress_by_year"].get(str(y)), indicators=o["indicators"]
+            )
+            for o in objectives
+        ],
+        total=len(items),
+        items=items,
+    )
+
+
+@router.get("/{indicator_id}", response_model=IndicatorDetail)
+def get_indicator(
+    indicator_id: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    year: Annotated[
+        int | None, Query(ge=1900, le=2200, description="year of the summary and the breakdown; default: the run's year")
+    ] = None,
+) -> IndicatorDetail:
+    """One indicator: its yearly series (per zone for zone-level indicators), months, notes, and
+    for city indicators the per-zone breakdown of the year (where the target is won or lost).
+    """
+    doc = _document(store)
+    ind = next((i for i in doc["indicators"] if i["id"] == indicator_id), None)
+    if ind is None:
+        raise HTTPException(404, f"indicator {indicator_id!r} not found; indicators: {[i['id'] for i in doc['indicators']]}")
+    y = _year(doc, year)
+    mc = settings.min_count
+    body: dict[str, Any] = _summary(ind, y)
+    body.update(
+        per=ind.get("per"),
+        program_years=ind["program_years"],
+        years=ind["years"],
+        targets=ind.get("targets"),
+        relative_targets=ind.get("relative_targets"),
+        progress_by_year=ind["progress_by_year"],
+        series=[_suppress(s, _SERIES_VALUES, mc) for s in ind.get("series", [])],
+        monthly=ind.get("months", []),
+        zone_series=[{**z, "series": [_suppress(s, _SERIES_VALUES, mc) for s in z["series"]]} for z in ind.get("zones", [])],
+        notes=ind.get("notes", []),
+        suppressed_below=mc,
+    )
+    b = ind.get("breakdown")
+    if b and str(y) in b["by_year"]:
+        body["breakdown"] = {
+            "level": b["level"],
+            "baseline_year": b["baseline_year"],
+            "year": y,
+            "rows": [_suppress(r, _ROW_VALUES, mc) for r in b["by_year"][str(y)]],
+        }
+    return IndicatorDetail(**body)
