@@ -15,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 
 from api.db import make_engine
 from api.errors import BodySizeLimit, install_handlers
-from api.routes import health, hotspots, incidents, indicators, maps, zones
+from api.jobs import JobRunner
+from api.routes import health, hotspots, incidents, indicators, maps, plans, zones
 from api.settings import Settings, get_settings
 from api.store import Store
 from geoprio import __version__
@@ -28,6 +29,8 @@ def init_state(app: FastAPI, settings: Settings) -> None:
     app.state.settings = settings
     app.state.store = Store.load(settings.data_dir, settings.maps_dir)
     app.state.engine = make_engine(settings.db_url)
+    app.state.jobs = JobRunner(app.state.engine, app.state.store, settings)
+    app.state.jobs.resume()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         init_state(app, current())
         yield
+        app.state.jobs.shutdown()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -57,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware, allow_origins=s.cors_origins, allow_methods=["GET", "POST"], allow_headers=["X-API-Key", "Content-Type"]
         )
-    for router in (health.router, zones.router, hotspots.router, indicators.router, maps.router, incidents.router):
+    for router in (health.router, zones.router, hotspots.router, indicators.router, plans.router, maps.router, incidents.router):
         app.include_router(router)
     assets = s.maps_dir / "assets"
     if assets.is_dir():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 
@@ -97,3 +97,73 @@ class Record(BaseModel):
     weight: float
     x: float | None = None
     y: float | None = None
+
+
+class _PlanBase(BaseModel):
+    """What every plan request shares; exactly one of ``p`` and ``target_share``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    p: int | None = Field(None, ge=1, le=5000, description="new sites to choose (maximal covering)")
+    target_share: float | None = Field(None, gt=0, le=1, description="fewest sites covering this share of demand (set covering)")
+    use_existing: bool = Field(True, description="count the existing facilities' coverage and keep them")
+    min_spacing_m: float | None = Field(None, gt=0, le=5000)
+    time_limit_s: float = Field(30.0, gt=0, le=300, description="hard deadline of the solve")
+    level: str | None = Field(None, description="zone level whose index weights the demand")
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> _PlanBase:
+        if (self.p is None) == (self.target_share is None):
+            raise ValueError("give exactly one of p (number of new sites) and target_share (share of demand to cover)")
+        return self
+
+
+class CameraPlanRequest(_PlanBase):
+    """Parameters of a camera plan."""
+
+    radius_m: float = Field(100.0, gt=0, le=1000, description="useful range of a camera (about 50–100 m)")
+    grid_spacing_m: float = Field(100.0, ge=10, le=2000, description="candidate sites every this many metres")
+    index_weight: float = Field(1.0, ge=0, le=10, description="demand × (1 + index_weight × zone index / 100)")
+
+
+class GaritaPlanRequest(_PlanBase):
+    """Parameters of a garita (beach guard post) plan."""
+
+    radius_m: float = Field(500.0, gt=0, le=5000, description="coverage along the shore from each garita")
+    spacing_m: float = Field(100.0, ge=10, le=5000, description="candidate sites every this many metres of shore")
+    beach_incidents: bool = Field(True, description="weight the shore by beach incidents (else uniformly)")
+
+
+class JobStatus(BaseModel):
+    """A plan job: ``queued``, ``running``, ``done`` or ``failed`` (with the error)."""
+
+    id: str
+    kind: str
+    status: str
+    params: dict
+    error: str | None = None
+    created_at: str
+    finished_at: str | None = None
+    plan_url: str | None = None
+
+
+class PlanSummary(BaseModel):
+    """A finished plan: what it buys and how close to the best possible it is."""
+
+    id: str
+    kind: str
+    source: str = Field(description="api (computed here) or file (written by geoprio plan)")
+    n_selected: int | None = None
+    covered_share: float | None = None
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    solver: str | None = None
+    status: str | None = None
+
+
+class PlanDetail(PlanSummary):
+    """A plan with its summary, coverage curve and sites (GeoJSON)."""
+
+    summary: dict
+    sites: dict

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data/demo/output")
     maps_dir: Path = Path("maps")
+    layers_dir: Path | None = Field(
+        default=None, description="existing facilities and coast (camaras/garitas/playas/costa.geojson); default: data_dir's parent"
+    )
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir")
     require_key_for_aggregates: bool = False
     min_count: int = Field(default=0, ge=0, description="suppress indicator values based on fewer records than this")
@@ -30,6 +33,10 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=500, gt=0)
     job_workers: int = Field(default=1, ge=1, le=8)
     lang: str = "es"
+
+    def model_post_init(self, __context: object) -> None:
+        if self.layers_dir is None:
+            self.layers_dir = self.data_dir.parent
 
     @property
     def db_url(self) -> str:

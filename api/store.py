@@ -53,7 +53,8 @@ class Store:
     @classmethod
     def load(cls, data_dir: Path, maps_dir: Path) -> Store:
         """Read every index table (``indice_*.geojson``, one per level) found under ``data_dir``
-        and the newest of each other known layer (:data:`LAYERS`)."""
+        and the newest of each other known layer (:data:`LAYERS`).
+        """
         store = cls(Path(data_dir), Path(maps_dir))
         if not store.data_dir.is_dir():
             raise InputError(f"{store.data_dir}: data directory not found; run `geoprio demo` or `geoprio index` first")
@@ -97,6 +98,24 @@ class Store:
         metric = t.geometry.to_crs("EPSG:9377").simplify(tolerance_m, preserve_topology=True).to_crs("EPSG:4326")
         geoms = json.loads(gpd.GeoSeries(metric.values, crs="EPSG:4326").to_json(to_wgs84=False, drop_id=True))["features"]
         return {str(z): _round(f["geometry"]) for z, f in zip(t["zone_id"], geoms, strict=True)}
+
+    def plans(self) -> dict[str, dict[str, Any]]:
+        """Plans written by ``geoprio plan`` under the data directory: id → kind, summary, sites."""
+
+        def build() -> dict[str, dict[str, Any]]:
+            found = {}
+            for prefix, kind in (("camaras", "cameras"), ("garitas", "garitas")):
+                for summary in sorted(self.data_dir.glob(f"**/{prefix}_resumen.json")):
+                    sites = summary.with_name(f"{prefix}_sitios.geojson")
+                    pid = "file-" + "-".join(summary.parent.relative_to(self.data_dir).parts + (prefix,))
+                    found[pid] = {
+                        "kind": kind,
+                        "summary": json.loads(summary.read_text(encoding="utf-8")),
+                        "sites": json.loads(sites.read_text(encoding="utf-8")) if sites.exists() else {},
+                    }
+            return found
+
+        return self.cached("plans", build)
 
     def maps(self) -> list[Path]:
         return sorted(self.maps_dir.glob("*.html")) if self.maps_dir.is_dir() else []

@@ -200,3 +200,69 @@ def test_schemathesis_finds_no_server_error(data_dir):
                 assert mode == schemathesis.GenerationMode.NEGATIVE
     assert failures == []
     assert len(calls) > 200 and {200, 422} <= set(calls)  # it really exercised valid and invalid requests
+
+
+def _wait(client, job_id: str, seconds: float = 120) -> dict:
+    import time
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        job = client.get(f"/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def test_plans_are_computed_as_background_jobs(client, key):
+    assert client.post("/plans/cameras", json={"p": 5}).status_code == 401
+    bad = client.post("/plans/cameras", headers={"X-API-Key": key}, json={"p": 5, "target_share": 0.5})
+    assert bad.status_code == 422 and "exactly one of p" in json.dumps(bad.json())
+    assert client.post("/plans/cameras", headers={"X-API-Key": key}, json={"p": 5, "radius_m": 0}).status_code == 422
+    assert client.post("/plans/garitas", headers={"X-API-Key": key}, json={"p": 2, "colour": "red"}).status_code == 422
+    r = client.post("/plans/cameras", headers={"X-API-Key": key}, json={"p": 5, "radius_m": 100, "time_limit_s": 30})
+    assert r.status_code == 202 and r.json()["status"] in ("queued", "running")
+    cam = _wait(client, r.json()["id"])
+    assert cam["status"] == "done", cam["error"]
+    g = client.post("/plans/garitas", headers={"X-API-Key": key}, json={"p": 2, "time_limit_s": 30})
+    gar = _wait(client, g.json()["id"])
+    assert gar["status"] == "done", gar["error"]
+    plans = {p["id"]: p for p in client.get("/plans").json()}
+    assert {cam["id"], gar["id"]} <= set(plans)
+    detail = client.get(cam["plan_url"]).json()
+    assert detail["n_selected"] == 5 and 0 < detail["covered_share"] <= 1
+    assert detail["objective"] <= detail["bound"] * (1 + 1e-9) and detail["gap"] >= 0
+    new_sites = [f for f in detail["sites"]["features"] if f["properties"].get("estado") == "nueva"]
+    assert len(new_sites) == 5
+    curve = detail["summary"]["curve"]
+    assert len(curve) >= 5 and all(
+        a <= b + 1e-12 for a, b in zip([c["covered_share"] for c in curve], [c["covered_share"] for c in curve][1:])
+    )
+    assert client.get("/jobs/nope").status_code == 404 and client.get("/plans/nope").status_code == 404
+
+
+def test_an_accepted_job_survives_a_restart(data_dir):
+    from api.db import Job, sessions
+
+    s = settings_for(data_dir)
+    engine = make_engine(s.db_url)
+    with sessions(engine)() as session, session.begin():
+        job = Job(
+            kind="garitas",
+            status="running",
+            params={
+                "p": 1,
+                "target_share": None,
+                "use_existing": True,
+                "min_spacing_m": None,
+                "time_limit_s": 20.0,
+                "level": None,
+                "radius_m": 500.0,
+                "spacing_m": 100.0,
+                "beach_incidents": True,
+            },
+        )
+        session.add(job)
+    with TestClient(create_app(s)) as c:  # start-up re-queues what was accepted but not finished
+        done = _wait(c, job.id)
+        assert done["status"] == "done", done["error"]
