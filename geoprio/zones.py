@@ -314,11 +314,15 @@ def join_parent(
             raise InputError(f"{zones.report.source}: parent ids {sorted(set(pid[unknown]))[:5]} are not ids of {parent.report.source}")
         frame["parent_name"] = pid.map(names).astype("string")
         return replace(zones, frame=frame)
-    child_geom = zones.metric_geometry.values
-    parent_geom = parent.frame.geometry.to_crs(zones.metric_crs).values
+    child_geom = np.asarray(zones.metric_geometry.values, dtype=object)
+    parent_geom = np.asarray(parent.frame.geometry.to_crs(zones.metric_crs).values, dtype=object)
     tree = shapely.STRtree(parent_geom)
     ci, pi = tree.query(child_geom, predicate="intersects")
-    area = shapely.area(shapely.intersection(child_geom[ci], parent_geom[pi]))
+    # a child inside a single parent needs no intersection (most cells of a grid)
+    single = np.bincount(ci, minlength=len(child_geom)) == 1
+    area = np.ones(len(ci))
+    mixed = ~single[ci]
+    area[mixed] = shapely.area(shapely.intersection(child_geom[ci[mixed]], parent_geom[pi[mixed]]))
     pairs = pd.DataFrame({"c": ci, "p": pi, "a": area}).sort_values(["c", "a"], ascending=[True, False])
     best = pairs.drop_duplicates("c")
     parent_id = np.full(len(frame), None, dtype=object)
@@ -405,14 +409,18 @@ def make_grid(
     )
     grid = join_parent(grid, zones)
     if population == "areal" and zones.has_population:
-        grid = _areal_population(grid, zones, cells, zone_geom)
+        grid = _areal_population(grid, zones, cells, zone_geom, clipped=clip)
     return grid
 
 
-def _areal_population(grid: Zones, zones: Zones, cells: np.ndarray, zone_geom: np.ndarray) -> Zones:
+def _areal_population(grid: Zones, zones: Zones, cells: np.ndarray, zone_geom: np.ndarray, *, clipped: bool) -> Zones:
     tree = shapely.STRtree(zone_geom)
     ci, zi = tree.query(cells, predicate="intersects")
-    share = shapely.area(shapely.intersection(cells[ci], zone_geom[zi])) / shapely.area(zone_geom[zi])
+    # cells are clipped to the zones' union: one touching a single zone lies inside it
+    single = (np.bincount(ci, minlength=len(cells))[ci] == 1) & clipped
+    overlap = shapely.area(cells[ci])
+    overlap[~single] = shapely.area(shapely.intersection(cells[ci[~single]], zone_geom[zi[~single]]))
+    share = overlap / shapely.area(zone_geom[zi])
     frame = grid.frame.copy()
     for column in ("population", "ambient_population"):
         values = zones.frame[column].to_numpy(dtype=float)

@@ -183,3 +183,10 @@ def test_real_invalid_polygons_are_repaired(shared_data):
     assert barranquilla.frame.crs.to_epsg() == 4326 and barranquilla.frame.geometry.is_valid.all()
     lat = barranquilla.frame.geometry.total_bounds[[1, 3]]
     assert 10.8 < lat[0] < lat[1] < 11.1  # EPSG:3116 metres came back as Barranquilla's latitudes
+
+
+def test_unclipped_grid_spreads_population_by_overlap_only():
+    z = load_zones(square_zones(), id="cod", population="pob")
+    g = make_grid(z, cell_size_m=300, clip=False)
+    # cells stick out of the 2 km block, but only the part inside a zone carries residents
+    assert g.frame["population"].sum() == pytest.approx(10_000)
