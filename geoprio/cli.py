@@ -314,24 +314,28 @@ def demo_cmd(
     maps_dir: Annotated[Path, typer.Option("--maps", help="Where the demo's maps go (offline-ready HTML).")] = Path("maps"),
     lang: LangOpt = "es",
 ) -> None:
-    """Build the synthetic demo city (seeded), run the index on it and draw its maps, end to end."""
-    from geoprio.config import load_config
-    from geoprio.demo import make_demo_city, write_demo_city
-    from geoprio.pipeline import run_index
+    """Build the synthetic demo city (seeded); run the index, hot spots and camera and garita plans; draw the maps."""
+    from geoprio.demo import run_demo
 
     lang = lang_option(lang)
-    with err.status("Generando la ciudad de demostración…" if lang == "es" else "Generating the demo city…"):
-        city = make_demo_city(seed, n_incidents=incidents)
-        config_path = write_demo_city(city, out_dir)
+    with err.status(
+        "Generando la ciudad y corriendo índice, puntos calientes y planes…" if lang == "es" else "Generating the city and running…"
+    ):
+        demo = run_demo(out_dir, seed=seed, n_incidents=incidents, lang=lang, command=" ".join(["geoprio", *sys.argv[1:]]))
     out.print(("Ciudad de demostración escrita en " if lang == "es" else "Demo city written to ") + str(out_dir))
-    cfg = load_config(config_path)
-    if lang != cfg.index.lang:
-        cfg = cfg.model_copy(update={"index": cfg.index.model_copy(update={"lang": lang})})
-    with err.status("…"):
-        run = run_index(cfg, command=" ".join(["geoprio", *sys.argv[1:]]))
+    run = demo.index
     _print_reports(run, lang)
     _print_index(run, top=top, lang=lang)
     _print_written(run.outputs, run.manifest, lang)
+    for kind in ("hotspots", "cameras", "garitas"):
+        out.print(f"  {demo.outputs[kind][0].parent}/")
+    for kind, plan in (("cámaras" if lang == "es" else "cameras", demo.cameras), ("garitas", demo.garitas)):
+        s = plan.summary()
+        share, gap = 100 * s["covered_share"], 100 * (s["gap"] or 0)
+        if lang == "es":
+            out.print(f"Plan de {kind}: {s['n_selected']} nuevas cubren {share:.1f} % de la demanda ponderada; brecha {gap:.2f} %")
+        else:
+            out.print(f"{kind} plan: {s['n_selected']} new sites cover {share:.1f} % of weighted demand; gap {gap:.2f} %")
     from geoprio.cli_maps import render_demo_maps
 
     render_demo_maps(maps_dir, out_dir, lang=lang)
@@ -340,9 +344,13 @@ def demo_cmd(
 def _register_topics() -> None:
     """Commands that live in their own modules."""
     from geoprio.cli_api import apikey_app, serve
+    from geoprio.cli_hotspots import register as register_hotspots
     from geoprio.cli_indicators import indicators
     from geoprio.cli_maps import map_cmd
+    from geoprio.cli_plan import plan_app
 
+    register_hotspots(app)
+    app.add_typer(plan_app, name="plan")
     app.command("map")(friendly(map_cmd))
     app.command("indicators")(indicators)
     app.command("serve")(friendly(serve))

@@ -42,6 +42,8 @@ from geoprio.text import fold
 from geoprio.zones import check_metric_crs
 
 __all__ = [
+    "DemoRun",
+    "run_demo",
     "write_demo_city",
     "CATEGORY_SHARES",
     "COMPORTAMIENTOS",
@@ -1716,3 +1718,73 @@ def write_demo_city(city: DemoCity, out_dir: str | os.PathLike[str]) -> Path:
     io.write_table(city.quejas, out / "quejas.csv")
     io.write_json({"seed": city.seed, "planted": city.planted}, out / "generador.json")
     return io.write_text(DEMO_CONFIG, out / "indice.toml")
+
+
+# --------------------------------------------------------------------------- the demo, end to end
+
+
+@dataclass
+class DemoRun:
+    """What :func:`run_demo` produced: the index run, the hot spots, the two plans and the files."""
+
+    index: object
+    hotspots: object
+    cameras: object
+    garitas: object
+    outputs: dict[str, list[Path]]
+
+
+def run_demo(
+    out_dir: str | os.PathLike[str] = "data/demo",
+    *,
+    seed: int = 20241,
+    n_incidents: int = 40_000,
+    lang: str = "es",
+    new_cameras: int = 15,
+    new_garitas: int = 4,
+    command: str | None = None,
+) -> DemoRun:
+    """Generate the demo city and run geoprio's main jobs on it, writing every output.
+
+    ``out_dir/`` gets the city's inputs and ``indice.toml``; ``out_dir/output/`` the index
+    (and its manifest), ``output/hotspots/`` the Gi*, density and cluster outputs,
+    ``output/camaras/`` and ``output/garitas/`` the two plans (each folder with its
+    manifest). The maps are drawn from these files by :func:`geoprio.maps.demo_maps`.
+    """
+    from geoprio.config import load_config
+    from geoprio.hotspots import HotspotOptions, find_hotspots, write_hotspots
+    from geoprio.pipeline import run_index
+    from geoprio.plan import plan_cameras, plan_garitas, write_plan
+
+    out = Path(out_dir)
+    config_path = write_demo_city(make_demo_city(seed, n_incidents=n_incidents), out)
+    cfg = load_config(config_path)
+    if lang != cfg.index.lang:
+        cfg = cfg.model_copy(update={"index": cfg.index.model_copy(update={"lang": lang})})
+    index = run_index(cfg, command=command)
+    crimes = index.sources["delitos"]
+    outputs: dict[str, list[Path]] = {"index": [*index.outputs, index.manifest]}
+    hot = find_hotspots(crimes, zones=index.zones, context={"convivencia": index.sources["convivencia"]}, options=HotspotOptions(lang=lang))
+    outputs["hotspots"] = write_hotspots(
+        hot, out / "output" / "hotspots", formats=("csv", "geojson"), inputs=[out / "delitos.csv"], command=command
+    )
+    cameras = plan_cameras(
+        crimes,
+        p=new_cameras,
+        radius_m=100.0,
+        grid_spacing_m=100.0,
+        existing=out / "camaras.geojson",
+        index_zones=index.table,
+        time_limit_s=30.0,
+    )
+    outputs["cameras"], _ = write_plan(cameras, out / "output" / "camaras", formats=("csv", "geojson"), command=command)
+    garitas = plan_garitas(
+        coast=out / "costa.geojson",
+        beaches=out / "playas.geojson",
+        existing=out / "garitas.geojson",
+        incidents=crimes,
+        p=new_garitas,
+        time_limit_s=30.0,
+    )
+    outputs["garitas"], _ = write_plan(garitas, out / "output" / "garitas", formats=("csv", "geojson"), command=command)
+    return DemoRun(index, hot, cameras, garitas, outputs)

@@ -22,7 +22,25 @@ def geoprio(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["index"], ["demo"], ["validate"], ["grid"], ["harm"], ["map"], ["indicators"], ["serve"], ["apikey", "create"]]
+    "command",
+    [
+        [],
+        ["index"],
+        ["demo"],
+        ["validate"],
+        ["grid"],
+        ["harm"],
+        ["map"],
+        ["indicators"],
+        ["serve"],
+        ["apikey", "create"],
+        ["hotspots"],
+        ["backtest"],
+        ["displacement"],
+        ["plan"],
+        ["plan", "cameras"],
+        ["plan", "garitas"],
+    ],
 )
 def test_help_on_every_command(command):
     result = runner.invoke(app, [*command, "--help"])
