@@ -45,7 +45,6 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from geoprio.errors import InputError
-from geoprio.placement_reduce import Reduced, reduce_problem
 from geoprio.placement_heuristics import (
     CoverModel,
     initial_multipliers,
@@ -53,6 +52,7 @@ from geoprio.placement_heuristics import (
     lazy_greedy,
     swap_search,
 )
+from geoprio.placement_reduce import Reduced, reduce_problem
 
 __all__ = [
     "CoverageProblem",

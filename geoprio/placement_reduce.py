@@ -123,6 +123,7 @@ def _dominated(A: sp.csr_matrix, cost: np.ndarray | None) -> np.ndarray:
 
 
 def reduce_problem(problem: CoverageProblem, *, backup_weight: float, allow_dominance: bool) -> Reduced:
+    """The solver's model of ``problem`` (see the module docstring); ``stats`` records the sizes."""
     t0 = time.perf_counter()
     A = problem.coverage
     w = problem.weights

@@ -245,9 +245,9 @@ def test_swap_search_ends_in_a_one_swap_local_optimum():
 def test_lns_keeps_feasibility_and_never_worsens():
     d, c, w = clustered(1500, 150, 2000.0, seed=5)
     prob = CoverageProblem.from_points(d, c, radius_m=150.0, weights=w)
-    from geoprio.placement import _reduce
+    from geoprio.placement_reduce import reduce_problem
 
-    model = _reduce(prob, backup_weight=0.0, allow_dominance=False).model
+    model = reduce_problem(prob, backup_weight=0.0, allow_dominance=False).model
     start = lazy_greedy(model, max_sites=12).order
     import time
 
@@ -442,10 +442,10 @@ def test_hard_deadline_returns_the_best_plan_found_and_its_bound():
 def test_worker_is_terminated_at_the_deadline():
     d, c, w = clustered(20_000, 2_000, 5_000.0, seed=1)
     prob = CoverageProblem.from_points(d, c, radius_m=300.0, weights=w)
-    from geoprio.placement import _reduce
     from geoprio.placement_milp import _slim
+    from geoprio.placement_reduce import reduce_problem
 
-    model = _reduce(prob, backup_weight=0.0, allow_dominance=True).model
+    model = reduce_problem(prob, backup_weight=0.0, allow_dominance=True).model
     worker = Worker("milp")
     worker.submit({"kind": "mclp", "model": _slim(model), "p": 100, "budget": None, "gap": 0.0, "seconds": 600.0})
     seen = []
