@@ -11,18 +11,14 @@ from fastapi.testclient import TestClient
 from api.db import create_key, hash_key, make_engine, verify_key
 from api.main import create_app
 from api.settings import Settings
-from geoprio.config import load_config
-from geoprio.demo import make_demo_city, write_demo_city
-from geoprio.pipeline import run_index
+from geoprio.demo import run_demo
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     """A small demo city indexed into a data directory, and a maps folder with one map."""
     root = tmp_path_factory.mktemp("api")
-    cfg = load_config(write_demo_city(make_demo_city(11, n_incidents=4000), root / "demo"))
-    cfg = cfg.model_copy(update={"robustness": cfg.robustness.model_copy(update={"draws": 100})})
-    run_index(cfg)
+    run_demo(root / "demo", seed=11, n_incidents=4000, new_cameras=5, new_garitas=2)  # index, hot spots, plans
     maps = root / "maps"
     (maps / "assets").mkdir(parents=True)
     (maps / "indice.html").write_text("<html><body>mapa</body></html>", encoding="utf-8")
@@ -236,7 +232,7 @@ def test_plans_are_computed_as_background_jobs(client, key):
     assert len(new_sites) == 5
     curve = detail["summary"]["curve"]
     assert len(curve) >= 5 and all(
-        a <= b + 1e-12 for a, b in zip([c["covered_share"] for c in curve], [c["covered_share"] for c in curve][1:])
+        a <= b + 1e-12 for a, b in zip([c["covered_share"] for c in curve][:-1], [c["covered_share"] for c in curve][1:], strict=True)
     )
     assert client.get("/jobs/nope").status_code == 404 and client.get("/plans/nope").status_code == 404
 
@@ -266,3 +262,34 @@ def test_an_accepted_job_survives_a_restart(data_dir):
     with TestClient(create_app(s)) as c:  # start-up re-queues what was accepted but not finished
         done = _wait(c, job.id)
         assert done["status"] == "done", done["error"]
+
+
+def test_hotspots_served_from_the_hotspots_run(client, data_dir):
+    clusters = client.get("/hotspots", params={"kind": "clusters"}).json()
+    assert clusters["total"] > 0
+    ranks = [c["complexity_rank"] for c in clusters["items"]]
+    assert ranks == sorted(ranks) and ranks[0] == 1
+    top = client.get("/hotspots", params={"kind": "clusters", "top": 2}).json()
+    assert top["total"] == min(2, clusters["total"])
+    cells = client.get("/hotspots", params={"kind": "cells", "page_size": 500}).json()
+    written = (data_dir / "demo" / "output" / "hotspots" / "hotspots_celdas.csv").read_text(encoding="utf-8").splitlines()
+    assert cells["total"] == len(written) - 1  # every cell the command wrote
+    import pandas as pd
+
+    classes = pd.read_csv(data_dir / "demo" / "output" / "hotspots" / "hotspots_celdas.csv")["gi_class"].value_counts()
+    hot = classes.index[-1]  # the rarest class the command wrote
+    only = client.get("/hotspots", params={"kind": "cells", "gi_class": hot, "page_size": 500}).json()
+    assert only["total"] == classes[hot] and {c["gi_class"] for c in only["items"]} == {hot}
+    gj = client.get("/hotspots", params={"format": "geojson", "top": 1}).json()
+    assert gj["type"] == "FeatureCollection" and gj["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert client.get("/hotspots", params={"kind": "cells", "gi_class": "nada"}).status_code == 422
+    assert client.get("/hotspots", params={"kind": "cells", "top": 3}).status_code == 422
+    assert client.get("/hotspots", params={"kind": "zonas"}).status_code == 422
+
+
+def test_plans_written_by_the_cli_are_listed(client):
+    files = [p for p in client.get("/plans").json() if p["source"] == "file"]
+    assert {p["kind"] for p in files} == {"cameras", "garitas"}
+    cams = next(p for p in files if p["kind"] == "cameras")
+    detail = client.get(f"/plans/{cams['id']}").json()
+    assert detail["n_selected"] == 5 and detail["sites"]["type"] == "FeatureCollection"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
+import numpy as np
+import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
@@ -17,12 +20,25 @@ router = APIRouter(prefix="/hotspots", tags=["hotspots"], dependencies=[Depends(
 COUNT_COLUMNS = ("incidents", "count", "n_incidents", "complaints", "coexistence")
 
 
+def _plain(v: Any) -> Any:
+    """A JSON-safe value: NaN → None, timestamps → ISO text, numpy scalars → Python."""
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
+        return v.isoformat()
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
 def _features(store: Store, kind: str) -> list[dict[str, Any]]:
     gdf = store.layers[kind]
     fc = gdf.__geo_interface__
     out = []
     for f in fc["features"]:
-        props = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in f["properties"].items()}
+        props = {k: _plain(v) for k, v in f["properties"].items()}
         out.append({"type": "Feature", "properties": props, "geometry": f["geometry"]})
     return out
 
@@ -33,7 +49,7 @@ def list_hotspots(
     settings: SettingsDep,
     kind: Annotated[Literal["clusters", "cells"], Query(description="clusters (ranked public spaces) or grid cells")] = "clusters",
     gi_class: Annotated[str | None, Query(description="cells only: keep this Gi* class (e.g. the 99 % hot class)")] = None,
-    top: Annotated[int | None, Query(ge=1, description="clusters only: the top N by complexity rank")] = None,
+    top: Annotated[int | None, Query(ge=1, description="clusters only: the top N by complexity_rank")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=10_000)] = 100,
     format: Annotated[Literal["json", "geojson"], Query()] = "json",
@@ -52,7 +68,7 @@ def list_hotspots(
     if top is not None:
         if kind != "clusters":
             raise HTTPException(422, "top applies to clusters only")
-        feats = [f for f in feats if (f["properties"].get("rank") or math.inf) <= top]
+        feats = [f for f in feats if (f["properties"].get("complexity_rank") or math.inf) <= top]
     total = len(feats)
     chunk = feats[(page - 1) * page_size : page * page_size]
     if settings.min_count > 0:
