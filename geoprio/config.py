@@ -149,6 +149,20 @@ class SourceConfig(_Model):
         return opts
 
 
+def check_hours(v: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Validate an hour window ``[start, end)`` (it may wrap past midnight)."""
+    if v is not None and not (0 <= v[0] <= 23 and 0 <= v[1] <= 24 and v[0] != v[1]):
+        raise ValueError("hours must be [start, end) with 0 <= start <= 23, 0 <= end <= 24, start != end; e.g. [20, 4] wraps past midnight")
+    return v
+
+
+def check_weekdays(v: list[int] | None) -> list[int] | None:
+    """Validate weekdays, 0 (Monday) to 6 (Sunday)."""
+    if v is not None and (not v or any(d < 0 or d > 6 for d in v)):
+        raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+    return v
+
+
 class IndicatorConfig(_Model):
     """One indicator of the index."""
 
@@ -175,21 +189,8 @@ class IndicatorConfig(_Model):
     harm: float | None = Field(default=None, ge=0)
     harm_category: str | None = None
 
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
-        if v is not None and not (0 <= v[0] <= 23 and 0 <= v[1] <= 24 and v[0] != v[1]):
-            raise ValueError(
-                "hours must be [start, end) with 0 <= start <= 23, 0 <= end <= 24, start != end; e.g. [20, 4] wraps past midnight"
-            )
-        return v
-
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, v: list[int] | None) -> list[int] | None:
-        if v is not None and (not v or any(d < 0 or d > 6 for d in v)):
-            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
-        return v
+    _hours = field_validator("hours")(classmethod(lambda cls, v: check_hours(v)))
+    _weekdays = field_validator("weekdays")(classmethod(lambda cls, v: check_weekdays(v)))
 
     @model_validator(mode="after")
     def _dates(self) -> IndicatorConfig:

@@ -40,7 +40,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from geoprio import io
-from geoprio.config import SourceConfig, ZonesConfig
+from geoprio.config import SourceConfig, ZonesConfig, check_hours, check_weekdays
 from geoprio.errors import ColumnError, ConfigError, InputError
 from geoprio.load import Records, ZoneTable, parse_numbers, where_mask
 from geoprio.report import ValidationReport
@@ -137,21 +137,8 @@ class TrackedIndicator(_Model):
     zone_targets: dict[str, dict[int, float]] | None = None
     zone_baselines: dict[str, float] | None = None
 
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
-        if v is not None and not (0 <= v[0] <= 23 and 0 <= v[1] <= 24 and v[0] != v[1]):
-            raise ValueError(
-                "hours must be [start, end) with 0 <= start <= 23, 0 <= end <= 24, start != end; e.g. [20, 4] wraps past midnight"
-            )
-        return v
-
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, v: list[int] | None) -> list[int] | None:
-        if v is not None and (not v or any(d < 0 or d > 6 for d in v)):
-            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
-        return v
+    _hours = field_validator("hours")(classmethod(lambda cls, v: check_hours(v)))
+    _weekdays = field_validator("weekdays")(classmethod(lambda cls, v: check_weekdays(v)))
 
     @field_validator("targets", "zone_baselines")
     @classmethod
