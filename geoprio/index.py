@@ -166,7 +166,8 @@ def aggregate(N: np.ndarray, W: np.ndarray, method: str = "arithmetic", *, bound
 def _composite_span(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per column of z-score composites: the minimum and the range, with a range that is
     only rounding noise (composites equal up to ~1e-12, e.g. two opposed indicators that
-    cancel exactly) set to 0, so that noise is never stretched to 0–100."""
+    cancel exactly) set to 0, so that noise is never stretched to 0–100.
+    """
     lo, hi = C.min(axis=0), C.max(axis=0)
     span = hi - lo
     scale = np.maximum(np.abs(C).max(axis=0), 1.0)

@@ -17,7 +17,16 @@ def test_api_benchmark_short(tmp_path):
     cfg = load_config(write_demo_city(make_demo_city(3, n_incidents=3000), tmp_path / "demo"))
     run_index(cfg.model_copy(update={"robustness": cfg.robustness.model_copy(update={"draws": 50})}))
     r = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "api.py"), "--data-dir", str(tmp_path / "demo" / "output"), "--rate", "50", "--seconds", "1"],
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "api.py"),
+            "--data-dir",
+            str(tmp_path / "demo" / "output"),
+            "--rate",
+            "50",
+            "--seconds",
+            "1",
+        ],
         capture_output=True,
         text=True,
         timeout=240,
