@@ -204,7 +204,14 @@ class IndicatorConfig(_Model):
 
 
 class IndexOptions(_Model):
-    """How indicators are transformed, normalized, weighted, aggregated and tiered."""
+    """How indicators are transformed, normalized, weighted, aggregated and tiered.
+
+    ``pillars`` (TOML table ``[index.pillars]``: pillar name = [indicator names]) groups the
+    indicators: each is normalized on its own, aggregated per pillar into a 0–100 pillar
+    score, and the pillar scores across pillars into the index, with ``pillar_weights``
+    (``[index.pillar_weights]``; None = equal) and ``pillar_aggregation``. Indicator weights
+    are then relative within their pillar.
+    """
 
     normalization: Literal["minmax", "zscore", "rank"] = "minmax"
     log: bool = False
@@ -216,11 +223,21 @@ class IndexOptions(_Model):
     lang: Literal["es", "en"] = DEFAULT_LANG  # type: ignore[assignment]
     min_population: float | None = Field(default=None, gt=0)
     small_zones: Literal["flag", "exclude", "smooth"] = "flag"
+    pillars: dict[str, list[str]] | None = None
+    pillar_weights: dict[str, float] | None = None
+    pillar_aggregation: Literal["arithmetic", "geometric"] = "arithmetic"
 
     @model_validator(mode="after")
     def _combo(self) -> IndexOptions:
         if self.aggregation == "geometric" and self.normalization == "zscore":
             raise ValueError("geometric aggregation needs normalization 'minmax' or 'rank', not 'zscore'")
+        if self.pillars is None:
+            if self.pillar_weights is not None or self.pillar_aggregation != "arithmetic":
+                raise ValueError("pillar_weights and pillar_aggregation need [index.pillars] (pillar name = [indicator names])")
+        else:
+            from geoprio.index import check_pillars  # numpy and scipy only when pillars are used
+
+            check_pillars(self.pillars, None, self.pillar_weights)
         return self
 
 
@@ -231,6 +248,7 @@ class RobustnessConfig(_Model):
     weight_spread: float = Field(default=0.5, ge=0, lt=1)
     normalizations: list[Literal["minmax", "zscore", "rank"]] = ["minmax", "zscore", "rank"]
     aggregations: list[Literal["arithmetic", "geometric"]] | None = None
+    pillar_aggregations: list[Literal["arithmetic", "geometric"]] | None = None
     top_k: int = Field(default=10, ge=1)
     random_state: int = 20241
     denominators: list[Literal["population", "ambient", "eb", "eb_spatial", "area", "none"]] | None = None
@@ -292,6 +310,12 @@ class RunConfig(_Model):
                 )
         if self.robustness.denominators and "ambient" in self.robustness.denominators and not self._has_ambient():
             raise ValueError("robustness.denominators includes 'ambient' but the zones have no ambient population")
+        if self.index.pillars is not None:
+            from geoprio.index import check_pillars
+
+            check_pillars(self.index.pillars, names, self.index.pillar_weights)
+        elif self.robustness.pillar_aggregations is not None:
+            raise ValueError("robustness.pillar_aggregations needs [index.pillars]")
         if self.index.weighting == "explicit":
             missing = [i.name for i in self.indicators if i.weight is None]
             if missing:

@@ -21,10 +21,35 @@ Conventions, following the OECD/JRC *Handbook on Constructing Composite Indicato
 * **contributions** add up to each zone's index: 100 wᵢ nᵢ (arithmetic, bounded); the
   share of wᵢ log(1 + 99 nᵢ) in log G (geometric); 100 wᵢ (zᵢ − zᵢ of the lowest zone) / range
   (z-score).
+
+**Pillars** (optional; ``pillars`` = pillar → its indicators, every indicator in exactly one),
+the two-level scheme of published city indices (e.g. ProBogotá's *Índice Integral de
+Seguridad*: winsorize and normalize each indicator, aggregate per pillar, then across pillars):
+
+* transform and normalize **per indicator**, exactly as above;
+* the indicator weights are relative **within** their pillar: w̃ᵢ = wᵢ / Σ_{j∈p} wⱼ;
+* **pillar score** Sₚ on 0–100: the index above restricted to the pillar's indicators with
+  weights w̃ᵢ and ``aggregation`` (arithmetic ``minmax``/``rank``: 100 Σ w̃ᵢ nᵢ; geometric:
+  (Gₚ − 1) / 99 × 100; arithmetic ``zscore``: rescaled per pillar so its lowest zone is 0
+  and its highest 100);
+* **index** from the pillar scores sₚ = Sₚ / 100 with pillar weights Wₚ (summing to 1) and
+  ``pillar_aggregation``: arithmetic Σ Wₚ Sₚ; geometric (Π (1 + 99 sₚ)^Wₚ − 1) / 99 × 100;
+* the **effective weight** of an indicator (``weights_``) is Wₚ w̃ᵢ. With arithmetic
+  aggregation at both levels and a bounded normalization the index equals the flat index
+  with the effective weights: Σₚ Wₚ 100 Σᵢ w̃ᵢ nᵢ = 100 Σᵢ (Wₚ w̃ᵢ) nᵢ;
+* **contributions** still add up to the index. Let cₚᵢ be indicator i's contribution to its
+  pillar score (the flat rules above, within the pillar; Σᵢ cₚᵢ = Sₚ). Arithmetic across
+  pillars: contribution Wₚ cₚᵢ (= 100 Wₚ w̃ᵢ nᵢ for bounded arithmetic within). Geometric
+  across pillars: pillar p's share of the index is Pₚ = I · Wₚ log(1 + 99 sₚ) / Σ_q W_q
+  log(1 + 99 s_q) (the share of its term in log G, as for flat geometric aggregation, 0 when
+  log G = 0), split within the pillar proportionally to the indicators' contributions to the
+  pillar score: contribution Pₚ cₚᵢ / Sₚ (0 when Sₚ = 0). ``pillar_contributions_`` holds
+  the Pₚ (= Wₚ Sₚ when arithmetic across pillars).
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -40,6 +65,7 @@ __all__ = [
     "NORMALIZATIONS",
     "PriorityIndex",
     "aggregate",
+    "check_pillars",
     "normalize",
     "tier_labels",
     "transform",
@@ -190,6 +216,85 @@ def _contributions(N: np.ndarray, w: np.ndarray, method: str, bounded: bool, ind
     return 100.0 * w * (N - N[lo_zone]) / span[0]
 
 
+# --------------------------------------------------------------------------- pillars
+
+_PILLAR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*$")
+# pillar__<name> must not end like another column of the result table (API and maps read them)
+_RESERVED_PILLAR_NAMES = frozenset({"norm", "contrib", "count", "rate_raw"})
+
+
+def check_pillars(
+    pillars: Mapping[str, Sequence[str]],
+    indicators: Sequence[str] | None = None,
+    pillar_weights: Literal["equal"] | Mapping[str, float] | None = "equal",
+) -> None:
+    """Check a pillar definition; raise :class:`ConfigError` naming what is wrong.
+
+    Pillar names are letters, digits and single underscores (they become ``pillar__<name>``
+    columns); each pillar names at least one indicator; with ``indicators`` given, every
+    indicator is in exactly one pillar and every named indicator exists; ``pillar_weights``
+    (``"equal"``/None or a mapping) names every pillar exactly, non-negative with a positive sum.
+    """
+    if not isinstance(pillars, Mapping) or not pillars:
+        raise ConfigError(f"pillars must be a non-empty mapping pillar name → indicator names, got {pillars!r}")
+    for name, members in pillars.items():
+        if not isinstance(name, str) or not _PILLAR_NAME.match(name) or name in _RESERVED_PILLAR_NAMES:
+            raise ConfigError(
+                f"pillar name {name!r} is not allowed: use letters, digits and single underscores, starting with a letter "
+                f"(not {sorted(_RESERVED_PILLAR_NAMES)}); it becomes the column 'pillar__<name>'"
+            )
+        if isinstance(members, str) or not isinstance(members, Sequence) or len(members) == 0:
+            raise ConfigError(f"pillar {name!r} must list at least one indicator name, got {members!r}")
+    owners: dict[str, list[str]] = {}
+    for name, members in pillars.items():
+        for ind in members:
+            owners.setdefault(ind, []).append(name)
+    repeated = {ind: names for ind, names in owners.items() if len(names) > 1}
+    if repeated:
+        detail = "; ".join(f"{ind!r} in {names}" for ind, names in repeated.items())
+        raise ConfigError(f"every indicator must be in exactly one pillar; in more than one (or listed twice): {detail}")
+    if indicators is not None:
+        unknown = [ind for ind in owners if ind not in indicators]
+        missing = [ind for ind in indicators if ind not in owners]
+        if unknown:
+            raise ConfigError(f"pillars name unknown indicators {unknown}; indicators: {list(indicators)}")
+        if missing:
+            raise ConfigError(f"every indicator must be in exactly one pillar; in no pillar: {missing}")
+    if pillar_weights is None or isinstance(pillar_weights, str):
+        if pillar_weights not in (None, "equal"):
+            raise ConfigError(f"pillar_weights must be 'equal' or a mapping pillar → weight, got {pillar_weights!r}")
+        return
+    if isinstance(pillar_weights, pd.Series):
+        pillar_weights = pillar_weights.to_dict()
+    if not isinstance(pillar_weights, Mapping):
+        raise ConfigError(f"pillar_weights must be 'equal' or a mapping pillar → weight, got {pillar_weights!r}")
+    missing_w = [p for p in pillars if p not in pillar_weights]
+    extra_w = [p for p in pillar_weights if p not in pillars]
+    if missing_w or extra_w:
+        raise ConfigError(f"pillar_weights must name every pillar exactly: missing {missing_w}, unknown pillars {extra_w}")
+    try:
+        w = np.array([float(pillar_weights[p]) for p in pillars])
+    except (TypeError, ValueError):
+        raise ConfigError(f"pillar_weights must be numbers, got {dict(pillar_weights)}") from None
+    if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
+        raise ConfigError(f"pillar_weights must be non-negative with a positive sum, got {dict(pillar_weights)}")
+
+
+def _combine_pillars(S: np.ndarray, WP: np.ndarray, method: str) -> np.ndarray:
+    """Index from pillar scores ``S`` (zones × draws × pillars, 0–100) and pillar weights
+    ``WP`` (draws × pillars, rows rescaled to sum 1): zones × draws, on 0–100.
+    """
+    WP = WP / WP.sum(axis=1, keepdims=True)
+    if method == "arithmetic":
+        out = np.einsum("zdp,dp->zd", S, WP)
+    elif method == "geometric":
+        G = np.exp(np.einsum("zdp,dp->zd", np.log1p(0.99 * S), WP))
+        out = (G - 1.0) / 99.0 * 100.0
+    else:
+        raise ConfigError(f"unknown pillar_aggregation {method!r}; expected one of {list(AGGREGATIONS)}")
+    return np.clip(out, 0.0, 100.0)
+
+
 def _ranks(index: np.ndarray) -> np.ndarray:
     """Rank 1 = highest index; ties share the best rank. Works on (zones,) or (zones, draws)."""
     return rankdata(-np.round(index, 9), method="min", axis=0).astype(np.int64)
@@ -224,6 +329,16 @@ class PriorityIndex:
         Mapping indicator → display name (used in the ``drivers`` explanation).
     lang
         ``"es"`` (default) or ``"en"`` for tier names and explanations.
+    pillars
+        Optional mapping pillar name → its indicator names (every indicator in exactly one
+        pillar): indicators are aggregated per pillar into 0–100 pillar scores, and those
+        across pillars into the index (see the module docstring). ``weights`` are then
+        relative within each pillar.
+    pillar_weights
+        ``"equal"`` (or None) or a mapping pillar → weight (any positive scale, zeros allowed);
+        only with ``pillars``.
+    pillar_aggregation
+        ``"arithmetic"`` or ``"geometric"`` across pillars; only with ``pillars``.
 
     Attributes
     ----------
@@ -235,7 +350,13 @@ class PriorityIndex:
     normalized_, contributions_ : DataFrame
         Per zone and indicator; contributions add up to ``index_``.
     weights_ : Series
-        Weights used, summing to 1.
+        Weights used, summing to 1 (with pillars, the effective weights Wₚ w̃ᵢ).
+    pillar_scores_ : DataFrame
+        With pillars: the score of each pillar on 0–100, zones × pillars.
+    pillar_weights_ : Series
+        With pillars: the pillar weights used, summing to 1.
+    pillar_contributions_ : DataFrame
+        With pillars: each pillar's share of the index, zones × pillars; rows add up to ``index_``.
     index_ : Series
         The index on 0–100, by zone.
     rank_ : Series
@@ -257,6 +378,9 @@ class PriorityIndex:
         n_tiers: int = 3,
         labels: Mapping[str, str] | None = None,
         lang: str = "es",
+        pillars: Mapping[str, Sequence[str]] | None = None,
+        pillar_weights: Literal["equal"] | Mapping[str, float] | None = "equal",
+        pillar_aggregation: Aggregation = "arithmetic",
     ) -> None:
         self.normalization = normalization
         self.log = log
@@ -268,6 +392,9 @@ class PriorityIndex:
         self.n_tiers = n_tiers
         self.labels = labels
         self.lang = lang
+        self.pillars = pillars
+        self.pillar_weights = pillar_weights
+        self.pillar_aggregation = pillar_aggregation
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -275,7 +402,21 @@ class PriorityIndex:
         """Constructor parameters (for manifests)."""
         return {
             k: getattr(self, k)
-            for k in ("normalization", "log", "winsorize", "weights", "directions", "aggregation", "tiers", "n_tiers", "labels", "lang")
+            for k in (
+                "normalization",
+                "log",
+                "winsorize",
+                "weights",
+                "directions",
+                "aggregation",
+                "tiers",
+                "n_tiers",
+                "labels",
+                "lang",
+                "pillars",
+                "pillar_weights",
+                "pillar_aggregation",
+            )
         }
 
     def _validate(self, X: pd.DataFrame) -> None:
@@ -303,6 +444,19 @@ class PriorityIndex:
                 raise ConfigError(f"direction given for unknown indicator {name!r}; indicators: {list(X.columns)}")
             if d not in ("higher_is_worse", "higher_is_better"):
                 raise ConfigError(f"indicator {name!r}: direction must be 'higher_is_worse' or 'higher_is_better', got {d!r}")
+        if self.pillar_aggregation not in AGGREGATIONS:
+            raise ConfigError(f"unknown pillar_aggregation {self.pillar_aggregation!r}; expected one of {list(AGGREGATIONS)}")
+        if self.pillars is None:
+            equal = self.pillar_weights is None or (isinstance(self.pillar_weights, str) and self.pillar_weights == "equal")
+            if not equal or self.pillar_aggregation != "arithmetic":
+                raise ConfigError("pillar_weights and pillar_aggregation apply only with pillars; give pillars or leave them as defaults")
+        else:
+            check_pillars(self.pillars, list(X.columns), self.pillar_weights)
+            clash = [c for c in X.columns if c in {f"pillar__{p}" for p in self.pillars}]
+            if clash:
+                raise ConfigError(
+                    f"indicators {clash} have the name of a pillar column ('pillar__<name>') of the result table; rename them"
+                )
 
     def _weight_vector(self, columns: Sequence[str]) -> np.ndarray:
         if isinstance(self.weights, str):
@@ -317,6 +471,26 @@ class PriorityIndex:
         if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
             raise ConfigError(f"weights must be non-negative with a positive sum, got {dict(zip(columns, w, strict=True))}")
         return w / w.sum()
+
+    def _pillar_layout(self, columns: Sequence[str], w: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """Column positions per pillar, the indicator weights rescaled within each pillar and
+        the pillar weights (summing to 1), in the order the pillars were given.
+        """
+        assert self.pillars is not None
+        pos = {c: k for k, c in enumerate(columns)}
+        groups = [np.array([pos[c] for c in members], dtype=np.int64) for members in self.pillars.values()]
+        within = np.zeros_like(w)
+        for name, g in zip(self.pillars, groups, strict=True):
+            total = w[g].sum()
+            if total <= 0:
+                raise ConfigError(f"pillar {name!r}: the weights of its indicators {list(self.pillars[name])} sum to 0")
+            within[g] = w[g] / total
+        if self.pillar_weights is None or isinstance(self.pillar_weights, str):
+            wp = np.full(len(groups), 1.0 / len(groups))
+        else:
+            wp = np.array([float(self.pillar_weights[k]) for k in self.pillars])
+            wp = wp / wp.sum()
+        return groups, within, wp
 
     def _prepared(self, X: pd.DataFrame) -> np.ndarray:
         T = transform(X.to_numpy(dtype=float), log=self.log, winsorize=self.winsorize)
@@ -355,18 +529,59 @@ class PriorityIndex:
         if len(Xk) < 2:
             raise InputError(f"the index needs at least 2 zones with every indicator; {len(Xk)} of {len(X)} have them")
         self.raw_ = Xk.copy()
-        self.weights_ = pd.Series(self._weight_vector(list(X.columns)), index=X.columns, name="weight")
+        w = self._weight_vector(list(X.columns))
         self.prepared_ = self._prepared(Xk)
         N = normalize(self.prepared_, self.normalization)
         bounded = self.normalization != "zscore"
-        idx = aggregate(N, self.weights_.to_numpy(), self.aggregation, bounded=bounded)
-        contrib = _contributions(N, self.weights_.to_numpy(), self.aggregation, bounded, idx)
+        if self.pillars is None:
+            self.weights_ = pd.Series(w, index=X.columns, name="weight")
+            idx = aggregate(N, w, self.aggregation, bounded=bounded)
+            contrib = _contributions(N, w, self.aggregation, bounded, idx)
+        else:
+            idx, contrib = self._fit_pillars(N, w, list(X.columns), Xk.index, bounded)
         self.normalized_ = pd.DataFrame(N, index=Xk.index, columns=X.columns)
         self.contributions_ = pd.DataFrame(contrib, index=Xk.index, columns=X.columns)
         self.index_ = pd.Series(idx, index=Xk.index, name="index")
         self.rank_ = pd.Series(_ranks(idx), index=Xk.index, name="rank")
         self.tier_ = pd.Series(self._tiers(idx), index=Xk.index, name="tier", dtype="string")
         return self
+
+    def _fit_pillars(
+        self, N: np.ndarray, w: np.ndarray, columns: list[str], zones: pd.Index, bounded: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pillar scores, the index across pillars and the indicator contributions."""
+        assert self.pillars is not None
+        groups, within, wp = self._pillar_layout(columns, w)
+        names = list(self.pillars)
+        S = np.empty((N.shape[0], len(groups)))
+        inner = []  # per pillar: the indicators' contributions to the pillar score
+        for k, g in enumerate(groups):
+            S[:, k] = aggregate(N[:, g], within[g], self.aggregation, bounded=bounded)
+            inner.append(_contributions(N[:, g], within[g], self.aggregation, bounded, S[:, k]))
+        idx = _combine_pillars(S[:, None, :], wp[None, :], self.pillar_aggregation)[:, 0]
+        if self.pillar_aggregation == "arithmetic":
+            shares = S * wp
+        else:
+            L = np.log1p(0.99 * S) * wp
+            total = L.sum(axis=1, keepdims=True)
+            shares = np.divide(L * idx[:, None], total, out=np.zeros_like(L), where=total > 0)
+        contrib = np.zeros_like(N)
+        for k, g in enumerate(groups):
+            if self.pillar_aggregation == "arithmetic":
+                contrib[:, g] = wp[k] * inner[k]
+            else:
+                scale = np.divide(shares[:, k], S[:, k], out=np.zeros(len(S)), where=S[:, k] > 0)
+                contrib[:, g] = inner[k] * scale[:, None]
+        eff = np.zeros_like(w)
+        for k, g in enumerate(groups):
+            eff[g] = wp[k] * within[g]
+        self.weights_ = pd.Series(eff, index=columns, name="weight")
+        self.pillar_weights_ = pd.Series(wp, index=names, name="pillar_weight")
+        self.pillar_scores_ = pd.DataFrame(S, index=zones, columns=names)
+        self.pillar_contributions_ = pd.DataFrame(shares, index=zones, columns=names)
+        self._pillar_groups = groups
+        self._pillar_within = within
+        return idx, contrib
 
     def _tiers(self, idx: np.ndarray) -> list[str]:
         import mapclassify
@@ -413,6 +628,9 @@ class PriorityIndex:
             "tier": self.tier_,
             "drivers": self.drivers(),
         }
+        if self.pillars is not None:
+            for p in self.pillar_scores_.columns:
+                cols[f"pillar__{p}"] = self.pillar_scores_[p].round(4)
         for c in self.raw_.columns:
             cols[f"{c}"] = self.raw_[c]
             cols[f"{c}__norm"] = self.normalized_[c].round(6)
@@ -440,6 +658,7 @@ class PriorityIndex:
         top_k: int = 10,
         random_state: int | np.random.Generator | None = None,
         alternatives: Mapping[str, pd.DataFrame] | None = None,
+        pillar_aggregations: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Monte Carlo uncertainty analysis of the ranks (OECD/JRC handbook, ch. 7).
 
@@ -453,6 +672,12 @@ class PriorityIndex:
         indicators as ``X`` computed another way (e.g. rates per ambient population, Empirical
         Bayes rates, densities or counts instead of raw rates); each draw then also picks
         one of them (the fitted table counts as one, named ``"nominal"``).
+
+        With pillars, the indicator weights are perturbed and renormalized within their
+        pillar, the pillar weights are perturbed the same way (each by an independent factor
+        in [1 − spread, 1 + spread]), ``aggregations`` applies within pillars and each draw
+        also picks an aggregation across pillars from ``pillar_aggregations`` (the fitted
+        ``pillar_aggregation`` by default).
 
         Returns
         -------
@@ -475,6 +700,15 @@ class PriorityIndex:
         for a in aggregations:
             if a not in AGGREGATIONS:
                 raise ConfigError(f"unknown aggregation {a!r} in robustness; expected {list(AGGREGATIONS)}")
+        if self.pillars is None:
+            if pillar_aggregations is not None:
+                raise ConfigError("pillar_aggregations in robustness needs an index fitted with pillars")
+            across: tuple[str, ...] = ("arithmetic",)
+        else:
+            across = tuple(pillar_aggregations) if pillar_aggregations is not None else (self.pillar_aggregation,)
+            for a in across:
+                if a not in AGGREGATIONS:
+                    raise ConfigError(f"unknown pillar aggregation {a!r} in robustness; expected {list(AGGREGATIONS)}")
         tables = {"nominal": self.prepared_}
         for name, alt in (alternatives or {}).items():
             if list(alt.columns) != list(self.raw_.columns):
@@ -484,21 +718,39 @@ class PriorityIndex:
                 missing = list(alt.index[alt.isna().any(axis=1)][:5])
                 raise ConfigError(f"alternative {name!r} has no value for zones {missing} that the index ranks")
             tables[name] = self._prepared(alt)
-        combos = [(t, m, a) for t in tables for m in normalizations for a in aggregations if not (m == "zscore" and a == "geometric")]
+        combos = [
+            (t, m, a, pa)
+            for t in tables
+            for m in normalizations
+            for a in aggregations
+            for pa in across
+            if not (m == "zscore" and a == "geometric")
+        ]
         if not combos:
             raise ConfigError("robustness: no valid normalization/aggregation combination")
         rng = np.random.default_rng(random_state)
-        w0 = self.weights_.to_numpy()
+        w0 = self.weights_.to_numpy() if self.pillars is None else self._pillar_within
         W = w0 * rng.uniform(1 - weight_spread, 1 + weight_spread, size=(n_draws, len(w0)))
-        W = W / W.sum(axis=1, keepdims=True)
+        if self.pillars is None:
+            W = W / W.sum(axis=1, keepdims=True)
+        else:  # rescaled within each pillar by aggregate(); the pillar weights drawn alike
+            p0 = self.pillar_weights_.to_numpy()
+            WP = p0 * rng.uniform(1 - weight_spread, 1 + weight_spread, size=(n_draws, len(p0)))
+            WP = WP / WP.sum(axis=1, keepdims=True)
         pick = rng.integers(0, len(combos), size=n_draws)
         n = len(self.raw_)
         scores = np.empty((n, n_draws))
-        normalized = {(t, m): normalize(tables[t], m) for t, m, _a in combos}
-        for j, (t, m, a) in enumerate(combos):
+        normalized = {(t, m): normalize(tables[t], m) for t, m, _a, _pa in combos}
+        for j, (t, m, a, pa) in enumerate(combos):
             cols = np.flatnonzero(pick == j)
-            if cols.size:
-                scores[:, cols] = aggregate(normalized[(t, m)], W[cols], a, bounded=m != "zscore")
+            if not cols.size:
+                continue
+            Nm = normalized[(t, m)]
+            if self.pillars is None:
+                scores[:, cols] = aggregate(Nm, W[cols], a, bounded=m != "zscore")
+            else:
+                S = np.stack([aggregate(Nm[:, g], W[np.ix_(cols, g)], a, bounded=m != "zscore") for g in self._pillar_groups], axis=2)
+                scores[:, cols] = _combine_pillars(S, WP[cols], pa)
         ranks = _ranks(scores)
         self.draw_ranks_ = ranks
         out = pd.DataFrame(

@@ -23,7 +23,7 @@ import pandas as pd
 from geoprio import __version__, io
 from geoprio.assign import PointLocator
 from geoprio.attach import attach
-from geoprio.config import RunConfig, SourceConfig, parse_config
+from geoprio.config import IndexOptions, IndicatorConfig, RobustnessConfig, RunConfig, SourceConfig, parse_config
 from geoprio.errors import ManifestError
 from geoprio.harm import HarmTable, load_harm_table
 from geoprio.index import PriorityIndex
@@ -144,28 +144,63 @@ def run_index(
     rule = SmallZoneRule(opts.min_population, opts.small_zones)
     itable = indicator_table(cfg.indicators, sources, zones, harm_table=harm, small_zones=rule, lang=opts.lang)
     values, notes = itable.values, itable.notes
+    rb = cfg.robustness
+    if rb.draws > 0:
+        say("índice y robustez (Monte Carlo)")
+    model, stability = fit_index(
+        itable,
+        cfg.indicators,
+        opts,
+        rb,
+        harm,
+        alternatives=denominator_alternatives(cfg, sources, zones, harm, rb.denominators) if rb.draws > 0 else None,
+    )
+    table = result_table(zones, model, stability, itable)
+    run_notes: dict[str, Any] = {"indicators": notes, "weights": model.weights_.round(8).to_dict(), **pillar_notes(model, opts)}
+    run = IndexRun(cfg, zones, sources, values, model, stability, table, notes=run_notes)
+    if write:
+        say("escritura")
+        write_outputs(run, command=command)
+    return run
+
+
+def fit_index(
+    itable: IndicatorTable,
+    indicators: list[IndicatorConfig],
+    opts: IndexOptions,
+    rb: RobustnessConfig,
+    harm: HarmTable,
+    *,
+    alternatives: dict[str, pd.DataFrame] | None = None,
+) -> tuple[PriorityIndex, pd.DataFrame | None]:
+    """Fit the configured index on an indicator table, and its Monte Carlo if ``rb.draws``.
+
+    Shared by zone runs (:func:`run_index`) and place runs (:func:`geoprio.entornos.run_entornos`),
+    so both read ``[index]`` and ``[robustness]`` the same way.
+    """
     if opts.weighting == "equal":
         weights: Any = "equal"
     elif opts.weighting == "harm":
-        weights = harm_weights(cfg.indicators, notes, harm)
+        weights = harm_weights(indicators, itable.notes, harm)
     else:
-        weights = {i.name: float(i.weight) for i in cfg.indicators}  # type: ignore[arg-type]
+        weights = {i.name: float(i.weight) for i in indicators}  # type: ignore[arg-type]
     model = PriorityIndex(
         normalization=opts.normalization,
         log=opts.log,
         winsorize=opts.winsorize,
         weights=weights,
-        directions={i.name: i.direction for i in cfg.indicators},
+        directions={i.name: i.direction for i in indicators},
         aggregation=opts.aggregation,
         tiers=opts.tiers,
         n_tiers=opts.n_tiers,
-        labels={i.name: i.display for i in cfg.indicators},
+        labels={i.name: i.display for i in indicators},
         lang=opts.lang,
-    ).fit(values, exclude=itable.exclude)
+        pillars=opts.pillars,
+        pillar_weights=opts.pillar_weights if opts.pillar_weights is not None else "equal",
+        pillar_aggregation=opts.pillar_aggregation,
+    ).fit(itable.values, exclude=itable.exclude)
     stability = None
-    rb = cfg.robustness
     if rb.draws > 0:
-        say("robustez (Monte Carlo)")
         stability = model.robustness(
             n_draws=rb.draws,
             weight_spread=rb.weight_spread,
@@ -173,16 +208,18 @@ def run_index(
             aggregations=rb.aggregations,
             top_k=rb.top_k,
             random_state=rb.random_state,
-            alternatives=denominator_alternatives(cfg, sources, zones, harm, rb.denominators),
+            alternatives=alternatives,
+            pillar_aggregations=rb.pillar_aggregations,
         )
-    table = _result_table(zones, model, stability, itable)
-    run = IndexRun(
-        cfg, zones, sources, values, model, stability, table, notes={"indicators": notes, "weights": model.weights_.round(8).to_dict()}
-    )
-    if write:
-        say("escritura")
-        write_outputs(run, command=command)
-    return run
+    return model, stability
+
+
+def pillar_notes(model: PriorityIndex, opts: IndexOptions) -> dict[str, Any]:
+    """The notes' ``pillars`` entry: each pillar's indicators and weight (empty without pillars)."""
+    if opts.pillars is None:
+        return {}
+    pw = model.pillar_weights_
+    return {"pillars": {p: {"indicators": list(m), "weight": round(float(pw[p]), 8)} for p, m in opts.pillars.items()}}
 
 
 def denominator_alternatives(
@@ -215,7 +252,7 @@ def denominator_alternatives(
     return out
 
 
-def _result_table(zones: Zones, model: PriorityIndex, stability: pd.DataFrame | None, itable: IndicatorTable) -> gpd.GeoDataFrame:
+def result_table(zones: Zones, model: PriorityIndex, stability: pd.DataFrame | None, itable: IndicatorTable) -> gpd.GeoDataFrame:
     t = model.table()
     if stability is not None:
         t = t.join(stability.drop(columns="rank_nominal"))
@@ -230,6 +267,25 @@ def _result_table(zones: Zones, model: PriorityIndex, stability: pd.DataFrame | 
     out = gpd.GeoDataFrame(out, geometry=frame.geometry.reindex(out.index).values, crs=zones.frame.crs)
     out.insert(0, "level", zones.level)
     return out.reset_index()
+
+
+def manifest_environment() -> dict[str, Any]:
+    """What every manifest records about the run's software: versions, platform, time."""
+    import numpy
+    import shapely
+
+    return {
+        "geoprio_version": __version__,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "environment": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "numpy": numpy.__version__,
+            "pandas": pd.__version__,
+            "shapely": shapely.__version__,
+            "geopandas": gpd.__version__,
+        },
+    }
 
 
 def _output_name(run: IndexRun) -> str:
@@ -256,26 +312,17 @@ def write_outputs(run: IndexRun, *, command: str | None = None) -> list[Path]:
 
 def write_manifest(run: IndexRun, outputs: list[Path], *, command: str | None = None) -> Path:
     """Write ``manifest.json``: inputs (SHA-256), resolved config, parameters, versions, outputs."""
-    import numpy
-    import shapely
-
     cfg = run.config
+    env = manifest_environment()
     doc = {
-        "geoprio_version": __version__,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "geoprio_version": env["geoprio_version"],
+        "created_at": env["created_at"],
         "command": command,
         "config": json.loads(cfg.model_dump_json()),
         "inputs": [{"path": str(p), "sha256": io.sha256_file(p), "bytes": p.stat().st_size} for p in cfg.input_paths()],
         "parameters": {"index": run.index.get_params(), "weights_used": run.notes["weights"]},
         "outputs": [{"path": str(p), "sha256": io.sha256_file(p)} for p in outputs],
-        "environment": {
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "numpy": numpy.__version__,
-            "pandas": pd.__version__,
-            "shapely": shapely.__version__,
-            "geopandas": gpd.__version__,
-        },
+        "environment": env["environment"],
     }
     return io.write_json(doc, cfg.output.dir / MANIFEST_NAME)
 
