@@ -71,6 +71,7 @@ class ZoneDetail(ZoneSummary):
 
     indicators: list[IndicatorDetail]
     weights: dict[str, float] = {}
+    pillars: dict[str, float] | None = Field(None, description="pillar scores 0–100, when the index groups indicators in pillars")
     suppressed_below: int = 0
 
 

@@ -297,6 +297,17 @@ def test_demo_config_with_pillars(tmp_path):
     assert run.notes["pillars"]["convivencia"] == {"indicators": ["convivencia", "quejas"], "weight": 0.25}
     written = pd.read_csv(tmp_path / "out" / "indice_upz.csv")
     assert {"pillar__violencia_y_delitos", "pillar__convivencia"} <= set(written.columns)
+    # the API's zone detail serves the pillar scores
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "out", maps_dir=tmp_path / "maps", database_url=f"sqlite:///{tmp_path}/api.sqlite")
+    with TestClient(create_app(settings)) as client:
+        first = ranked["rank"].idxmin()
+        detail = client.get(f"/zones/{first}").json()
+    assert detail["pillars"] == pytest.approx({"violencia_y_delitos": s1[first], "convivencia": s2[first]}, abs=1e-6)
 
 
 def test_bogota_localidades_pillars_example(shared_data, tmp_path):

@@ -144,4 +144,5 @@ def get_zone(
             )
         )
     weights = store.manifests.get(level, {}).get("parameters", {}).get("weights_used", {})
-    return ZoneDetail(**summary, indicators=indicators, weights=weights, suppressed_below=settings.min_count)
+    pillars = {c.removeprefix("pillar__"): _clean(rec.get(c)) for c in t.columns if c.startswith("pillar__")} or None
+    return ZoneDetail(**summary, indicators=indicators, weights=weights, pillars=pillars, suppressed_below=settings.min_count)
