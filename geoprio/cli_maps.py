@@ -1,4 +1,4 @@
-"""``geoprio map``: draw the outputs of ``index``, ``hotspots`` and ``plan`` on a web map that works offline.
+"""``geoprio map``: draw the outputs of ``index``, ``hotspots``, ``plan`` and ``indicators`` on a web map that works offline.
 
 A thin front end over :mod:`geoprio.maps`: it parses the options, calls
 :func:`geoprio.maps.map_from_files` and prints what was written and how big it is.
@@ -109,6 +109,19 @@ def map_cmd(
     garitas_radius_m: Annotated[
         float | None, typer.Option("--garitas-radius-m", min=0, help="Garita reach (default: the plan's radius_m column or manifest).")
     ] = None,
+    seguimiento: Annotated[
+        Path | None,
+        typer.Option(
+            "--seguimiento",
+            exists=True,
+            dir_okay=False,
+            help="Plan tracking per zone of `geoprio indicators` (seguimiento_zonas.geojson): progress towards each target.",
+        ),
+    ] = None,
+    seguimiento_indicator: Annotated[
+        str | None,
+        typer.Option("--seguimiento-indicator", help="Draw only this indicator of --seguimiento (its id; default: one layer each)."),
+    ] = None,
     out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("maps/mapa.html"),
     inline: Annotated[bool, typer.Option("--inline", help="One self-contained HTML file (web assets embedded).")] = False,
     cdn: Annotated[bool, typer.Option("--cdn", help="Load the web assets from CDNs instead of a local assets/ folder.")] = False,
@@ -131,7 +144,7 @@ def map_cmd(
     title: Annotated[str | None, typer.Option("--title", help="Title shown on the map.")] = None,
     lang: LangOpt = "es",
 ) -> None:
-    """Draw index, hot spots and plans on a web map that works offline; print its size."""
+    """Draw index, hot spots, plans and plan tracking on a web map that works offline; print its size."""
     from geoprio.maps import ASSETS_DIR, format_size, map_from_files
 
     lang = lang_option(lang)
@@ -155,6 +168,7 @@ def map_cmd(
         garitas_stretches=garitas_stretches,
         cameras_radius_m=cameras_radius_m,
         garitas_radius_m=garitas_radius_m,
+        tracking=seguimiento,
         assets=assets,
         command=" ".join(["geoprio", *sys.argv[1:]]),
         lang=lang,
@@ -165,6 +179,7 @@ def map_cmd(
         color_by=color_by,
         tolerance_m=tolerance_m,
         max_cells=max_cells,
+        tracking_indicator=seguimiento_indicator,
     )
     _print_output(o, lang)
     except_ = "" if [s.strip() for s in tiles.split(",")] == ["none"] else t["except"]

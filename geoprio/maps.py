@@ -13,6 +13,10 @@ It draws what the other commands computed and never computes an analysis itself:
 * :func:`add_plan_layer` — a camera or garita plan: new sites with coverage circles of
   ``radius_m``, existing facilities in grey, the coverage curve as a small chart;
   :func:`add_facilities_layer` — existing facilities alone;
+* :func:`add_tracking_layer` — plan tracking (``geoprio indicators``'s
+  ``seguimiento_zonas.geojson``): zones coloured by capped progress towards their target
+  (red far from it, green met, grey without data), one layer per indicator, popups with the
+  actual value, target, capped and uncapped progress and baseline;
 * :func:`build_map` puts them on a map with a light basemap (CARTO Positron) and
   OpenStreetMap, a layer control, legends that follow their layers, zone search, fullscreen,
   measure and a metric scale; :func:`write_map` writes the HTML and its manifest.
@@ -55,6 +59,9 @@ plan sites      points; optional ``rank``, ``site_id``, ``estado`` (``nueva``/``
                 ``cumulative_share`` (0–1), ``radius_m``
 coverage curve  table: ``n_sites``, ``covered_share`` (0–1)
 stretches       lines (garitas: the shore each one covers): ``site_id``, ``estado``
+tracking        polygons: ``indicator``, ``zone_id``, ``progress_capped`` (0–1); optional
+                ``label``, ``name``, ``year``, ``unit``, ``per``, ``scope``, ``actual``,
+                ``target``, ``baseline``, ``progress``, ``count``, ``share_of_shortfall``
 ==============  ==========================================================================
 """
 
@@ -100,6 +107,7 @@ __all__ = [
     "GI_CLASSES",
     "LABELS",
     "LayerInfo",
+    "PROGRESS_CLASSES",
     "MapOutput",
     "MapResult",
     "add_cluster_layer",
@@ -109,12 +117,14 @@ __all__ = [
     "add_index_layer",
     "add_parent_outline",
     "add_plan_layer",
+    "add_tracking_layer",
     "build_map",
     "demo_maps",
     "finish_map",
     "format_size",
     "map_from_files",
     "new_map",
+    "progress_color",
     "render_html",
     "round_coordinates",
     "simplify_m",
@@ -210,6 +220,31 @@ LABELS: dict[str, dict[str, str]] = {
         "cancel": "Cancelar",
         "fullscreen": "Pantalla completa",
         "fullscreen_exit": "Salir de pantalla completa",
+        "title_tracking": "Seguimiento del plan",
+        "tracking_layer": "Seguimiento {year} — {indicator}",
+        "legend_tracking": "Avance hacia la meta {year} — {indicator}",
+        "progress_met": "Meta cumplida (100 %)",
+        "progress_far": "0–25 % (lejos de la meta)",
+        "no_data": "Sin datos",
+        "zones_met": "{met} de {n} zonas cumplen la meta",
+        "tracking_note": "Avance con tope (0–100 %); en un año incompleto el observado está anualizado.",
+        "breakdown_note": "Indicador de ciudad: cada zona frente a la meta de la ciudad repartida en proporción a su línea base.",
+        "indicator": "Indicador",
+        "actual": "Observado {year}",
+        "target": "Meta {year}",
+        "baseline": "Línea base",
+        "progress_capped": "Avance",
+        "progress_uncapped": "Avance sin tope",
+        "count": "Casos {year}",
+        "unit": "Unidad",
+        "unit_count": "casos",
+        "unit_rate": "tasa por {per} habitantes",
+        "unit_rate_plain": "tasa",
+        "unit_share": "porcentaje (%)",
+        "target_kind": "Meta de referencia",
+        "scope_breakdown": "meta de la ciudad, proporcional a la línea base de la zona",
+        "scope_zone": "meta propia de la zona",
+        "share_of_shortfall": "Parte del rezago de la ciudad",
     },
     "en": {
         "title_index": "Prioritization index — {level}",
@@ -282,6 +317,31 @@ LABELS: dict[str, dict[str, str]] = {
         "cancel": "Cancel",
         "fullscreen": "Full screen",
         "fullscreen_exit": "Exit full screen",
+        "title_tracking": "Plan tracking",
+        "tracking_layer": "Plan tracking {year} — {indicator}",
+        "legend_tracking": "Progress towards the target {year} — {indicator}",
+        "progress_met": "Target met (100 %)",
+        "progress_far": "0–25 % (far from the target)",
+        "no_data": "No data",
+        "zones_met": "{met} of {n} zones meet the target",
+        "tracking_note": "Capped progress (0–100 %); in a partial year the actual is annualized.",
+        "breakdown_note": "City indicator: each zone against the city target scaled to the zone's baseline.",
+        "indicator": "Indicator",
+        "actual": "Actual {year}",
+        "target": "Target {year}",
+        "baseline": "Baseline",
+        "progress_capped": "Progress",
+        "progress_uncapped": "Uncapped progress",
+        "count": "Cases {year}",
+        "unit": "Unit",
+        "unit_count": "cases",
+        "unit_rate": "rate per {per} residents",
+        "unit_rate_plain": "rate",
+        "unit_share": "percentage (%)",
+        "target_kind": "Reference target",
+        "scope_breakdown": "the city target, scaled to the zone's baseline",
+        "scope_zone": "the zone's own target",
+        "share_of_shortfall": "Share of the city's shortfall",
     },
 }
 
@@ -307,6 +367,15 @@ _GI_COLORS = {
 }
 _GI_BINS = {3: "hot_99", 2: "hot_95", 1: "hot_90", 0: "none", -1: "cold_90", -2: "cold_95", -3: "cold_99"}
 _NO_DATA = "#bdbdbd"
+#: Classes of capped progress towards a target: ``(lower bound, colour)``, met first
+#: (ColorBrewer RdYlGn, 5 classes: red far from the target, green met).
+PROGRESS_CLASSES: tuple[tuple[float, str], ...] = (
+    (1.0, "#1a9641"),
+    (0.75, "#a6d96a"),
+    (0.5, "#ffffbf"),
+    (0.25, "#fdae61"),
+    (0.0, "#d7191c"),
+)
 _PLAN_COLORS = {"cameras": "#1f78b4", "garitas": "#6a3d9a"}
 _EXISTING_COLOR = "#525252"
 
@@ -326,6 +395,8 @@ _CSS = """
  font:600 14px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#222;white-space:nowrap}
 .foliumtooltip{font:12px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-width:340px;white-space:normal}
 .foliumtooltip table{border-collapse:collapse}.foliumtooltip th{text-align:left;padding-right:8px;vertical-align:top;font-weight:600}
+.foliumpopup{font:12px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;max-width:360px}
+.foliumpopup table{border-collapse:collapse}.foliumpopup th{text-align:left;padding-right:8px;vertical-align:top;font-weight:600}
 """
 
 
@@ -1189,6 +1260,150 @@ def add_density_layer(
     return LayerInfo(name=name, kind="density", features=len(props), layer=layer, note="dissolved" if note else "")
 
 
+def progress_color(progress_capped: Any) -> str:
+    """Fill colour of a capped progress value (:data:`PROGRESS_CLASSES`; grey without data)."""
+    if not _finite(progress_capped):
+        return _NO_DATA
+    v = float(progress_capped)
+    return next((color for lo, color in PROGRESS_CLASSES if v >= lo), PROGRESS_CLASSES[-1][1])
+
+
+def _unit_text(unit: Any, per: Any, lab: dict[str, str]) -> str:
+    u = str(unit) if unit is not None and not (isinstance(unit, float) and math.isnan(unit)) else ""
+    if u == "rate":
+        return lab["unit_rate"].format(per=f"{float(per):,.0f}") if _finite(per) else lab["unit_rate_plain"]
+    if u in ("count", "share"):
+        return lab[f"unit_{u}"]
+    return _text(u)
+
+
+def _tracking_value(v: Any, unit: Any) -> str:
+    s = _num(v, 1)
+    return f"{s} %" if s != "—" and unit == "share" else s
+
+
+def add_tracking_layer(
+    m: folium.Map,
+    zones_progress: gpd.GeoDataFrame,
+    *,
+    indicator: str | None = None,
+    year: int | None = None,
+    lang: Lang = "es",
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    decimals: int = DEFAULT_DECIMALS,
+    metric_crs: str = DEFAULT_METRIC_CRS,
+    show: bool = True,
+) -> list[LayerInfo]:
+    """Plan tracking per zone (``geoprio indicators``'s ``seguimiento_zonas.geojson``).
+
+    Zones are coloured by ``progress_capped`` in the classes of :data:`PROGRESS_CLASSES`
+    (red 0–25 % far from the target … green 100 % met; grey without progress). Each
+    indicator is its own layer (a FeatureGroup with its legend: the classes, how many zones
+    meet the target); only the first is on at opening (``show``). ``indicator`` draws that
+    one only. ``year`` picks the rows of one year when the layer has a ``year`` column
+    (default: the latest). The tooltip gives the zone and its progress; the popup the
+    indicator, actual value, target, capped and uncapped progress, baseline, cases, unit
+    and, for a city indicator's breakdown (``scope = "breakdown"``), which target the zone
+    is measured against and its share of the city's shortfall.
+    """
+    lab = _labels(lang)
+    frame = _check_frame(zones_progress, "tracking", geom_types=("Polygon", "MultiPolygon"))
+    _require(frame, "tracking", ["indicator", "zone_id", "progress_capped"])
+    ids = frame["indicator"].astype("string").fillna("").to_numpy(dtype=object)
+    if indicator is not None:
+        present = list(dict.fromkeys(ids))
+        if indicator not in present:
+            raise InputError(f"{_name(frame, 'tracking')}: indicator {indicator!r} is not in the layer; indicators: {present}")
+        frame, ids = frame[ids == indicator].reset_index(drop=True), ids[ids == indicator]
+    shown_year: int | None = None
+    if "year" in frame:
+        years = pd.to_numeric(frame["year"], errors="coerce")
+        present_years = sorted({int(y) for y in years.dropna()})
+        if year is not None and year not in present_years:
+            raise InputError(f"{_name(frame, 'tracking')}: year {year!r} is not in the layer; years: {present_years}")
+        shown_year = year if year is not None else (present_years[-1] if present_years else None)
+        if shown_year is not None:
+            keep = (years == shown_year).to_numpy()
+            frame, ids = frame[keep].reset_index(drop=True), ids[keep]
+    elif year is not None:
+        raise ColumnError(f"{_name(frame, 'tracking')}: year {year!r} was asked for but the layer has no 'year' column")
+    if not len(frame):
+        raise InputError(f"{_name(frame, 'tracking')}: no zone with a geometry to draw")
+    year_text = str(shown_year) if shown_year is not None else "—"
+    infos: list[LayerInfo] = []
+    for k, ind in enumerate(dict.fromkeys(ids)):
+        sub = frame[ids == ind].reset_index(drop=True)
+        rows = pd.DataFrame(sub.drop(columns=sub.geometry.name)).to_dict("records")
+        label = str(rows[0]["label"]) if _text(rows[0].get("label")) else str(ind)
+        geoms = _prepare(sub, tolerance_m=tolerance_m, decimals=decimals, metric_crs=metric_crs)
+        capped = pd.to_numeric(sub["progress_capped"], errors="coerce").to_numpy(dtype=float)
+        fills = [progress_color(v) for v in capped]
+        breakdown = any(str(r.get("scope")) == "breakdown" for r in rows)
+        props = []
+        for r, pc in zip(rows, capped, strict=True):
+            unit = r.get("unit")
+            p = {
+                "name": _text(r.get("name")) or _text(r["zone_id"]),
+                "zone_id": _text(r["zone_id"]),
+                "indicator": _text(label),
+                "actual": _tracking_value(r.get("actual"), unit),
+                "target": _tracking_value(r.get("target"), unit),
+                "progress_capped": _pct(pc, 1),
+                "progress": _pct(r.get("progress"), 1),
+                "baseline": _tracking_value(r.get("baseline"), unit),
+            }
+            if "count" in sub:
+                p["count"] = _num(r.get("count"), 0)
+            if "unit" in sub:
+                p["unit"] = _unit_text(unit, r.get("per"), lab)
+            if "scope" in sub:
+                p["target_kind"] = lab["scope_breakdown"] if str(r.get("scope")) == "breakdown" else lab["scope_zone"]
+            if breakdown and "share_of_shortfall" in sub:
+                p["share_of_shortfall"] = _pct(r.get("share_of_shortfall"), 1) if str(r.get("scope")) == "breakdown" else "—"
+            props.append(p)
+        alias = {
+            "name": lab["zone"],
+            "zone_id": lab["zone_id"],
+            "indicator": lab["indicator"],
+            "actual": lab["actual"].format(year=year_text),
+            "target": lab["target"].format(year=year_text),
+            "progress_capped": lab["progress_capped"],
+            "progress": lab["progress_uncapped"],
+            "baseline": lab["baseline"],
+            "count": lab["count"].format(year=year_text),
+            "unit": lab["unit"],
+            "target_kind": lab["target_kind"],
+            "share_of_shortfall": lab["share_of_shortfall"],
+        }
+        fields = [f for f in alias if f in props[0]]
+        name = lab["tracking_layer"].format(indicator=label, year=year_text)
+        group = folium.FeatureGroup(name=html.escape(name), show=show and k == 0)
+        styles = {str(i): f for i, f in enumerate(fills)}
+        folium.GeoJson(
+            _collection(geoms, props),
+            style_function=lambda f, styles=styles: {"fillColor": styles[f["id"]], "fillOpacity": 0.7, "color": "#333333", "weight": 0.8},
+            highlight_function=lambda f: {"weight": 3, "color": "#000000", "fillOpacity": 0.8},
+            tooltip=folium.GeoJsonTooltip(fields=["name", "progress_capped"], aliases=[lab["zone"], lab["progress_capped"]], sticky=True),
+            popup=folium.GeoJsonPopup(fields=fields, aliases=[html.escape(alias[f]) for f in fields], localize=False),
+            smooth_factor=0.5,
+        ).add_to(group)
+        group.add_to(m)
+        legend_rows = [(PROGRESS_CLASSES[0][1], "", lab["progress_met"])]
+        for (hi, _), (lo, color) in zip(PROGRESS_CLASSES[:-1], PROGRESS_CLASSES[1:], strict=True):
+            legend_rows.append((color, "", lab["progress_far"] if lo == 0 else f"{lo * 100:g}–{hi * 100:g} %"))
+        if not np.isfinite(capped).all():
+            legend_rows.append((_NO_DATA, "", lab["no_data"]))
+        defined = capped[np.isfinite(capped)]
+        met = lab["zones_met"].format(met=int((defined >= 1.0).sum()), n=len(sub))
+        legend = _legend(lab["legend_tracking"].format(indicator=label, year=year_text), legend_rows, met)
+        legend += f'<div class="note">{html.escape(lab["tracking_note"])}</div>'
+        if breakdown:
+            legend += f'<div class="note">{html.escape(lab["breakdown_note"])}</div>'
+        _Panel(legend, layer=group).add_to(m)
+        infos.append(LayerInfo(name=name, kind="tracking", features=len(props), layer=group))
+    return infos
+
+
 def _points(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return _check_frame(frame, name, geom_types=("Point",))
 
@@ -1511,6 +1726,9 @@ def build_map(
     garitas_stretches: gpd.GeoDataFrame | None = None,
     cameras_radius_m: float | None = None,
     garitas_radius_m: float | None = None,
+    tracking: gpd.GeoDataFrame | None = None,
+    tracking_indicator: str | None = None,
+    tracking_year: int | None = None,
     lang: Lang = "es",
     title: str | None = None,
     tiles: str | Sequence[str] = "auto",
@@ -1525,9 +1743,12 @@ def build_map(
     """One map with every given layer, its legends and controls.
 
     ``index`` may hold one table per zone level (each its own layer; the first is
-    searchable). What is shown at opening: the hot-spot and plan layers when given (the
-    index is then listed but off), otherwise the index; the density layer is off when Gi*
-    cells are drawn. Everything stays switchable in the layer control.
+    searchable). ``tracking`` is ``geoprio indicators``'s zone layer
+    (:func:`add_tracking_layer`, one layer per indicator, or ``tracking_indicator`` only,
+    in ``tracking_year`` or the latest). What is shown at opening: the hot-spot, plan and
+    tracking layers when given (the index is then listed but off; of the tracking layers the
+    first indicator), otherwise the index; the density layer is off when Gi* cells are
+    drawn. Everything stays switchable in the layer control.
     """
     lab = _labels(lang)
     if not isinstance(decimals, int) or not 0 <= decimals <= 8:
@@ -1535,10 +1756,12 @@ def build_map(
     if not isinstance(max_cells, int) or max_cells < 0:
         raise InputError(f"max_cells must be a non-negative integer, got {max_cells!r}")
     indexes = _as_list(index)
-    frames = [*indexes, clusters, cells, cameras, garitas, existing_cameras, existing_garitas, garitas_stretches]
+    frames = [*indexes, clusters, cells, cameras, garitas, existing_cameras, existing_garitas, garitas_stretches, tracking]
     given = [f for f in frames if f is not None]
     if not given:
-        raise InputError("build_map: give at least one layer (index, clusters, cells, cameras, garitas or existing facilities)")
+        raise InputError("build_map: give at least one layer (index, clusters, cells, cameras, garitas, existing facilities or tracking)")
+    if tracking is None and (tracking_indicator is not None or tracking_year is not None):
+        raise InputError("a tracking indicator or year was given without the tracking layer (seguimiento_zonas.geojson)")
     if title is None:
         if cameras is not None and garitas is None:
             title = lab["title_plan_cameras"]
@@ -1546,12 +1769,14 @@ def build_map(
             title = lab["title_plan_garitas"]
         elif clusters is not None or cells is not None:
             title = lab["title_hotspots"]
+        elif tracking is not None:
+            title = lab["title_tracking"]
         elif indexes:
             title = lab["title_index"].format(level=_level_name(indexes[0], None, lang))
     geo = dict(tolerance_m=tolerance_m, decimals=decimals, metric_crs=metric_crs)
     m = new_map(given, lang=lang, tiles=tiles, tiles_attribution=tiles_attribution, carto_key=carto_key, title=title)
     layers: list[LayerInfo] = []
-    topical = any(f is not None for f in (clusters, cells, cameras, garitas))
+    topical = any(f is not None for f in (clusters, cells, cameras, garitas, tracking))
     for i, table in enumerate(indexes):
         layers.append(add_index_layer(m, table, lang=lang, color_by=color_by, show=(i == 0 and not topical), search=(i == 0), **geo))
     if indexes:
@@ -1574,6 +1799,8 @@ def build_map(
             gi = add_gistar_layer(m, cells, lang=lang, max_cells=max_cells, **geo)
             if gi:
                 layers.append(gi)
+    if tracking is not None:
+        layers += add_tracking_layer(m, tracking, indicator=tracking_indicator, year=tracking_year, lang=lang, **geo)
     if clusters is not None:
         layers.append(add_cluster_layer(m, clusters, lang=lang, **geo))
     plans = (
@@ -1610,6 +1837,8 @@ def build_map(
         "metric_crs": metric_crs,
         "title": title,
     }
+    if tracking is not None:
+        params.update(tracking_indicator=tracking_indicator, tracking_year=tracking_year)
     return MapResult(map=m, layers=layers, lang=lang, parameters=params)
 
 
@@ -1822,14 +2051,16 @@ def map_from_files(
     garitas_stretches: str | Path | None = None,
     cameras_radius_m: float | None = None,
     garitas_radius_m: float | None = None,
+    tracking: str | Path | None = None,
     assets: AssetMode = "folder",
     command: str | None = None,
     **options: Any,
 ) -> MapOutput:
-    """Read the output files of ``geoprio index`` / ``hotspots`` / ``plan``, draw them and write the map.
+    """Read the output files of ``geoprio index`` / ``hotspots`` / ``plan`` / ``indicators``, draw them and write the map.
 
-    ``options`` are :func:`build_map`'s (``lang``, ``title``, ``tiles``, ``color_by``,
-    ``tolerance_m``, ``decimals``, ``max_cells`` …). A plan's coverage radius is its
+    ``tracking`` is ``seguimiento_zonas.geojson`` of ``geoprio indicators``. ``options`` are
+    :func:`build_map`'s (``lang``, ``title``, ``tiles``, ``color_by``, ``tolerance_m``,
+    ``decimals``, ``max_cells``, ``tracking_indicator``, ``tracking_year`` …). A plan's coverage radius is its
     ``radius_m`` column, else ``cameras_radius_m`` / ``garitas_radius_m``, else the
     ``radius_m`` recorded in the ``manifest.json`` of ``geoprio plan`` beside the sites layer.
     """
@@ -1843,6 +2074,7 @@ def map_from_files(
         "existing_cameras": existing_cameras,
         "existing_garitas": existing_garitas,
         "garitas_stretches": garitas_stretches,
+        "tracking": tracking,
     }
     inputs = [("index", p) for p in index] + [(k, v) for k, v in roles.items() if v is not None]
     frames: dict[str, Any] = {k: (_read_curve(v) if k.endswith("_curve") else _read_layer(v)) for k, v in roles.items()}

@@ -4,8 +4,10 @@ directory where ``geoprio indicators`` wrote its outputs (the tiny city of test_
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from test_targets import write_tiny_city
@@ -108,11 +110,121 @@ def test_small_counts_are_suppressed(data_dir):
         assert c.get("/indicators/hurto").json()["suppressed_below"] == 3
 
 
+def _csv(response) -> pd.DataFrame:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    return pd.read_csv(io.StringIO(response.text), dtype={"zone_id": str})
+
+
+def test_csv_is_the_tracking_table_filtered_like_the_json(client, data_dir):
+    written = pd.read_csv(next(data_dir.glob("**/seguimiento.csv")), dtype={"zone_id": str})
+    r = client.get("/indicators", params={"format": "csv"})
+    table = _csv(r)
+    assert r.headers["x-total-count"] == "11" and list(table.columns) == [*written.columns, "suppressed"]
+    pd.testing.assert_frame_equal(table.drop(columns="suppressed"), written)  # every year, as written
+    assert not table["suppressed"].any()
+    hurto = table[(table["indicator"] == "hurto") & (table["year"] == 2023)].iloc[0]
+    assert (hurto["actual"], hurto["actual_annualized"], hurto["target"], hurto["progress"]) == (80.0, 160.0, 150.0, 0.8)
+    by_objective = _csv(client.get("/indicators", params={"format": "csv", "objective": "servicio"}))
+    assert by_objective["indicator"].tolist() == ["quejas"] * 3
+    by_level = _csv(client.get("/indicators", params={"format": "csv", "level": "localidad"}))
+    assert list(zip(by_level["zone_id"], by_level["year"], strict=True)) == [("L1", 2022), ("L1", 2023), ("L2", 2022), ("L2", 2023)]
+    by_year = _csv(client.get("/indicators", params={"format": "csv", "year": 2021}))
+    assert by_year[["indicator", "year"]].values.tolist() == [["quejas", 2021]]
+
+
+def test_geojson_is_the_zone_layer_filtered_like_the_json(client):
+    r = client.get("/indicators", params={"format": "geojson"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+    body = r.json()
+    assert body["type"] == "FeatureCollection" and body["total"] == 6 and body["suppressed_below"] == 0
+    keys = [(f["properties"]["indicator"], f["properties"]["zone_id"]) for f in body["features"]]
+    assert keys == [(i, z) for i in ("hurto", "hurto_localidad", "homicidio_share") for z in ("L1", "L2")]
+    l1 = body["features"][0]
+    assert l1["geometry"]["type"] == "Polygon" and l1["properties"]["scope"] == "breakdown"
+    assert l1["properties"]["shortfall"] == pytest.approx(30.0) and l1["properties"]["suppressed"] is False
+    # level filters on the indicator's level: the city indicators bring their breakdown zones
+    city = client.get("/indicators", params={"format": "geojson", "level": "city"}).json()
+    assert {f["properties"]["indicator"] for f in city["features"]} == {"hurto", "homicidio_share"}
+    assert client.get("/indicators", params={"format": "geojson", "objective": "servicio"}).json()["features"] == []
+    assert client.get("/indicators", params={"format": "geojson", "year": 2023}).json()["total"] == 6
+    r = client.get("/indicators", params={"format": "geojson", "year": 2022})
+    assert r.status_code == 422
+    assert r.json()["detail"] == "the zone layer holds the run's year only (2023); run `geoprio indicators TARGETS.toml --year 2022`"
+
+
+def test_unknown_format_is_422_json(client):
+    r = client.get("/indicators", params={"format": "xml"})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/json"
+    assert r.json()["detail"][0]["loc"] == ["query", "format"] and "'json', 'csv' or 'geojson'" in r.json()["detail"][0]["msg"]
+    r = client.get("/indicators", params={"format": "csv", "year": 2030})
+    assert r.status_code == 422 and r.json()["detail"] == "year 2030 is not tracked; years: [2021, 2022, 2023]"
+
+
+def test_csv_and_geojson_hide_what_the_json_hides(data_dir):
+    with TestClient(app_for(data_dir, min_count=3)) as c:
+        table = _csv(c.get("/indicators", params={"format": "csv"}))
+        hidden = table[table["suppressed"]]
+        # fewer than 3 records: L2's hurtos in 2023 (1), the share's homicides (2 and 1), the quejas of 2023 (2)
+        assert list(zip(hidden["indicator"], hidden["zone_id"], hidden["year"], strict=True)) == [
+            ("hurto_localidad", "L2", 2023),
+            ("homicidio_share", "city", 2022),
+            ("homicidio_share", "city", 2023),
+            ("quejas", "city", 2023),
+        ]
+        values = ["count", "actual", "actual_annualized", "progress", "progress_capped", "cumulative_actual", "progress_plan_total"]
+        assert hidden[values].isna().all().all()
+        l2 = hidden.iloc[0]
+        assert (l2["target"], l2["baseline"], l2["months"]) == (2.0, 4.0, 6.0)  # the program stays, as in the JSON
+        shown = table[(table["zone_id"] == "L2") & (table["year"] == 2022)].iloc[0]
+        assert (shown["count"], shown["actual"], shown["suppressed"]) == (4.0, 4.0, False)
+        # the JSON detail hides the same series entries
+        detail = c.get("/indicators/hurto_localidad").json()["zone_series"][1]["series"]
+        assert [s["suppressed"] for s in detail] == [False, True]
+        share = c.get("/indicators/homicidio_share").json()["series"]
+        assert [s["suppressed"] for s in share] == [True, True]
+
+        layer = c.get("/indicators", params={"format": "geojson"}).json()
+        assert layer["suppressed_below"] == 3
+        props = {(f["properties"]["indicator"], f["properties"]["zone_id"]): f["properties"] for f in layer["features"]}
+        assert [k for k, p in props.items() if p["suppressed"]] == [
+            ("hurto", "L2"),
+            ("hurto_localidad", "L2"),
+            ("homicidio_share", "L1"),
+            ("homicidio_share", "L2"),
+        ]
+        # a breakdown row keeps only its (proportional) target, as the JSON breakdown does
+        b = props[("hurto", "L2")]
+        assert b["target"] == pytest.approx(100.0)
+        hidden_keys = ("count", "actual", "baseline", "progress", "progress_capped", "value_change", "change", "share_of_change")
+        assert all(b[k] is None for k in (*hidden_keys, "shortfall", "share_of_shortfall", "gap_to_city_target"))
+        rows = {r["zone_id"]: r for r in c.get("/indicators/hurto").json()["breakdown"]["rows"]}
+        assert rows["L2"]["suppressed"] and rows["L2"]["value_base"] is None and rows["L2"]["proportional_target"] == pytest.approx(100.0)
+        # a zone of a zone-level indicator keeps its baseline and target, as the JSON zone series does
+        z = props[("hurto_localidad", "L2")]
+        assert (z["baseline"], z["target"]) == (4.0, 2.0) and all(z[k] is None for k in ("count", "actual", "progress", "progress_capped"))
+        assert props[("hurto", "L1")]["shortfall"] == pytest.approx(30.0) and props[("hurto", "L1")]["count"] == 3.0
+
+
+def test_csv_or_geojson_missing_beside_the_json_is_404(tmp_path, data_dir):
+    folder = tmp_path / "solo_json"
+    folder.mkdir()
+    (folder / "seguimiento.json").write_bytes(next(data_dir.glob("**/seguimiento.json")).read_bytes())
+    with TestClient(app_for(folder)) as c:
+        assert c.get("/indicators").status_code == 200
+        r = c.get("/indicators", params={"format": "csv"})
+        assert r.status_code == 404 and r.json()["detail"].startswith("no seguimiento.csv beside seguimiento.json")
+        r = c.get("/indicators", params={"format": "geojson"})
+        assert r.status_code == 404 and r.json()["detail"].startswith("no seguimiento_zonas.geojson beside seguimiento.json")
+
+
 def test_key_required_when_aggregates_are_protected(data_dir):
     with TestClient(app_for(data_dir, require_key_for_aggregates=True)) as c:
         assert c.get("/indicators").status_code == 401
         key = create_key(c.app.state.engine, "tablero")
         assert c.get("/indicators", headers={"X-API-Key": key}).status_code == 200
+        assert c.get("/indicators", params={"format": "csv"}).status_code == 401
+        assert c.get("/indicators", params={"format": "geojson"}, headers={"X-API-Key": key}).status_code == 200
 
 
 def test_no_tracking_output_is_404(tmp_path):

@@ -59,3 +59,20 @@ def test_errors_are_one_message_and_exit_1(targets, tmp_path):
     result = runner.invoke(app, [str(broken)])
     assert result.exit_code == 1
     assert "needs the population of upz 'B1' (Beta Uno); poblacion.csv has no row for it" in result.output.replace("\n", "")
+
+
+def test_the_zone_layer_goes_on_a_map_with_geoprio_map_seguimiento(targets, tmp_path):
+    from geoprio.cli_maps import app as map_app
+
+    result = runner.invoke(app, [str(targets), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    layer = tmp_path / "out" / "seguimiento_zonas.geojson"
+    result = runner.invoke(map_app, ["--seguimiento", str(layer), "--out", str(tmp_path / "mapa.html"), "--tiles", "none"])
+    assert result.exit_code == 0, result.output
+    # one layer per indicator with a zone breakdown or zones, two localidades each
+    for name in ("Seguimiento 2023 — Tasa de hurto", "Seguimiento 2023 — hurto_localidad", "Seguimiento 2023 — homicidio_share"):
+        assert name in result.output
+    page = (tmp_path / "mapa.html").read_text(encoding="utf-8")
+    assert "<title>Seguimiento del plan</title>" in page and page.count(".bindPopup(") == 3
+    manifest = json.loads((tmp_path / "mapa.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["inputs"][0]["role"] == "tracking" and manifest["inputs"][0]["path"] == str(layer)

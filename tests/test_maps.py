@@ -677,3 +677,199 @@ def test_a_million_incidents_make_a_map_under_5_mb(tmp_path):
     assert layers["index"].features == 144
     # aggregates only: a few thousand shapes for a million incidents
     assert sum(li.features for li in r.layers) < 10_000 and all(li.features <= len(cells) for li in r.layers)
+
+
+# --------------------------------------------------------------------------- plan tracking (seguimiento)
+
+
+def _tracking_table() -> gpd.GeoDataFrame:
+    """``seguimiento_zonas.geojson``'s columns on six 1-km zones: a city indicator's breakdown
+    with one zone in each progress class (and one without data), a zone-level indicator on two
+    zones, and one row of an earlier year.
+    """
+    boxes = [shapely.box(X0 + i * 1000, Y0, X0 + (i + 1) * 1000, Y0 + 1000) for i in range(6)]
+    hurto = pd.DataFrame(
+        {
+            "indicator": "hurto",
+            "label": "Tasa de hurto",
+            "unit": "rate",
+            "year": 2023,
+            "zone_id": ["01", "02", "03", "04", "05", "06"],
+            "name": ["Usaquén", "Chapinero", "Santa Fe", "San Cristóbal", "Usme", ""],
+            "scope": "breakdown",
+            "actual": [17.9, 300.0, 120.5, 1.0, 66.7, np.nan],
+            "baseline": [13.3, 300.0, 150.0, 2.0, 133.3, np.nan],
+            "target": [12.2, 225.0, 100.0, 1.0, 100.0, np.nan],
+            "progress": [-4.105, 0.3, 0.6, 0.9, 2.0, np.nan],
+            "progress_capped": [0.0, 0.3, 0.6, 0.9, 1.0, np.nan],
+            "share_of_shortfall": [0.391, 0.2, 0.1, 0.05, -0.1, np.nan],
+            "count": [185.0, 30.0, 12.0, 1.0, 5.0, np.nan],
+        }
+    )
+    homicidios = pd.DataFrame(
+        {
+            "indicator": "homicidios",
+            "label": "Homicidios <por localidad>",
+            "unit": "count",
+            "year": [2023, 2023, 2022],
+            "zone_id": ["01", "02", "01"],
+            "name": ["Usaquén", "Chapinero", "Usaquén"],
+            "scope": "zone",
+            "actual": [6.0, 2.0, 7.0],
+            "baseline": [6.0, 4.0, 6.0],
+            "target": [3.0, 2.0, 5.0],
+            "progress": [0.0, 1.0, -1.0],
+            "progress_capped": [0.0, 1.0, 0.0],
+            "share_of_shortfall": np.nan,
+            "count": [3.0, 1.0, 7.0],
+        }
+    )
+    df = pd.concat([hurto, homicidios], ignore_index=True)
+    return gpd.GeoDataFrame(df, geometry=boxes + boxes[:2] + boxes[:1], crs=METRIC).to_crs("EPSG:4326")
+
+
+def _geojson(info: maps.LayerInfo) -> folium.GeoJson:
+    """The zones of a tracking layer (a FeatureGroup holding one GeoJson)."""
+    return next(c for c in info.layer._children.values() if isinstance(c, folium.GeoJson))
+
+
+def test_progress_classes_red_far_green_met_grey_without_data():
+    # ColorBrewer RdYlGn (5): [0, 25 %) red … [75 %, 100 %) light green, 100 % (met) green
+    values = [0.0, 0.2499, 0.25, 0.5, 0.7499, 0.75, 0.999, 1.0, None, float("nan"), "x"]
+    expected = ["#d7191c", "#d7191c", "#fdae61", "#ffffbf", "#ffffbf", "#a6d96a", "#a6d96a", "#1a9641", "#bdbdbd", "#bdbdbd", "#bdbdbd"]
+    assert [maps.progress_color(v) for v in values] == expected
+
+
+def test_tracking_layer_colours_popup_and_legend_in_spanish():
+    r = maps.build_map(tracking=_tracking_table())
+    assert [(li.kind, li.name, li.features, li.layer.show) for li in r.layers] == [
+        ("tracking", "Seguimiento 2023 — Tasa de hurto", 6, True),  # one FeatureGroup per indicator, the first on
+        ("tracking", "Seguimiento 2023 — Homicidios <por localidad>", 2, False),  # the latest year only
+    ]
+    assert all(isinstance(li.layer, folium.FeatureGroup) for li in r.layers)
+    hurto = _geojson(r.layers[0])
+    fills = [hurto.style_function(f)["fillColor"] for f in hurto.data["features"]]
+    assert fills == ["#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641", "#bdbdbd"]
+    props = [f["properties"] for f in hurto.data["features"]]
+    assert props[0] == {
+        "name": "Usaquén",
+        "zone_id": "01",
+        "indicator": "Tasa de hurto",
+        "actual": "17.9",
+        "target": "12.2",
+        "progress_capped": "0.0 %",
+        "progress": "-410.5 %",
+        "baseline": "13.3",
+        "count": "185",
+        "unit": "tasa",  # no `per` column: the rate's base is not known
+        "target_kind": "meta de la ciudad, proporcional a la línea base de la zona",
+        "share_of_shortfall": "39.1 %",
+    }
+    assert props[4]["progress"] == "200.0 %" and props[4]["progress_capped"] == "100.0 %"
+    assert props[5]["name"] == "06" and props[5]["actual"] == "—" and props[5]["progress_capped"] == "—"  # no name: the code
+    homicidios = _geojson(r.layers[1])
+    hp = [f["properties"] for f in homicidios.data["features"]]
+    assert [p["target_kind"] for p in hp] == ["meta propia de la zona"] * 2 and [p["unit"] for p in hp] == ["casos"] * 2
+    assert hp[0]["indicator"] == "Homicidios &lt;por localidad&gt;"  # popups are HTML: labels are escaped
+    page = _html(r)
+    assert '<html lang="es">' in page and "<title>Seguimiento del plan</title>" in page
+    for text in ("Observado 2023", "Meta 2023", "Avance sin tope", "Línea base", "Casos 2023", "Parte del rezago de la ciudad"):
+        assert _shows(page, text), text
+    assert page.count(".bindPopup(") == 2
+    legends = [json.loads(s) for s in re.findall(r'div.innerHTML = ("\\u003ch4\\u003eAvance hacia la meta.*?");', page)]
+    assert len(legends) == 2
+    first = legends[0]
+    assert first.startswith("<h4>Avance hacia la meta 2023 — Tasa de hurto</h4>")
+    rows = re.findall(r'background:(#\w+);"></span>([^<]+)</div>', first)
+    assert rows == [
+        ("#1a9641", "Meta cumplida (100 %)"),
+        ("#a6d96a", "75–100 %"),
+        ("#ffffbf", "50–75 %"),
+        ("#fdae61", "25–50 %"),
+        ("#d7191c", "0–25 % (lejos de la meta)"),
+        ("#bdbdbd", "Sin datos"),
+    ]
+    assert "1 de 6 zonas cumplen la meta" in first and "repartida en proporción a su línea base" in first
+    assert "Sin datos" not in legends[1] and "1 de 2 zonas cumplen la meta" in legends[1] and "repartida" not in legends[1]
+    assert "Homicidios &lt;por localidad&gt;" in legends[1]
+
+
+def test_tracking_layer_in_english_one_indicator_and_year():
+    r = maps.build_map(tracking=_tracking_table(), tracking_indicator="homicidios", tracking_year=2022, lang="en")
+    assert [(li.name, li.features) for li in r.layers] == [("Plan tracking 2022 — Homicidios <por localidad>", 1)]
+    feats = _features(r.layers[0])
+    assert feats[0]["properties"]["actual"] == "7.0" and feats[0]["properties"]["target_kind"] == "the zone's own target"
+    page = _html(r)
+    assert '<html lang="en">' in page and "<title>Plan tracking</title>" in page
+    for text in ("Actual 2022", "Target 2022", "Uncapped progress", "Baseline", "Progress towards the target 2022", "Target met (100 %)"):
+        assert _shows(page, text), text
+    assert not _shows(page, "Avance sin tope") and not _shows(page, "Meta cumplida")
+    # with an index: the tracking layer is on, the index listed but off
+    both = maps.build_map(index=_index_table(), tracking=_tracking_table(), tracking_indicator="hurto")
+    assert [(li.kind, li.layer.show) for li in both.layers if li.kind in ("index", "tracking")] == [("index", False), ("tracking", True)]
+    assert both.parameters["tracking_indicator"] == "hurto"
+
+
+def test_tracking_layer_errors_name_the_choice_and_what_is_there():
+    t = _tracking_table()
+    with pytest.raises(InputError, match=r"tracking: indicator 'robo' is not in the layer; indicators: \['hurto', 'homicidios'\]"):
+        maps.build_map(tracking=t, tracking_indicator="robo")
+    with pytest.raises(InputError, match=r"tracking: year 2030 is not in the layer; years: \[2022, 2023\]"):
+        maps.build_map(tracking=t, tracking_year=2030)
+    with pytest.raises(ColumnError, match=r"tracking: missing column\(s\) \['progress_capped'\]"):
+        maps.build_map(tracking=t.drop(columns="progress_capped"))
+    with pytest.raises(InputError, match="a tracking indicator or year was given without the tracking layer"):
+        maps.build_map(index=_index_table(), tracking_indicator="hurto")
+    with pytest.raises(InputError, match="tracking: no zone with a geometry to draw"):
+        maps.build_map(tracking=t.iloc[:0])
+    with pytest.raises(InputError, match="expected Polygon or MultiPolygon geometries, got Point"):
+        maps.build_map(tracking=t.set_geometry(shapely.centroid(t.geometry.to_numpy()), crs="EPSG:4326"))
+
+
+@pytest.fixture(scope="module")
+def tracking_output(tmp_path_factory) -> Path:
+    """``geoprio indicators`` run on the tiny city of test_targets (its real zone layer)."""
+    from test_targets import write_tiny_city
+
+    from geoprio.targets import load_targets
+    from geoprio.tracking import track, write_tracking
+
+    root = tmp_path_factory.mktemp("seguimiento")
+    write_tracking(track(load_targets(write_tiny_city(root / "ciudad"))), root / "out")
+    return root / "out" / "seguimiento_zonas.geojson"
+
+
+def test_tracking_layer_from_geoprio_indicators_output_offline(tracking_output, tmp_path):
+    out = maps.map_from_files(tmp_path / "seg.html", tracking=tracking_output, tiles="none")
+    # hurto (city; its localidad breakdown): L1 0 %, L2 met; hurto_localidad: L1 0 %, L2 met; homicidio_share: L1 34 %, L2 met
+    assert [(li.name, li.features) for li in out.layers] == [
+        ("Seguimiento 2023 — Tasa de hurto", 2),
+        ("Seguimiento 2023 — hurto_localidad", 2),
+        ("Seguimiento 2023 — homicidio_share", 2),
+    ]
+    fills = [[_geojson(li).style_function(f)["fillColor"] for f in _features(li)] for li in out.layers]
+    assert fills == [["#d7191c", "#1a9641"], ["#d7191c", "#1a9641"], ["#fdae61", "#1a9641"]]
+    share = _features(out.layers[2])[1]["properties"]
+    # L2 had no homicide in 2023: actual 0 (lower is better) meets the target; uncapped T/0 is undefined
+    assert (share["actual"], share["progress_capped"], share["progress"], share["unit"]) == ("0.0 %", "100.0 %", "—", "porcentaje (%)")
+    page = out.path.read_text(encoding="utf-8")
+    assert _remote_urls(page) == [] and (tmp_path / "assets" / "leaflet" / "1.9.3" / "dist" / "leaflet.js").is_file()
+    doc = json.loads(out.manifest.read_text(encoding="utf-8"))
+    assert [i["role"] for i in doc["inputs"]] == ["tracking"] and [la["kind"] for la in doc["layers"]] == ["tracking"] * 3
+
+
+def test_cli_map_seguimiento_option(tracking_output, tmp_path):
+    res = runner.invoke(map_app, ["--seguimiento", str(tracking_output), "--out", str(tmp_path / "s.html"), "--tiles", "none"])
+    assert res.exit_code == 0, res.output
+    assert "Mapa escrito:" in res.output and "Seguimiento 2023 — Tasa de hurto" in res.output and "homicidio_share" in res.output
+    res = runner.invoke(
+        map_app,
+        ["--seguimiento", str(tracking_output), "--seguimiento-indicator", "hurto", "--lang", "en", "--out", str(tmp_path / "h.html")],
+    )
+    assert res.exit_code == 0, res.output
+    assert "Plan tracking 2023 — Tasa de hurto" in res.output and "hurto_localidad" not in res.output
+    args = ["--seguimiento", str(tracking_output), "--seguimiento-indicator", "robo", "--out", str(tmp_path / "x.html")]
+    res = runner.invoke(map_app, args)
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    text = res.output.replace("\n", "")
+    assert "seguimiento_zonas.geojson (tracking): indicator 'robo' is not in the layer; indicators: ['hurto'," in text

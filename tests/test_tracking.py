@@ -231,7 +231,7 @@ def test_shortfalls_always_add_up_to_the_city_gap(parts, target, lower):
 @given(b=finite, t=finite, trend=st.sampled_from(["creciente", "decreciente"]))
 def test_level_progress_is_0_at_the_baseline_and_1_at_the_target(b, t, trend):
     direction = "higher_is_better" if trend == "creciente" else "lower_is_better"
-    if (t > b if trend == "creciente" else t < b) and abs(t - b) > 1e-9:
+    if (t > b if trend == "creciente" else t < b) and not math.isclose(t - b, 0.0, rel_tol=1e-12, abs_tol=1e-12):  # as the code decides
         assert level_progress(b, t, b, trend=trend, direction=direction)[0] == pytest.approx(0.0, abs=1e-12)
         assert level_progress(t, t, b, trend=trend, direction=direction)[0] == pytest.approx(1.0, rel=1e-12)
     else:

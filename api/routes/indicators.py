@@ -2,17 +2,24 @@
 
 Serves ``seguimiento.json``, which ``geoprio indicators TARGETS.toml --out <data dir>`` wrote
 into the API's data directory (directly, or in a sub-folder); it is read once, on the first
-request, and kept (outputs never change while served). Nothing is recomputed here except
-picking the year asked for from the yearly series the file already holds.
+request, and kept (outputs never change while served). ``GET /indicators?format=csv`` serves
+``seguimiento.csv`` and ``format=geojson`` ``seguimiento_zonas.geojson`` from the same folder,
+filtered by the same parameters and with the same small-count suppression as the JSON
+detail. Nothing is recomputed here except picking the year asked for from the yearly series
+the file already holds.
 """
 
 from __future__ import annotations
 
+import io as _io
 import json
+import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SettingsDep, StoreDep, aggregate_access
@@ -22,6 +29,8 @@ from geoprio.errors import InputError
 router = APIRouter(prefix="/indicators", tags=["indicators"], dependencies=[Depends(aggregate_access)])
 
 FILE_NAME = "seguimiento.json"
+CSV_NAME = "seguimiento.csv"
+GEOJSON_NAME = "seguimiento_zonas.geojson"
 KIND = "geoprio.seguimiento"
 
 
@@ -253,14 +262,125 @@ def _suppress(entry: dict[str, Any], keys: tuple[str, ...], min_count: int) -> d
     return entry
 
 
-@router.get("", response_model=IndicatorList)
+# --------------------------------------------------------------------------- CSV and GeoJSON
+
+#: seguimiento.csv: the values hidden in a row based on fewer records than ``min_count``
+#: (the detail's ``series`` suppression; the baseline and the target stay, as there).
+_CSV_VALUES = ("count", "actual", "actual_annualized", "progress", "progress_capped", "cumulative_actual", "progress_plan_total")
+#: seguimiento_zonas.geojson: a city indicator's breakdown row hides every value but its
+#: target (the detail's breakdown suppression); a zone-level indicator's zone hides its
+#: observed values and their progress (the detail's ``zone_series`` suppression).
+_GEO_BREAKDOWN_VALUES = (
+    "count",
+    "actual",
+    "baseline",
+    "progress",
+    "progress_capped",
+    "value_change",
+    "change",
+    "share_of_change",
+    "shortfall",
+    "share_of_shortfall",
+    "gap_to_city_target",
+)
+_GEO_ZONE_VALUES = ("count", "actual", "progress", "progress_capped", "value_change")
+
+
+def _beside(store: Store, name: str) -> Path:
+    """An output written beside ``seguimiento.json`` by the same run; 404 when missing."""
+    found = _find(store)
+    path = found.with_name(name) if found is not None else None
+    if path is None or not path.is_file():
+        raise HTTPException(
+            404, f"no {name} beside {FILE_NAME} in the data directory; run `geoprio indicators TARGETS.toml --out <data dir>`"
+        )
+    return path
+
+
+def _read_csv(store: Store) -> pd.DataFrame:
+    path = _beside(store, CSV_NAME)
+    try:
+        # every cell as the text geoprio wrote (zone ids such as "01" keep their zeros)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the tracking table: {exc}") from None
+
+
+def _read_geojson(store: Store) -> dict[str, Any]:
+    path = _beside(store, GEOJSON_NAME)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=lambda _: None)  # NaN/Infinity → null
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the tracking zone layer: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("features"), list):
+        raise InputError(f"{path}: not a GeoJSON FeatureCollection")
+    return doc
+
+
+def _small(count: Any, min_count: int) -> bool:
+    try:
+        c = float(count)
+    except (TypeError, ValueError):
+        return False
+    return min_count > 0 and not math.isnan(c) and c < min_count
+
+
+def _csv_response(store: Store, ids: list[str], year: int | None, min_count: int) -> Response:
+    table = store.cached(("indicators", "csv"), lambda: _read_csv(store))
+    keep = table["indicator"].isin(ids)
+    if year is not None:
+        keep &= table["year"] == str(year)
+    rows = table[keep].copy()
+    hide = rows["count"].map(lambda c: _small(c, min_count)).astype(bool)
+    for col in _CSV_VALUES:
+        if col in rows.columns:
+            rows.loc[hide, col] = ""
+    rows["suppressed"] = hide
+    buf = _io.StringIO()
+    rows.to_csv(buf, index=False, lineterminator="\n")
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={"X-Total-Count": str(len(rows))})
+
+
+def _geojson_response(store: Store, ids: list[str], year: int | None, min_count: int) -> JSONResponse:
+    layer = store.cached(("indicators", "geojson"), lambda: _read_geojson(store))
+    years = sorted({int(f["properties"]["year"]) for f in layer["features"] if f.get("properties", {}).get("year") is not None})
+    if year is not None and years and year not in years:
+        held = ", ".join(map(str, years))
+        raise HTTPException(422, f"the zone layer holds the run's year only ({held}); run `geoprio indicators TARGETS.toml --year {year}`")
+    features = []
+    for f in layer["features"]:
+        props = f.get("properties") or {}
+        if props.get("indicator") not in ids:
+            continue
+        hide = _small(props.get("count"), min_count)
+        if hide:
+            keys = _GEO_BREAKDOWN_VALUES if props.get("scope") == "breakdown" else _GEO_ZONE_VALUES
+            props = {k: (None if k in keys else v) for k, v in props.items()}
+        features.append({**f, "properties": {**props, "suppressed": hide}})
+    body = {"type": "FeatureCollection", "features": features, "total": len(features), "suppressed_below": min_count}
+    return JSONResponse(body, media_type="application/geo+json")
+
+
+@router.get("", response_model=IndicatorList, responses={200: {"content": {"text/csv": {}, "application/geo+json": {}}}})
 def list_indicators(
     store: StoreDep,
+    settings: SettingsDep,
     objective: Annotated[str | None, Query(description="only indicators of this objective")] = None,
     level: Annotated[str | None, Query(description="only indicators tracked at this level: city, localidad, upz…")] = None,
-    year: Annotated[int | None, Query(ge=1900, le=2200, description="year to report; default: the run's year")] = None,
-) -> IndicatorList:
-    """The plan's progress, its objectives' and each indicator's in one year."""
+    year: Annotated[
+        int | None,
+        Query(ge=1900, le=2200, description="year to report; default: the run's year (csv: every year; geojson: the run's year only)"),
+    ] = None,
+    format: Annotated[
+        Literal["json", "csv", "geojson"],
+        Query(
+            description="json: the summary below; csv: seguimiento.csv (one row per indicator, place and year); geojson: progress per zone"
+        ),
+    ] = "json",
+) -> Any:
+    """The plan's progress, its objectives' and each indicator's in one year; or, with
+    ``format=csv`` / ``geojson``, the tracking table / zone layer of the same indicators.
+    """
     doc = _document(store)
     y = _year(doc, year)
     objectives = doc["objectives"]
@@ -269,6 +389,10 @@ def list_indicators(
     if level is not None and level not in doc["levels"]:
         raise HTTPException(422, f"unknown level {level!r}; levels: {doc['levels']}")
     inds = [i for i in doc["indicators"] if (objective is None or i["objective"] == objective) and (level is None or i["level"] == level)]
+    if format == "csv":
+        return _csv_response(store, [i["id"] for i in inds], year, settings.min_count)
+    if format == "geojson":
+        return _geojson_response(store, [i["id"] for i in inds], year, settings.min_count)
     items = [IndicatorSummary(**_summary(i, y)) for i in inds]
     return IndicatorList(
         title=doc.get("title"),
