@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from api.db import make_engine
 from api.errors import BodySizeLimit, install_handlers
 from api.jobs import JobRunner
-from api.routes import health, hotspots, incidents, indicators, maps, plans, zones
+from api.routes import entornos, health, hotspots, incidents, indicators, maps, plans, zones
 from api.settings import Settings, get_settings
 from api.store import Store
 from geoprio import __version__
@@ -61,7 +61,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware, allow_origins=s.cors_origins, allow_methods=["GET", "POST"], allow_headers=["X-API-Key", "Content-Type"]
         )
-    for router in (health.router, zones.router, hotspots.router, indicators.router, plans.router, maps.router, incidents.router):
+    for router in (
+        health.router,
+        zones.router,
+        hotspots.router,
+        entornos.router,
+        indicators.router,
+        plans.router,
+        maps.router,
+        incidents.router,
+    ):
         app.include_router(router)
     assets = s.maps_dir / "assets"
     if assets.is_dir():

@@ -24,7 +24,7 @@ from geoprio.errors import InputError
 __all__ = ["LAYERS", "Store"]
 
 #: Other outputs the API serves, by the file name their command writes.
-LAYERS = {"clusters": "hotspots_clusters.geojson", "cells": "hotspots_celdas.geojson"}
+LAYERS = {"clusters": "hotspots_clusters.geojson", "cells": "hotspots_celdas.geojson", "entornos": "entornos.geojson"}
 
 
 def _round(geometry: Any, digits: int = 6) -> Any:
@@ -46,6 +46,7 @@ class Store:
     zones: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    layer_paths: dict[str, Path] = field(default_factory=dict)
     _records: dict[str, pd.DataFrame] = field(default_factory=dict)
     _cache: dict[Any, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,7 +70,8 @@ class Store:
         for name, pattern in LAYERS.items():
             found = sorted(store.data_dir.glob(f"**/{pattern}"), key=lambda p: p.stat().st_mtime)
             if found:  # the newest run of that kind
-                store.layers[name] = io.read_layer(found[-1])
+                store.layers[name] = io.read_layer(found[-1], dates_as_text=name == "entornos")
+                store.layer_paths[name] = found[-1]
         return store
 
     @property
@@ -116,6 +118,19 @@ class Store:
             return found
 
         return self.cached("plans", build)
+
+    def beside(self, layer: str, file_name: str) -> pd.DataFrame | dict[str, Any] | None:
+        """A table (CSV) or document (JSON) written beside a loaded layer, or None if absent."""
+
+        def build() -> pd.DataFrame | dict[str, Any] | None:
+            path = self.layer_paths[layer].with_name(file_name)
+            if not path.is_file():
+                return None
+            if path.suffix == ".json":
+                return json.loads(path.read_text(encoding="utf-8"))
+            return io.read_output_table(path, text_columns=("place_id", "place"))
+
+        return self.cached(("beside", layer, file_name), build)
 
     def maps(self) -> list[Path]:
         return sorted(self.maps_dir.glob("*.html")) if self.maps_dir.is_dir() else []

@@ -314,7 +314,7 @@ def demo_cmd(
     maps_dir: Annotated[Path, typer.Option("--maps", help="Where the demo's maps go (offline-ready HTML).")] = Path("maps"),
     lang: LangOpt = "es",
 ) -> None:
-    """Build the synthetic demo city (seeded); run the index, hot spots and camera and garita plans; draw the maps."""
+    """Build the synthetic demo city (seeded); run the index, hot spots, camera and garita plans and priority places; draw the maps."""
     from geoprio.demo import run_demo
 
     lang = lang_option(lang)
@@ -327,7 +327,7 @@ def demo_cmd(
     _print_reports(run, lang)
     _print_index(run, top=top, lang=lang)
     _print_written(run.outputs, run.manifest, lang)
-    for kind in ("hotspots", "cameras", "garitas"):
+    for kind in ("hotspots", "cameras", "garitas", "entornos"):
         out.print(f"  {demo.outputs[kind][0].parent}/")
     for kind, plan in (("cámaras" if lang == "es" else "cameras", demo.cameras), ("garitas", demo.garitas)):
         s = plan.summary()
@@ -336,6 +336,19 @@ def demo_cmd(
             out.print(f"Plan de {kind}: {s['n_selected']} nuevas cubren {share:.1f} % de la demanda ponderada; brecha {gap:.2f} %")
         else:
             out.print(f"{kind} plan: {s['n_selected']} new sites cover {share:.1f} % of weighted demand; gap {gap:.2f} %")
+    ent = demo.entornos
+    top = ent.table.sort_values("rank").iloc[0]
+    plan = ent.plan
+    if lang == "es":
+        out.print(
+            f"Entornos: {len(ent.table)} lugares; el primero es {top['name']} (horas pico {top['peak_hours']}); "
+            f"{plan.teams} equipos cubren {100 * plan.share:.1f} % de sus incidentes ponderados (brecha {100 * plan.gap:.2f} %)"
+        )
+    else:
+        out.print(
+            f"Places: {len(ent.table)}; first is {top['name']} (peak hours {top['peak_hours']}); "
+            f"{plan.teams} teams cover {100 * plan.share:.1f} % of their weighted incidents (gap {100 * plan.gap:.2f} %)"
+        )
     from geoprio.cli_maps import render_demo_maps
 
     render_demo_maps(maps_dir, out_dir, lang=lang)
@@ -344,6 +357,7 @@ def demo_cmd(
 def _register_topics() -> None:
     """Commands that live in their own modules."""
     from geoprio.cli_api import apikey_app, serve
+    from geoprio.cli_entornos import entornos
     from geoprio.cli_hotspots import register as register_hotspots
     from geoprio.cli_indicators import indicators
     from geoprio.cli_maps import map_cmd
@@ -353,6 +367,7 @@ def _register_topics() -> None:
     app.add_typer(plan_app, name="plan")
     app.command("map")(friendly(map_cmd))
     app.command("indicators")(indicators)
+    app.command("entornos")(entornos)
     app.command("serve")(friendly(serve))
     app.add_typer(apikey_app, name="apikey")
 

@@ -122,6 +122,10 @@ def map_cmd(
         str | None,
         typer.Option("--seguimiento-indicator", help="Draw only this indicator of --seguimiento (its id; default: one layer each)."),
     ] = None,
+    entornos: Annotated[
+        Path | None,
+        typer.Option("--entornos", exists=True, dir_okay=False, help="Ranked places of `geoprio entornos` (entornos.geojson)."),
+    ] = None,
     out_path: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("maps/mapa.html"),
     inline: Annotated[bool, typer.Option("--inline", help="One self-contained HTML file (web assets embedded).")] = False,
     cdn: Annotated[bool, typer.Option("--cdn", help="Load the web assets from CDNs instead of a local assets/ folder.")] = False,
@@ -144,7 +148,7 @@ def map_cmd(
     title: Annotated[str | None, typer.Option("--title", help="Title shown on the map.")] = None,
     lang: LangOpt = "es",
 ) -> None:
-    """Draw index, hot spots, plans and plan tracking on a web map that works offline; print its size."""
+    """Draw index, hot spots, plans, plan tracking and priority places on a web map that works offline; print its size."""
     from geoprio.maps import ASSETS_DIR, format_size, map_from_files
 
     lang = lang_option(lang)
@@ -169,6 +173,7 @@ def map_cmd(
         cameras_radius_m=cameras_radius_m,
         garitas_radius_m=garitas_radius_m,
         tracking=seguimiento,
+        entornos=entornos,
         assets=assets,
         command=" ".join(["geoprio", *sys.argv[1:]]),
         lang=lang,

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
-from shapely import LineString, Point, Polygon
+from shapely import LineString, Point, Polygon, affinity
 from shapely.ops import substring
 
 from geoprio.errors import ConfigError
@@ -455,6 +455,10 @@ class DemoCity:
         Existing beach guard posts (points): ``id``, ``nombre``.
     camaras : geopandas.GeoDataFrame
         Existing CCTV cameras (points): ``id``.
+    entornos : geopandas.GeoDataFrame
+        Public places to rank (``geoprio entornos``): ``codigo``, ``nombre``, ``tipo``
+        (*estación* points along a trunk line, *parque* polygons, *colegio* points, *zona
+        nocturna* street lines), some of them at planted hot spots.
     hotspot_centers : geopandas.GeoDataFrame
         The planted hot spots (points): ``id``, ``rol``, ``nombre``, ``sigma_m``, ``weight``
         (share of hot-spot incidents), ``weight_convivencia``, ``trend`` (incidence goes
@@ -483,6 +487,7 @@ class DemoCity:
     garitas: gpd.GeoDataFrame
     camaras: gpd.GeoDataFrame
     hotspot_centers: gpd.GeoDataFrame
+    entornos: gpd.GeoDataFrame
     planted: dict[str, int]
     planted_rows: dict[str, tuple[int, ...]]
     seed: int
@@ -530,7 +535,7 @@ def make_demo_city(
     n_incidents = int(n_incidents)
 
     root = np.random.default_rng(seed)
-    rng_geo, rng_inc, rng_q, rng_conv = root.spawn(4)
+    rng_geo, rng_inc, rng_q, rng_conv, rng_places = root.spawn(5)  # a 5th child leaves the first 4 unchanged
 
     to_metric = Transformer.from_crs(OUTPUT_CRS, crs, always_xy=True)
     to_wgs = Transformer.from_crs(crs, OUTPUT_CRS, always_xy=True)
@@ -595,6 +600,8 @@ def make_demo_city(
         },
         shapely.points(hs.x, hs.y),
     )
+    place_data, place_geoms = _make_places(rng_places, geo)
+    entornos = to_gdf(place_data, place_geoms)
     planted = dict(inc["planted"])
     planted["quejas_upz_unmatched"] = n_unmatched
     planted_rows = dict(inc["planted_rows"])
@@ -612,10 +619,106 @@ def make_demo_city(
         garitas=garitas,
         camaras=camaras,
         hotspot_centers=hotspot_centers,
+        entornos=entornos,
         planted=planted,
         planted_rows=planted_rows,
         seed=seed,
         metric_crs=str(metric_crs),
+    )
+
+
+def _make_places(rng: np.random.Generator, geo: _Geography) -> tuple[dict[str, list[str]], np.ndarray]:
+    """Public places of four kinds (metric geometries): stations every ~700 m along a trunk
+    line through the centre, the market and the commercial corridor; park polygons;
+    schools; nightlife streets (one through the commercial corridor).
+    """
+    hs = geo.hotspots
+    roles = list(hs.roles)
+    codes: list[str] = []
+    names: list[str] = []
+    kinds: list[str] = []
+    geoms: list[shapely.Geometry] = []
+
+    def upz_name(pt: shapely.Geometry) -> str:
+        hit = np.flatnonzero(shapely.contains(geo.upz_geoms, pt))
+        return geo.upz_names[int(hit[0])] if hit.size else "Puerto Demo"
+
+    def add(prefix: str, kind: str, name: str, geom: shapely.Geometry) -> None:
+        codes.append(f"{prefix}{sum(k == kind for k in kinds) + 1:02d}")
+        kinds.append(kind)
+        names.append(name)
+        geoms.append(geom)
+
+    anchors = [r for r in ("periferia_1", "mercado", "centro", "corredor", "periferia_2") if r in roles]
+    trunk = LineString([(hs.x[roles.index(r)], hs.y[roles.index(r)]) for r in anchors])
+    for d in np.arange(0.0, trunk.length + 1.0, 700.0):
+        pt = trunk.interpolate(d + rng.uniform(-60, 60) if 0 < d < trunk.length else d)
+        if geo.land_inner.contains(pt):
+            add("EST", "estación", f"Estación {upz_name(pt)}", pt)
+    for _ in range(8):
+        c = _point_inside(geo.land, rng, 300.0)
+        side = rng.uniform(100.0, 220.0)
+        park = affinity.rotate(shapely.box(c.x - side / 2, c.y - side / 2, c.x + side / 2, c.y + side / 2), rng.uniform(0, 90))
+        add("PAR", "parque", f"Parque {upz_name(c)}", park)
+    for _ in range(14):
+        pt = _point_inside(geo.land, rng, 200.0)
+        add("COL", "colegio", f"Colegio {upz_name(pt)}", pt)
+    centres = [roles.index("corredor")] if "corredor" in roles else []
+    centres += list(rng.choice(len(roles), 2, replace=False))
+    for i in centres:
+        angle = rng.uniform(0, np.pi)
+        half = rng.uniform(150.0, 250.0)
+        dx, dy = half * np.cos(angle), half * np.sin(angle)
+        street = LineString([(hs.x[i] - dx, hs.y[i] - dy), (hs.x[i] + dx, hs.y[i] + dy)])
+        add("RUM", "zona nocturna", f"Zona de rumba {upz_name(street.centroid)}", street)
+    return {"codigo": codes, "nombre": names, "tipo": kinds}, np.array(geoms, dtype=object)
+
+
+def synthetic_incidents(
+    zones: gpd.GeoDataFrame,
+    counts: Sequence[float] | np.ndarray,
+    *,
+    seed: int = 20241,
+    year: int = 2019,
+    category: str = "Hurto a personas",
+    scale: float = 1.0,
+    metric_crs: str = DEFAULT_METRIC_CRS,
+) -> pd.DataFrame:
+    """A clearly synthetic point set that keeps real per-zone totals.
+
+    For cities that publish crime only per zone (Bogotá publishes counts per UPZ, no
+    points), this draws ``round(counts[i] · scale)`` points uniformly inside zone ``i``,
+    dates uniformly in ``year`` and hours from the demo's profile of personal theft
+    (weekday and weekend shapes). Place rankings computed on it reflect each zone's density,
+    not where inside the zone incidents really happen: use it to show the mechanics, and
+    label it as synthetic. Columns as the demo's ``delitos`` (``id``, ``fecha``, ``hora``,
+    ``delito``, ``latitud``, ``longitud``) plus ``sintetico = "sí"``.
+    """
+    crs = check_metric_crs(metric_crs)
+    n = np.round(np.asarray(counts, dtype=float) * scale)
+    if len(n) != len(zones) or np.isnan(n).any() or (n < 0).any():
+        raise ConfigError(f"counts must be one non-negative number per zone ({len(zones)}), got {len(n)} values")
+    rng = np.random.default_rng(seed)
+    geoms = np.asarray(zones.geometry.to_crs(crs).values, dtype=object)
+    idx = np.repeat(np.arange(len(zones)), n.astype(np.int64))
+    x, y = _sample_uniform(geoms, idx, rng)
+    days = np.arange(np.datetime64(f"{year}-01-01"), np.datetime64(f"{year + 1}-01-01"))
+    day = days[rng.integers(0, len(days), len(idx))]
+    weekend = ((day.astype("datetime64[D]").astype(np.int64) + 3) % 7) >= 5  # 1970-01-01 was a Thursday
+    weekday_p, weekend_p = (_hour_profile(p) for p in _CAT_HOURS[0])
+    hour = np.where(weekend, rng.choice(24, len(idx), p=weekend_p), rng.choice(24, len(idx), p=weekday_p))
+    minute = rng.integers(0, 60, len(idx))
+    lon, lat = Transformer.from_crs(crs, OUTPUT_CRS, always_xy=True).transform(x, y)
+    return pd.DataFrame(
+        {
+            "id": [f"S{i + 1:07d}" for i in range(len(idx))],
+            "fecha": day.astype(str),
+            "hora": [f"{h:02d}:{m:02d}" for h, m in zip(hour, minute, strict=True)],
+            "delito": category,
+            "latitud": np.round(lat, 6),
+            "longitud": np.round(lon, 6),
+            "sintetico": "sí",
+        }
     )
 
 
@@ -1700,6 +1803,87 @@ weight = 1
 """
 
 
+DEMO_ENTORNOS_CONFIG = """\
+# Entornos priorizados de "Puerto Demo" (datos sintéticos): estaciones, parques, colegios y
+# zonas de rumba, clasificados por los delitos y comportamientos contrarios a la convivencia
+# cercanos, con sus horas pico y un plan de despliegue de equipos.
+#   geoprio entornos data/demo/entornos.toml
+
+[places]
+path = "entornos.geojson"
+type = "tipo"
+name = "nombre"
+id = "codigo"
+radius_m = 100                                        # desde el borde del lugar
+radius_by_type = { "colegio" = 200, "zona nocturna" = 50 }
+overlap = "all"                                       # un delito cerca de dos lugares cuenta para ambos
+ring_width_m = 300                                    # anillo de comparación alrededor de cada lugar
+
+[sources.delitos]
+path = "delitos.csv"
+kind = "crime"
+
+[sources.convivencia]
+path = "convivencia.csv"
+kind = "coexistence"
+category = "comportamiento"
+
+[[indicators]]
+name = "violencia"
+label = "Violencia (daño ponderado)"
+source = "delitos"
+categories = ["Homicidio", "Lesiones personales", "Delitos sexuales", "Violencia intrafamiliar"]
+harm_weighted = true
+weight = 4
+
+[[indicators]]
+name = "hurtos"
+label = "Hurtos"
+source = "delitos"
+categories = ["Hurto*"]
+weight = 3
+
+[[indicators]]
+name = "hurtos_noche"
+label = "Hurtos de 18:00 a 06:00"
+source = "delitos"
+categories = ["Hurto*"]
+hours = [18, 6]
+weight = 1
+
+[[indicators]]
+name = "convivencia"
+label = "Comportamientos contrarios a la convivencia"
+source = "convivencia"
+weight = 2
+
+[index]
+normalization = "minmax"
+weighting = "explicit"
+tiers = "quantiles"
+
+[robustness]
+draws = 1000
+top_k = 5
+
+[incidents]                  # lo que cuentan el perfil horario, el anillo y el plan
+sources = ["delitos", "convivencia"]
+harm_weighted = false
+
+[profile]
+share = 0.5                  # horas pico: las menos horas con la mitad de los incidentes
+
+[deploy]
+teams = 4
+shift_hours = 8
+days = [0, 1, 2, 3, 4, 5, 6]
+top = 15                     # los 15 lugares mejor clasificados
+
+[output]
+dir = "output/entornos"
+"""
+
+
 def write_demo_city(city: DemoCity, out_dir: str | os.PathLike[str]) -> Path:
     """Write the demo city's layers and tables into ``out_dir`` and return its index config.
 
@@ -1710,13 +1894,14 @@ def write_demo_city(city: DemoCity, out_dir: str | os.PathLike[str]) -> Path:
     from geoprio import io
 
     out = Path(out_dir)
-    for name in ("localidades", "upz", "costa", "playas", "garitas", "camaras", "hotspot_centers"):
+    for name in ("localidades", "upz", "costa", "playas", "garitas", "camaras", "hotspot_centers", "entornos"):
         io.write_layer(getattr(city, name), out / f"{name}.geojson")
     io.write_table(city.poblacion, out / "poblacion_upz.csv")
     io.write_table(city.delitos, out / "delitos.csv", sep=";", decimal=",")
     io.write_table(city.convivencia, out / "convivencia.csv", sep=";", decimal=",")
     io.write_table(city.quejas, out / "quejas.csv")
     io.write_json({"seed": city.seed, "planted": city.planted}, out / "generador.json")
+    io.write_text(DEMO_ENTORNOS_CONFIG, out / "entornos.toml")
     return io.write_text(DEMO_CONFIG, out / "indice.toml")
 
 
@@ -1725,12 +1910,15 @@ def write_demo_city(city: DemoCity, out_dir: str | os.PathLike[str]) -> Path:
 
 @dataclass
 class DemoRun:
-    """What :func:`run_demo` produced: the index run, the hot spots, the two plans and the files."""
+    """What :func:`run_demo` produced: the index run, the hot spots, the two plans, the
+    entornos run and the files.
+    """
 
     index: object
     hotspots: object
     cameras: object
     garitas: object
+    entornos: object
     outputs: dict[str, list[Path]]
 
 
@@ -1748,10 +1936,12 @@ def run_demo(
 
     ``out_dir/`` gets the city's inputs and ``indice.toml``; ``out_dir/output/`` the index
     (and its manifest), ``output/hotspots/`` the Gi*, density and cluster outputs,
-    ``output/camaras/`` and ``output/garitas/`` the two plans (each folder with its
-    manifest). The maps are drawn from these files by :func:`geoprio.maps.demo_maps`.
+    ``output/camaras/`` and ``output/garitas/`` the two plans, ``output/entornos/`` the
+    ranked places with their hours and deployment plan (each folder with its manifest).
+    The maps are drawn from these files by :func:`geoprio.maps.demo_maps`.
     """
     from geoprio.config import load_config
+    from geoprio.entornos import load_entornos_config, run_entornos
     from geoprio.hotspots import HotspotOptions, find_hotspots, write_hotspots
     from geoprio.pipeline import run_index
     from geoprio.plan import plan_cameras, plan_garitas, write_plan
@@ -1787,4 +1977,11 @@ def run_demo(
         time_limit_s=30.0,
     )
     outputs["garitas"], _ = write_plan(garitas, out / "output" / "garitas", formats=("csv", "geojson"), command=command)
-    return DemoRun(index, hot, cameras, garitas, outputs)
+    ecfg = load_entornos_config(out / "entornos.toml")
+    if lang != ecfg.index.lang:
+        ecfg = ecfg.model_copy(update={"index": ecfg.index.model_copy(update={"lang": lang})})
+    entornos = run_entornos(
+        ecfg.model_copy(update={"output": ecfg.output.model_copy(update={"formats": ["csv", "geojson"]})}), command=command
+    )
+    outputs["entornos"] = [*entornos.outputs, entornos.manifest]
+    return DemoRun(index, hot, cameras, garitas, entornos, outputs)

@@ -31,6 +31,7 @@ __all__ = [
     "atomic_path",
     "read_csv",
     "read_layer",
+    "read_output_table",
     "read_table",
     "sha256_file",
     "sniff_text",
@@ -208,8 +209,24 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = 0, **c
     return read_csv(p, **csv_options)
 
 
-def read_layer(path: str | os.PathLike[str], *, layer: str | int | None = None) -> gpd.GeoDataFrame:
-    """Read a vector layer (GeoJSON, GeoPackage, shapefile, GeoParquet, FlatGeobuf)."""
+def read_output_table(path: str | os.PathLike[str], *, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a CSV that geoprio itself wrote (comma separator, point decimals, UTF-8), with
+    typed columns; ``text_columns`` stay text (ids such as ``"007"``).
+    """
+    p = _require_file(path)
+    try:
+        return pd.read_csv(p, dtype=dict.fromkeys(text_columns, "string"), encoding="utf-8")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"{p}: cannot read as a geoprio output table: {exc}") from exc
+
+
+def read_layer(path: str | os.PathLike[str], *, layer: str | int | None = None, dates_as_text: bool = False) -> gpd.GeoDataFrame:
+    """Read a vector layer (GeoJSON, GeoPackage, shapefile, GeoParquet, FlatGeobuf).
+
+    GDAL guesses GeoJSON field types from the values, and reads text such as
+    ``"06:00–07:00, 18:00–22:00"`` as a time of day; ``dates_as_text=True`` keeps such
+    fields as the text written.
+    """
     p = _require_file(path)
     suffix = _suffix(p)
     try:
@@ -221,6 +238,8 @@ def read_layer(path: str | os.PathLike[str], *, layer: str | int | None = None) 
                     f"{p}: reading GeoParquet needs pyarrow; install it with pip install 'geoprio[parquet]'"
                 ) from exc
         kwargs: dict[str, Any] = {"engine": "pyogrio"}
+        if dates_as_text and suffix in (".geojson", ".json"):
+            kwargs["DATE_AS_STRING"] = "YES"
         if layer is not None:
             kwargs["layer"] = layer
         return gpd.read_file(p, **kwargs)

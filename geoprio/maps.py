@@ -118,6 +118,7 @@ __all__ = [
     "add_parent_outline",
     "add_plan_layer",
     "add_tracking_layer",
+    "add_entornos_layer",
     "build_map",
     "demo_maps",
     "finish_map",
@@ -222,6 +223,17 @@ LABELS: dict[str, dict[str, str]] = {
         "fullscreen_exit": "Salir de pantalla completa",
         "title_tracking": "Seguimiento del plan",
         "tracking_layer": "Seguimiento {year} — {indicator}",
+        "title_entornos": "Entornos priorizados",
+        "entornos_layer": "Entornos priorizados — área de influencia",
+        "entornos_legend": "Índice del entorno (0–100)",
+        "place": "Lugar",
+        "place_type": "Tipo",
+        "radius": "Radio (m)",
+        "weighted_incidents": "Incidentes ponderados",
+        "surroundings": "Frente a su entorno",
+        "peak_hours_label": "Horas pico",
+        "hour_profile": "Incidentes por hora del día",
+        "peak_note": "En rojo, las horas pico",
         "legend_tracking": "Avance hacia la meta {year} — {indicator}",
         "progress_met": "Meta cumplida (100 %)",
         "progress_far": "0–25 % (lejos de la meta)",
@@ -319,6 +331,17 @@ LABELS: dict[str, dict[str, str]] = {
         "fullscreen_exit": "Exit full screen",
         "title_tracking": "Plan tracking",
         "tracking_layer": "Plan tracking {year} — {indicator}",
+        "title_entornos": "Priority places",
+        "entornos_layer": "Priority places — influence area",
+        "entornos_legend": "Place index (0–100)",
+        "place": "Place",
+        "place_type": "Type",
+        "radius": "Radius (m)",
+        "weighted_incidents": "Weighted incidents",
+        "surroundings": "Against its surroundings",
+        "peak_hours_label": "Peak hours",
+        "hour_profile": "Incidents by hour of day",
+        "peak_note": "Peak hours in red",
         "legend_tracking": "Progress towards the target {year} — {indicator}",
         "progress_met": "Target met (100 %)",
         "progress_far": "0–25 % (far from the target)",
@@ -1404,6 +1427,103 @@ def add_tracking_layer(
     return infos
 
 
+def _hours_svg(profile: Sequence[float], peak: Sequence[bool], *, lab: dict[str, str]) -> str:
+    """A place's 24-hour profile as a small inline SVG bar chart, peak hours in red."""
+    w, h, ml, mb, mt = 240, 90, 4, 14, 4
+    top = max(max(profile), 1e-9)
+    bw = (w - 2 * ml) / 24
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" aria-label="{html.escape(lab["hour_profile"])}">'
+    ]
+    for hour, (v, pk) in enumerate(zip(profile, peak, strict=True)):
+        bh = (h - mb - mt) * v / top
+        color = "#e31a1c" if pk else "#9e9e9e"
+        parts.append(f'<rect x="{ml + hour * bw:.1f}" y="{h - mb - bh:.1f}" width="{bw - 1:.1f}" height="{bh:.1f}" fill="{color}"/>')
+    for hour in (0, 6, 12, 18):
+        parts.append(f'<text x="{ml + hour * bw:.1f}" y="{h - 2}" font-size="9">{hour:02d}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def add_entornos_layer(
+    m: folium.Map,
+    places: gpd.GeoDataFrame,
+    *,
+    lang: Lang = "es",
+    tolerance_m: float = 1.0,
+    decimals: int = DEFAULT_DECIMALS,
+    metric_crs: str = DEFAULT_METRIC_CRS,
+    show: bool = True,
+) -> LayerInfo:
+    """Places ranked by ``geoprio entornos``: each influence area coloured by its index on a
+    0–100 ramp (grey without an index), a tooltip with name, type and rank, and a popup
+    with the explanation, the comparison with the surroundings and the 24-hour profile
+    (peak hours in red).
+    """
+    lab = _labels(lang)
+    places = _check_frame(places, "entornos", geom_types=("Polygon", "MultiPolygon"))
+    _require(places, "entornos", ["place_id", "name", "type", "index", "rank"])
+    geoms = _prepare(places, tolerance_m=tolerance_m, decimals=decimals, metric_crs=metric_crs, coverage=False)
+    idx = pd.to_numeric(places["index"], errors="coerce").to_numpy(dtype=float)
+    props, styles = [], {}
+    has_interval = "rank_p05" in places and "rank_p95" in places
+    for i, r in enumerate(pd.DataFrame(places.drop(columns=places.geometry.name)).to_dict("records")):
+        ok = math.isfinite(idx[i])
+        fill = _mix(_INDEX_STOPS, idx[i] / 100.0) if ok else _NO_DATA
+        styles[str(i)] = {"fillColor": fill, "fillOpacity": 0.65, "color": "#333333", "weight": 0.8}
+        p = {
+            "name": _text(r["name"]),
+            "type": _text(r["type"]),
+            "index": _num(idx[i], 1) if ok else lab["no_index"],
+            "rank": _int(r["rank"]),
+        }
+        if has_interval:
+            p["interval"] = f"{_int(r['rank_p05'])}–{_int(r['rank_p95'])}" if _finite(r["rank_p05"]) else "—"
+        if "radius_m" in r:
+            p["radius"] = _num(r["radius_m"], 0)
+        if "weighted_incidents" in r:
+            p["incidents"] = _num(r["weighted_incidents"], 0)
+        if "pattern" in r:
+            ratio = f" (×{_num(r['ratio_ring'], 1)})" if _finite(r.get("ratio_ring")) else ""
+            p["pattern"] = _text(r["pattern"]) + ratio
+        if "peak_hours" in r:
+            p["peak"] = _text(r["peak_hours"])
+        if "drivers" in r:
+            p["drivers"] = _text(r["drivers"])
+        profile, peak = str(r.get("hours_profile") or "").split(), str(r.get("hours_peak") or "")
+        if len(profile) == 24 and len(peak) == 24:
+            chart = _hours_svg([float(v) for v in profile], [c == "1" for c in peak], lab=lab)
+            p["chart"] = f"{chart}<br><small>{html.escape(lab['peak_note'])}</small>"
+        props.append(p)
+    alias = {
+        "name": lab["place"],
+        "type": lab["place_type"],
+        "index": lab["index"],
+        "rank": lab["rank"],
+        "interval": lab["interval"],
+        "radius": lab["radius"],
+        "incidents": lab["weighted_incidents"],
+        "pattern": lab["surroundings"],
+        "peak": lab["peak_hours_label"],
+        "drivers": lab["drivers"],
+        "chart": lab["hour_profile"],
+    }
+    fields = [f for f in alias if props and f in props[0]]
+    name = lab["entornos_layer"]
+    layer = folium.GeoJson(
+        _collection(geoms, props),
+        name=name,
+        show=show,
+        style_function=lambda f: styles[f["id"]],
+        highlight_function=lambda f: {"weight": 3, "color": "#000000", "fillOpacity": 0.8},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "type", "rank"], aliases=[lab["place"], lab["place_type"], lab["rank"]], sticky=True),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=[html.escape(alias[f]) for f in fields], localize=False, max_width=320),
+    )
+    layer.add_to(m)
+    _Panel(_gradient_legend(lab["entornos_legend"], _INDEX_STOPS, 0, 100, None), layer=layer).add_to(m)
+    return LayerInfo(name=name, kind="entornos", features=len(props), layer=layer)
+
+
 def _points(frame: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return _check_frame(frame, name, geom_types=("Point",))
 
@@ -1729,6 +1849,7 @@ def build_map(
     tracking: gpd.GeoDataFrame | None = None,
     tracking_indicator: str | None = None,
     tracking_year: int | None = None,
+    entornos: gpd.GeoDataFrame | None = None,
     lang: Lang = "es",
     title: str | None = None,
     tiles: str | Sequence[str] = "auto",
@@ -1756,10 +1877,12 @@ def build_map(
     if not isinstance(max_cells, int) or max_cells < 0:
         raise InputError(f"max_cells must be a non-negative integer, got {max_cells!r}")
     indexes = _as_list(index)
-    frames = [*indexes, clusters, cells, cameras, garitas, existing_cameras, existing_garitas, garitas_stretches, tracking]
+    frames = [*indexes, clusters, cells, cameras, garitas, existing_cameras, existing_garitas, garitas_stretches, tracking, entornos]
     given = [f for f in frames if f is not None]
     if not given:
-        raise InputError("build_map: give at least one layer (index, clusters, cells, cameras, garitas, existing facilities or tracking)")
+        raise InputError(
+            "build_map: give at least one layer (index, clusters, cells, cameras, garitas, existing facilities, tracking or entornos)"
+        )
     if tracking is None and (tracking_indicator is not None or tracking_year is not None):
         raise InputError("a tracking indicator or year was given without the tracking layer (seguimiento_zonas.geojson)")
     if title is None:
@@ -1771,12 +1894,14 @@ def build_map(
             title = lab["title_hotspots"]
         elif tracking is not None:
             title = lab["title_tracking"]
+        elif entornos is not None:
+            title = lab["title_entornos"]
         elif indexes:
             title = lab["title_index"].format(level=_level_name(indexes[0], None, lang))
     geo = dict(tolerance_m=tolerance_m, decimals=decimals, metric_crs=metric_crs)
     m = new_map(given, lang=lang, tiles=tiles, tiles_attribution=tiles_attribution, carto_key=carto_key, title=title)
     layers: list[LayerInfo] = []
-    topical = any(f is not None for f in (clusters, cells, cameras, garitas, tracking))
+    topical = any(f is not None for f in (clusters, cells, cameras, garitas, tracking, entornos))
     for i, table in enumerate(indexes):
         layers.append(add_index_layer(m, table, lang=lang, color_by=color_by, show=(i == 0 and not topical), search=(i == 0), **geo))
     if indexes:
@@ -1801,6 +1926,8 @@ def build_map(
                 layers.append(gi)
     if tracking is not None:
         layers += add_tracking_layer(m, tracking, indicator=tracking_indicator, year=tracking_year, lang=lang, **geo)
+    if entornos is not None:
+        layers.append(add_entornos_layer(m, entornos, lang=lang, tolerance_m=0.2, decimals=decimals, metric_crs=metric_crs))
     if clusters is not None:
         layers.append(add_cluster_layer(m, clusters, lang=lang, **geo))
     plans = (
@@ -2018,10 +2145,10 @@ def write_map(
 # --------------------------------------------------------------------------- from files
 
 
-def _read_layer(path: str | Path | None) -> gpd.GeoDataFrame | None:
+def _read_layer(path: str | Path | None, *, dates_as_text: bool = False) -> gpd.GeoDataFrame | None:
     if path is None:
         return None
-    frame = io.read_layer(path)
+    frame = io.read_layer(path, dates_as_text=dates_as_text)
     frame.attrs["source"] = str(path)  # error messages name the file
     return frame
 
@@ -2052,13 +2179,15 @@ def map_from_files(
     cameras_radius_m: float | None = None,
     garitas_radius_m: float | None = None,
     tracking: str | Path | None = None,
+    entornos: str | Path | None = None,
     assets: AssetMode = "folder",
     command: str | None = None,
     **options: Any,
 ) -> MapOutput:
     """Read the output files of ``geoprio index`` / ``hotspots`` / ``plan`` / ``indicators``, draw them and write the map.
 
-    ``tracking`` is ``seguimiento_zonas.geojson`` of ``geoprio indicators``. ``options`` are
+    ``tracking`` is ``seguimiento_zonas.geojson`` of ``geoprio indicators``; ``entornos`` is
+    ``entornos.geojson`` of ``geoprio entornos``. ``options`` are
     :func:`build_map`'s (``lang``, ``title``, ``tiles``, ``color_by``, ``tolerance_m``,
     ``decimals``, ``max_cells``, ``tracking_indicator``, ``tracking_year`` …). A plan's coverage radius is its
     ``radius_m`` column, else ``cameras_radius_m`` / ``garitas_radius_m``, else the
@@ -2075,9 +2204,12 @@ def map_from_files(
         "existing_garitas": existing_garitas,
         "garitas_stretches": garitas_stretches,
         "tracking": tracking,
+        "entornos": entornos,
     }
     inputs = [("index", p) for p in index] + [(k, v) for k, v in roles.items() if v is not None]
-    frames: dict[str, Any] = {k: (_read_curve(v) if k.endswith("_curve") else _read_layer(v)) for k, v in roles.items()}
+    frames: dict[str, Any] = {
+        k: (_read_curve(v) if k.endswith("_curve") else _read_layer(v, dates_as_text=k == "entornos")) for k, v in roles.items()
+    }
     radii = {"cameras_radius_m": cameras_radius_m, "garitas_radius_m": garitas_radius_m}
     for kind in ("cameras", "garitas"):
         if radii[f"{kind}_radius_m"] is None and roles[kind] is not None:
@@ -2096,6 +2228,7 @@ DEMO_FILES: dict[str, tuple[str, ...]] = {
     "garitas": ("output/garitas/garitas_sitios.geojson", "output/garitas_sitios.geojson"),
     "existing_cameras": ("camaras.geojson",),
     "existing_garitas": ("garitas.geojson",),
+    "entornos": ("output/entornos/entornos.geojson", "output/entornos.geojson"),
 }
 _PREFIX = {"cameras": "camaras", "garitas": "garitas"}
 
@@ -2113,7 +2246,8 @@ def demo_maps(
     ``indice.html`` always (index, parent boundaries, existing cameras and garitas, off);
     ``puntos_calientes.html`` when hot-spot outputs exist; ``plan_camaras.html`` and
     ``plan_garitas.html`` when plans exist (with ``<camaras|garitas>_curva.csv`` and
-    ``garitas_tramos.geojson`` from the plan's folder). All share one ``assets/`` folder.
+    ``garitas_tramos.geojson`` from the plan's folder); ``entornos.html`` when ranked places
+    exist. All share one ``assets/`` folder.
     """
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     found = {role: next((data_dir / c for c in cands if (data_dir / c).is_file()), None) for role, cands in DEMO_FILES.items()}
@@ -2139,6 +2273,8 @@ def demo_maps(
         if not _has_existing(plan):
             extra[f"existing_{kind}"] = found[f"existing_{kind}"]
         outs.append(map_from_files(out_dir / f"plan_{prefix}.html", **{kind: plan}, **extra, **common))
+    if found["entornos"]:
+        outs.append(map_from_files(out_dir / "entornos.html", entornos=found["entornos"], **common))
     return outs
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -293,3 +294,52 @@ def test_plans_written_by_the_cli_are_listed(client):
     cams = next(p for p in files if p["kind"] == "cameras")
     detail = client.get(f"/plans/{cams['id']}").json()
     assert detail["n_selected"] == 5 and detail["sites"]["type"] == "FeatureCollection"
+
+
+def test_entornos_ranked_filtered_and_explained(client, data_dir):
+    out = data_dir / "demo" / "output" / "entornos"
+    written = pd.read_csv(out / "entornos.csv", dtype={"place_id": str})
+    body = client.get("/entornos").json()
+    assert body["total"] == len(written) and body["items"][0]["rank"] == 1
+    assert body["items"][0]["place_id"] == written.sort_values("rank").iloc[0]["place_id"]  # the CSV the CLI wrote
+    stations = client.get("/entornos", params={"type": "estación", "top": 3}).json()
+    assert stations["total"] == 3 and {p["type"] for p in stations["items"]} == {"estación"}
+    assert [p["rank"] for p in stations["items"]] == sorted(p["rank"] for p in stations["items"])
+    top = body["items"][0]
+    detail = client.get(f"/entornos/{top['place_id']}").json()
+    row = written.set_index("place_id").loc[top["place_id"]]
+    assert detail["weighted_incidents"] == pytest.approx(row["weighted_incidents"])
+    assert sum(i["contribution"] for i in detail["indicators"]) == pytest.approx(row["index"], abs=1e-3)
+    assert len(detail["profile_week"]) == 7 and len(detail["profile_day"]) == 24
+    assert detail["profile_day"] == pytest.approx([float(v) for v in row["hours_profile"].split()])
+    assert detail["geometry"]["type"] == "Polygon"
+    plan = client.get("/entornos/plan").json()
+    assert plan["summary"]["status"] == "optimal" and len({s["team"] for s in plan["shifts"]}) <= plan["summary"]["teams"]
+    assert {s["day"] for s in detail["shifts"]} <= set(range(7))
+    gj = client.get("/entornos", params={"format": "geojson", "top": 2}).json()
+    assert gj["type"] == "FeatureCollection" and len(gj["features"]) == 2
+    csv = client.get("/entornos", params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv") and "place_id" in csv.text.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "message"),
+    [
+        ("/entornos", {"type": "aeropuerto"}, 422, "unknown type 'aeropuerto'"),
+        ("/entornos/NOPE", {}, 404, "unknown place 'NOPE'"),
+        ("/entornos", {"top": 0}, 422, None),
+    ],
+)
+def test_entornos_errors(client, path, params, status, message):
+    r = client.get(path, params=params)
+    assert r.status_code == status and r.headers["content-type"].startswith("application/json")
+    if message:
+        assert message in r.text
+
+
+def test_entornos_suppress_small_counts(data_dir):
+    with TestClient(create_app(settings_for(data_dir, min_count=10_000))) as c:
+        item = c.get("/entornos").json()["items"][0]
+        assert item["suppressed"] and item["weighted_incidents"] is None
+        detail = c.get(f"/entornos/{item['place_id']}").json()
+        assert detail["profile_week"] is None and all(i["count"] is None and i["value"] is None for i in detail["indicators"])

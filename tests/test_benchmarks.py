@@ -45,3 +45,12 @@ def test_hotspots_benchmark_short():
     out = proc.stdout
     assert "ratio" in out and "cores" in out and "failed" not in out and "exit " not in out
     assert out.count("match") == 2 and "MISMATCH" not in out  # DBSCAN labels and Gi* z against their peers
+
+
+def test_entornos_benchmark_short():
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "entornos.py"), "--incidents", "20000", "--plan-places", "40", "--teams", "5"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("match") == 2 and "MISMATCH" not in proc.stdout and "ratio" in proc.stdout

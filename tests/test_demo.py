@@ -210,6 +210,18 @@ def test_garitas_on_beaches(city: DemoCity) -> None:
     assert all(n.startswith("Garita ") for n in garitas.nombre)
 
 
+def test_places_of_four_kinds_some_at_hot_spots(city: DemoCity) -> None:
+    places = city.entornos
+    assert places["codigo"].is_unique and set(places["tipo"]) == {"estación", "parque", "colegio", "zona nocturna"}
+    kinds = dict(zip(places["tipo"], places.geom_type, strict=False))
+    assert kinds == {"estación": "Point", "parque": "Polygon", "colegio": "Point", "zona nocturna": "LineString"}
+    hs = city.hotspot_centers.to_crs(METRIC)
+    stations = places[places["tipo"] == "estación"].to_crs(METRIC)
+    centre = hs.loc[hs.rol == "centro", "geometry"].iloc[0]
+    assert stations.distance(centre).min() < 400  # the trunk line passes the centre's hot spot (stations every ~700 m)
+    assert shapely.contains(_union(city).buffer(0.01), places.geometry.to_numpy()).all()
+
+
 def test_cameras_concentrated_in_the_centre(city: DemoCity) -> None:
     cams = city.camaras
     assert 120 <= len(cams) <= 180 and cams["id"].is_unique

@@ -873,3 +873,45 @@ def test_cli_map_seguimiento_option(tracking_output, tmp_path):
     assert res.exit_code == 1 and "Traceback" not in res.output
     text = res.output.replace("\n", "")
     assert "seguimiento_zonas.geojson (tracking): indicator 'robo' is not in the layer; indicators: ['hurto'," in text
+
+
+def test_entornos_layer_colours_by_index_and_shows_the_hour_profile(tmp_path):
+    import shapely
+
+    from geoprio.maps import add_entornos_layer, build_map
+
+    areas = gpd.GeoDataFrame(
+        {
+            "place_id": ["A", "B"],
+            "name": ["Estación <Norte>", "Parque Sur"],
+            "type": ["estación", "parque"],
+            "radius_m": [100.0, 80.0],
+            "index": [100.0, np.nan],
+            "rank": [1, None],
+            "weighted_incidents": [12.0, 0.0],
+            "pattern": ["atrae", "sin incidentes"],
+            "ratio_ring": [3.0, np.nan],
+            "peak_hours": ["20:00–22:00", ""],
+            "drivers": ["hurtos 100 %", ""],
+            "hours_profile": [" ".join(["0"] * 20 + ["6", "6", "0", "0"]), " ".join(["0"] * 24)],
+            "hours_peak": ["0" * 20 + "11" + "00", "0" * 24],
+        },
+        geometry=[shapely.Point(-74.08, 4.6).buffer(0.001), shapely.Point(-74.07, 4.61).buffer(0.001)],
+        crs="EPSG:4326",
+    )
+
+    def js(text: str) -> str:  # how text appears inside the page's scripts
+        return json.dumps(text)[1:-1].replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+    result = build_map(entornos=areas, tiles="none")
+    html_text = result.map.get_root().render()
+    assert result.layers[0].name == "Entornos priorizados — área de influencia"
+    assert js("Incidentes por hora del día") in html_text
+    assert "#800026" in html_text and "#bdbdbd" in html_text  # the top of the index ramp; grey without an index
+    assert js("Estación &lt;Norte&gt;") in html_text  # names are escaped
+    assert html_text.count('fill=\\"#e31a1c\\"') == 2  # two peak-hour bars
+    assert result.layers[0].kind == "entornos" and result.layers[0].features == 2
+    en = build_map(entornos=areas, tiles="none", lang="en")
+    assert en.layers[0].name == "Priority places — influence area" and js("Incidents by hour of day") in en.map.get_root().render()
+    with pytest.raises(InputError, match="rank"):
+        add_entornos_layer(build_map(entornos=areas, tiles="none").map, areas.drop(columns="rank"))
