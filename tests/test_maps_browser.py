@@ -206,6 +206,17 @@ def demo_maps_dir(tmp_path_factory) -> tuple[Path, list[maps.MapOutput]]:
     inside = shapely.contains_xy(area, rec["x"].to_numpy(), rec["y"].to_numpy())
     xy = gpd.GeoSeries(gpd.points_from_xy(rec["x"][inside], rec["y"][inside]), crs="EPSG:4326").to_crs(METRIC).get_coordinates().to_numpy()
     _write_standin_outputs(xy, folder / "output")
+    from geoprio.entornos import load_entornos_config, run_entornos
+
+    ecfg = load_entornos_config(DEMO / "entornos.toml")
+    ecfg = ecfg.model_copy(
+        update={
+            "output": ecfg.output.model_copy(update={"dir": folder / "output" / "entornos", "formats": ["geojson"]}),
+            "robustness": ecfg.robustness.model_copy(update={"draws": 100}),
+            "deploy": None,
+        }
+    )
+    run_entornos(ecfg)
     out_dir = tmp_path_factory.mktemp("maps")
     outs = maps.demo_maps(folder, out_dir)
     # and one self-contained English page, opened from file://
@@ -319,7 +330,7 @@ def _check_page(v: Visit, out: maps.MapOutput, shot: Path) -> None:
     assert shot.stat().st_size > 20_000
 
 
-MAPS = ["indice.html", "puntos_calientes.html", "plan_camaras.html", "plan_garitas.html"]
+MAPS = ["indice.html", "puntos_calientes.html", "plan_camaras.html", "plan_garitas.html", "entornos.html"]
 
 
 @pytest.mark.parametrize("name", MAPS)
@@ -337,6 +348,7 @@ def test_demo_map_renders_offline(name, demo_maps_dir, server, browser, tmp_path
                 "puntos_calientes.html": "Puntos calientes de incidentes",
                 "plan_camaras.html": "Plan de cámaras",
                 "plan_garitas.html": "Plan de garitas",
+                "entornos.html": "Entornos priorizados",
             }[name]
         )
         assert v.page.locator(".leaflet-control-zoom-fullscreen").get_attribute("title") == "Pantalla completa"
@@ -352,6 +364,7 @@ def test_demo_maps_were_all_written(demo_maps_dir):
     assert kinds["puntos_calientes.html"] == ["index", "parent", "density", "gistar", "clusters"]
     assert kinds["plan_garitas.html"] == ["index", "parent", "plan_garitas", "existing_garitas"]
     assert kinds["plan_camaras.html"] == ["index", "parent", "existing_cameras", "plan_cameras"]
+    assert kinds["entornos.html"] == ["index", "parent", "entornos"]
     # the camera radius comes from the plan's manifest.json (the sites layer has no radius column)
     cams = next(li for li in outs[2].layers if li.kind == "plan_cameras").layer
     circles = list(cams._children.values())[0]
@@ -395,6 +408,28 @@ def test_index_map_tooltip_search_and_legend_follow_the_layer(demo_maps_dir, ser
         assert v.errors == [] and v.blocked == []
     finally:
         page.close()
+
+
+def test_entornos_popup_shows_the_hour_profile(demo_maps_dir, server, browser):
+    _, outs = demo_maps_dir
+    out = next(o for o in outs if o.path.name == "entornos.html")
+    v = Visit(browser, f"{server}/entornos.html")
+    try:
+        page = v.page
+        page.wait_for_selector(".leaflet-overlay-pane path")
+        layer = next(li for li in out.layers if li.kind == "entornos").layer
+        first = layer.data["features"][0]["properties"]
+        # the first feature is the best-ranked place; click its shape and read the popup
+        page.locator(".leaflet-overlay-pane path.leaflet-interactive").first.click(force=True)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        text = popup.inner_text()
+        assert "Incidentes por hora del día" in text and "Horas pico" in text
+        assert popup.locator("svg rect").count() == 24 and popup.locator('svg rect[fill="#e31a1c"]').count() >= 1
+        assert first["rank"] in text
+        assert v.errors == [] and v.blocked == []
+    finally:
+        v.page.close()
 
 
 def test_hidden_layers_and_their_legends_appear_when_switched_on(demo_maps_dir, server, browser):
