@@ -155,6 +155,13 @@ def test_cli_ranks_and_fails_cleanly(tiny):
     r = runner.invoke(app, ["entornos", str(tiny), "--draws", "0"])
     assert r.exit_code == 0, r.output
     assert "Entornos priorizados" in r.output and "Estación Norte" in r.output and "20:00–21:00" in r.output
+    r = runner.invoke(app, ["entornos", str(tiny), "--draws", "0", "--teams", "1", "--shift-hours", "2", "--days", "4,5"])
+    assert r.exit_code == 0, r.output
+    assert "Plan de despliegue: 1 equipos, turnos de 2 h, 2 turnos" in r.output and "viernes 20:00–22:00" in r.output
+    r = runner.invoke(app, ["entornos", str(tiny), "--teams", "5"])
+    assert r.exit_code == 1 and "teams" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["entornos", str(tiny), "--days", "4,9"])
+    assert r.exit_code != 0 and "Traceback" not in r.output
     r = runner.invoke(app, ["entornos", str(tiny), "--radius-m", "-5"])
     assert r.exit_code == 1 and "radius_m" in r.output and "Traceback" not in r.output
     bad = tiny.read_text(encoding="utf-8").replace('type = "tipo"', 'type = "clase"')
