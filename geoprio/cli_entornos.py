@@ -129,7 +129,11 @@ def _print_plan(run: Any, *, top: int, lang: str) -> None:
 
 @friendly
 def entornos(
-    config: Annotated[Path, typer.Argument(help="TOML configuration of the run (see the README, section Entornos).")],
+    config: Annotated[Path | None, typer.Argument(help="TOML configuration of the run (see the README, section Entornos).")] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option("--manifest", help="Re-run a previous run from its entornos_manifest.json and check the outputs are identical."),
+    ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder (overrides the config's).")] = None,
     formats: Annotated[list[str] | None, typer.Option("--format", help="Output format, repeatable: csv, geojson, gpkg, parquet.")] = None,
     draws: Annotated[int | None, typer.Option("--draws", min=0, help="Monte Carlo draws for rank stability (0 turns it off).")] = None,
@@ -146,10 +150,27 @@ def entornos(
     lang: LangOpt = "es",
 ) -> None:
     """Rank public places (entornos) by the incidents near them, with their peak hours and a team deployment plan."""
+    from geoprio.cli import _T as _INDEX_T
     from geoprio.cli import _formats, _print_written
-    from geoprio.entornos import DeployConfig, load_entornos_config, run_entornos
+    from geoprio.entornos import DeployConfig, load_entornos_config, replay_entornos, run_entornos
 
     lang = lang_option(lang)
+    if manifest is not None:
+        if config is not None:
+            raise typer.BadParameter("give either CONFIG or --manifest, not both")
+        with err.status("…"):
+            run, identical, different = replay_entornos(manifest, out_dir=out_dir)
+        _print_ranking(run, top=top, lang=lang)
+        if run.plan is not None:
+            _print_plan(run, top=top, lang=lang)
+        _print_written(run.outputs, run.manifest, lang)
+        if different:
+            err.print(_INDEX_T[lang]["differs"].format(files=", ".join(different)))
+            raise typer.Exit(1)
+        out.print(_INDEX_T[lang]["reproduced"].format(n=len(identical)))
+        return
+    if config is None:
+        raise typer.BadParameter("give a CONFIG file or --manifest")
     cfg = load_entornos_config(config)
     updates: dict[str, Any] = {}
     if out_dir is not None or formats:

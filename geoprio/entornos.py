@@ -25,7 +25,6 @@ each weighted by its count column and, with ``harm_weighted = true``, by its har
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import tomllib
 from collections.abc import Callable
@@ -38,7 +37,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from geoprio import io
+from geoprio import io, manifest
 from geoprio.config import (
     IndexOptions,
     IndicatorConfig,
@@ -68,11 +67,13 @@ __all__ = [
     "ProfileConfig",
     "load_entornos_config",
     "parse_entornos_config",
+    "replay_entornos",
     "run_entornos",
     "write_entornos",
 ]
 
 OUTPUT_NAME = "entornos"
+MANIFEST_KIND = "geoprio.entornos"
 
 
 # --------------------------------------------------------------------------- configuration
@@ -428,7 +429,9 @@ def run_entornos(
 
 
 def plan_summary(plan: Any, cfg: DeployConfig) -> dict[str, Any]:
-    """The plan's summary as plain data (the JSON output and the API)."""
+    """The plan's summary as plain data (the JSON output and the API). The solve time, which
+    differs between runs, goes to the manifest instead, so that a replay can compare outputs.
+    """
     return {
         "teams": cfg.teams,
         "shift_hours": cfg.shift_hours,
@@ -440,7 +443,6 @@ def plan_summary(plan: Any, cfg: DeployConfig) -> dict[str, Any]:
         "bound": round(float(plan.objective_bound), 6),
         "gap": round(float(plan.gap), 8),
         "status": plan.status,
-        "solve_seconds": round(float(plan.solve_seconds), 3),
     }
 
 
@@ -477,16 +479,33 @@ def write_entornos(run: EntornosRun, *, command: str | None = None) -> list[Path
 
 
 def _write_manifest(run: EntornosRun, outputs: list[Path], path: Path, *, command: str | None) -> Path:
-    from geoprio.pipeline import manifest_environment
-
     cfg = run.config
-    doc = {
-        "kind": "geoprio.entornos",
-        "command": command,
-        "config": json.loads(cfg.model_dump_json()),
-        "inputs": [{"path": str(p), "sha256": io.sha256_file(p), "bytes": p.stat().st_size} for p in cfg.input_paths()],
-        "parameters": {"index": run.index.get_params(), "weights_used": run.notes["weights"]},
-        "outputs": [{"path": str(p), "sha256": io.sha256_file(p)} for p in outputs],
-        **manifest_environment(),
-    }
-    return io.write_json(doc, path)
+    doc = manifest.document(
+        kind=MANIFEST_KIND,
+        command=command,
+        config=cfg,
+        inputs=cfg.input_paths(),
+        outputs=outputs,
+        parameters={"index": run.index.get_params(), "weights_used": run.notes["weights"]},
+        result={"deployment_solve_seconds": round(float(run.plan.solve_seconds), 3)} if run.plan is not None else {},
+    )
+    return manifest.write(doc, path)
+
+
+def replay_entornos(
+    path: str | Path, *, out_dir: Path | None = None, progress: Callable[[str], None] | None = None
+) -> tuple[EntornosRun, list[str], list[str]]:
+    """Re-run the entornos run a manifest describes; return the run and the names of the text
+    outputs identical to / different from the recorded ones.
+
+    Raises :class:`~geoprio.errors.ManifestError` if an input is missing or changed since the run.
+    """
+    p = Path(path)
+    doc = manifest.read(p, kind=MANIFEST_KIND)
+    manifest.check_inputs(doc, source=p)
+    cfg = parse_entornos_config(doc["config"], source=p.name)
+    if out_dir is not None:
+        cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"dir": out_dir.resolve()})})
+    run = run_entornos(cfg, progress=progress, command=f"geoprio entornos --manifest {p}")
+    identical, different = manifest.compare_outputs(doc, run.outputs)
+    return run, identical, different

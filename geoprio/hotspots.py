@@ -24,10 +24,7 @@ far from Colombia need another one, e.g. their UTM zone, and the error says whic
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-import platform
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,7 +36,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from geoprio import __version__, io
+from geoprio import io
 from geoprio.assign import PointLocator
 from geoprio.backtest import DEFAULT_AREA_SHARES, capture_curve, evaluate_methods
 from geoprio.clusters import DEFAULT_COMPLEXITY, ComplexityConfig, DensityClusters, cluster_polygons, profile_clusters, rank_complexity
@@ -801,25 +798,17 @@ def write_run_manifest(
     notes: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``manifest.json`` beside a run's outputs: inputs (SHA-256), parameters, outputs, versions, time."""
-    from importlib.metadata import PackageNotFoundError, version
+    from geoprio import manifest
 
-    env = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for lib in ("numpy", "pandas", "scipy", "scikit-learn", "shapely", "geopandas", "pyproj", "hdbscan"):
-        try:
-            env[lib] = version(lib)
-        except PackageNotFoundError:  # optional packages
-            pass
-    doc = {
-        "geoprio_version": __version__,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "inputs": [{"path": str(Path(p).resolve()), "sha256": io.sha256_file(p), "bytes": Path(p).stat().st_size} for p in inputs],
-        "parameters": json.loads(json.dumps(parameters, default=str)),
-        "notes": json.loads(json.dumps(notes or {}, default=str)),
-        "outputs": [{"path": str(p), "sha256": io.sha256_file(p)} for p in outputs],
-        "environment": env,
-    }
-    return io.write_json(doc, Path(out_dir) / MANIFEST_NAME)
+    doc = manifest.document(
+        kind="geoprio.hotspots",
+        command=command,
+        inputs=[Path(p).resolve() for p in inputs],
+        outputs=outputs,
+        parameters=parameters,
+        notes=notes or {},
+    )
+    return manifest.write(doc, Path(out_dir) / MANIFEST_NAME)
 
 
 Format = Literal["csv", "geojson", "gpkg", "parquet"]

@@ -68,15 +68,12 @@ tracking        polygons: ``indicator``, ``zone_id``, ``progress_capped`` (0–1
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import html
 import json
 import math
-import platform
 import posixpath
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -93,7 +90,7 @@ import shapely
 from branca.element import Figure, MacroElement
 from jinja2 import Template
 
-from geoprio import __version__, io
+from geoprio import io
 from geoprio.errors import ColumnError, CRSError, InputError
 from geoprio.settings import DEFAULT_METRIC_CRS
 
@@ -2072,21 +2069,6 @@ def render_html(m: folium.Map, *, assets: AssetMode = "folder", lang: Lang = "es
     return page, {f"{ASSETS_DIR}/{k}": v for k, v in needed.items()}
 
 
-def _environment() -> dict[str, str]:
-    import branca
-
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "folium": folium.__version__,
-        "branca": branca.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "shapely": shapely.__version__,
-        "geopandas": gpd.__version__,
-    }
-
-
 def _write_bytes(data: bytes, path: Path) -> Path:
     with io.atomic_path(path) as tmp:
         tmp.write_bytes(data)
@@ -2120,18 +2102,19 @@ def write_map(
         written.append(dest)
     io.write_text(page, path)
     size = path.stat().st_size
-    doc = {
-        "geoprio_version": __version__,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "map": {"path": str(path), "bytes": size, "sha256": io.sha256_file(path), "assets": assets},
-        "inputs": [{"role": role, "path": str(p), "sha256": io.sha256_file(p), "bytes": Path(p).stat().st_size} for role, p in inputs],
-        "parameters": res.parameters,
-        "layers": [{"name": li.name, "kind": li.kind, "features": li.features, "note": li.note} for li in res.layers],
-        "assets": [{"path": str(p), "sha256": hashlib.sha256(files[str(p.relative_to(path.parent))]).hexdigest()} for p in written],
-        "environment": _environment(),
-    }
-    manifest = io.write_json(doc, path.with_name(f"{path.stem}.manifest.json"))
+    from geoprio import manifest as run_manifest
+
+    doc = run_manifest.document(
+        kind="geoprio.map",
+        command=command,
+        inputs=list(inputs),
+        outputs=[path],
+        map={"path": str(path), "bytes": size, "sha256": io.sha256_file(path), "assets": assets},
+        parameters=res.parameters,
+        layers=[{"name": li.name, "kind": li.kind, "features": li.features, "note": li.note} for li in res.layers],
+        assets=[{"path": str(p), "sha256": hashlib.sha256(files[str(p.relative_to(path.parent))]).hexdigest()} for p in written],
+    )
+    manifest = run_manifest.write(doc, path.with_name(f"{path.stem}.manifest.json"))
     return MapOutput(
         path=path,
         bytes=size,

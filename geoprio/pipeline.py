@@ -8,10 +8,6 @@ the resolved configuration, geoprio's version, the time) from which
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import platform
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +16,10 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geoprio import __version__, io
+from geoprio import io, manifest
 from geoprio.assign import PointLocator
 from geoprio.attach import attach
 from geoprio.config import IndexOptions, IndicatorConfig, RobustnessConfig, RunConfig, SourceConfig, parse_config
-from geoprio.errors import ManifestError
 from geoprio.harm import HarmTable, load_harm_table
 from geoprio.index import PriorityIndex
 from geoprio.load import Records, ZoneTable, load_keyed, load_points, load_zone_table
@@ -269,25 +264,6 @@ def result_table(zones: Zones, model: PriorityIndex, stability: pd.DataFrame | N
     return out.reset_index()
 
 
-def manifest_environment() -> dict[str, Any]:
-    """What every manifest records about the run's software: versions, platform, time."""
-    import numpy
-    import shapely
-
-    return {
-        "geoprio_version": __version__,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "environment": {
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "numpy": numpy.__version__,
-            "pandas": pd.__version__,
-            "shapely": shapely.__version__,
-            "geopandas": gpd.__version__,
-        },
-    }
-
-
 def _output_name(run: IndexRun) -> str:
     return run.config.output.name or f"indice_{run.zones.level}"
 
@@ -313,18 +289,15 @@ def write_outputs(run: IndexRun, *, command: str | None = None) -> list[Path]:
 def write_manifest(run: IndexRun, outputs: list[Path], *, command: str | None = None) -> Path:
     """Write ``manifest.json``: inputs (SHA-256), resolved config, parameters, versions, outputs."""
     cfg = run.config
-    env = manifest_environment()
-    doc = {
-        "geoprio_version": env["geoprio_version"],
-        "created_at": env["created_at"],
-        "command": command,
-        "config": json.loads(cfg.model_dump_json()),
-        "inputs": [{"path": str(p), "sha256": io.sha256_file(p), "bytes": p.stat().st_size} for p in cfg.input_paths()],
-        "parameters": {"index": run.index.get_params(), "weights_used": run.notes["weights"]},
-        "outputs": [{"path": str(p), "sha256": io.sha256_file(p)} for p in outputs],
-        "environment": env["environment"],
-    }
-    return io.write_json(doc, cfg.output.dir / MANIFEST_NAME)
+    doc = manifest.document(
+        kind="geoprio.index",
+        command=command,
+        config=cfg,
+        inputs=cfg.input_paths(),
+        outputs=outputs,
+        parameters={"index": run.index.get_params(), "weights_used": run.notes["weights"]},
+    )
+    return manifest.write(doc, cfg.output.dir / MANIFEST_NAME)
 
 
 @dataclass
@@ -344,30 +317,11 @@ def replay_manifest(path: str | Path, *, out_dir: Path | None = None, progress: 
     embed write times and are not compared byte for byte.
     """
     p = Path(path)
-    if not p.exists():
-        raise ManifestError(f"{p}: manifest not found")
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-        cfg_doc, inputs, outputs = doc["config"], doc["inputs"], doc["outputs"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ManifestError(f"{p}: not a geoprio manifest ({exc})") from None
-    problems = []
-    for item in inputs:
-        ip = Path(item["path"])
-        if not ip.exists():
-            problems.append(f"{ip}: missing")
-        elif io.sha256_file(ip) != item["sha256"]:
-            problems.append(f"{ip}: changed since the run (sha256 differs)")
-    if problems:
-        raise ManifestError(f"{p}: cannot reproduce the run:\n  " + "\n  ".join(problems))
-    cfg = parse_config(cfg_doc, source=p.name)
+    doc = manifest.read(p, kind="geoprio.index")
+    manifest.check_inputs(doc, source=p)
+    cfg = parse_config(doc["config"], source=p.name)
     if out_dir is not None:
         cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"dir": out_dir.resolve()})})
     run = run_index(cfg, progress=progress, command=f"geoprio index --manifest {p}")
-    recorded = {Path(o["path"]).name: o["sha256"] for o in outputs}
-    identical, different = [], []
-    for out in run.outputs:
-        if out.suffix not in (".csv", ".json") or out.name not in recorded:
-            continue
-        (identical if io.sha256_file(out) == recorded[out.name] else different).append(out.name)
+    identical, different = manifest.compare_outputs(doc, run.outputs)
     return Replay(run, identical, different)

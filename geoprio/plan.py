@@ -11,9 +11,6 @@ parameters, versions, outputs).
 
 from __future__ import annotations
 
-import datetime as dt
-import platform
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoprio import __version__, io
+from geoprio import io, manifest
 from geoprio.errors import InputError
 from geoprio.placement import CoverageProblem, Method, PlacementResult, _check_radius, maximize_coverage, minimize_sites
 from geoprio.settings import COLOMBIA_BBOX, DEFAULT_METRIC_CRS, OUTPUT_CRS
@@ -504,21 +501,6 @@ def _stretches(
 # --------------------------------------------------------------------------- writing
 
 
-def _environment() -> dict[str, str]:
-    import scipy
-    import shapely
-
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "pandas": pd.__version__,
-        "shapely": shapely.__version__,
-        "geopandas": gpd.__version__,
-    }
-
-
 def write_plan(
     run: PlanRun,
     out_dir: str | Path,
@@ -559,16 +541,14 @@ def write_plan(
     written.append(io.write_table(run.curve, out / f"{prefix}_curva.csv"))
     summary = run.summary()
     written.append(io.write_json(summary, out / f"{prefix}_resumen.json"))
-    manifest = {
-        "geoprio_version": __version__,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "run": f"plan {run.kind}",
-        "inputs": [{"role": role, "path": str(p), "sha256": io.sha256_file(p), "bytes": p.stat().st_size} for role, p in run.inputs],
-        "parameters": run.parameters,
-        "result": {k: v for k, v in summary.items() if k not in ("stats", "parameters", "notes")},
-        "outputs": [{"path": str(p), "sha256": io.sha256_file(p)} for p in written],
-        "environment": _environment(),
-    }
-    mpath = io.write_json(manifest, out / "manifest.json")
+    doc = manifest.document(
+        kind=f"geoprio.plan.{run.kind}",
+        command=command,
+        inputs=list(run.inputs),
+        outputs=written,
+        run=f"plan {run.kind}",
+        parameters=run.parameters,
+        result={k: v for k, v in summary.items() if k not in ("stats", "parameters", "notes")},
+    )
+    mpath = manifest.write(doc, out / "manifest.json")
     return written, mpath

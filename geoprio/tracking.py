@@ -33,11 +33,7 @@ outputs and a manifest.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import math
-import platform
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +53,6 @@ __all__ = [
     "capped",
     "decompose_change",
     "level_progress",
-    "manifest_document",
     "progress_series",
     "track",
     "weighted_progress",
@@ -1337,45 +1332,6 @@ def zone_layer(res: TrackingResult, *, simplify_m: float = 10.0) -> Any:
     return layer
 
 
-def manifest_document(
-    *,
-    config: Any,
-    inputs: Sequence[Path],
-    parameters: Mapping[str, Any],
-    outputs: Sequence[Path],
-    command: str | None,
-    kind: str,
-) -> dict[str, Any]:
-    """A run manifest: inputs (SHA-256, bytes), the resolved config, parameters, outputs, versions.
-
-    The same keys as the index's ``manifest.json`` (:func:`geoprio.pipeline.write_manifest`),
-    plus ``kind``.
-    """
-    import geopandas as gpd
-    import shapely
-
-    from geoprio import __version__, io
-
-    return {
-        "kind": kind,
-        "geoprio_version": __version__,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": command,
-        "config": json.loads(config.model_dump_json()),
-        "inputs": [{"path": str(p), "sha256": io.sha256_file(p), "bytes": p.stat().st_size} for p in inputs],
-        "parameters": dict(parameters),
-        "outputs": [{"path": str(p), "sha256": io.sha256_file(p)} for p in outputs],
-        "environment": {
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "numpy": np.__version__,
-            "pandas": pd.__version__,
-            "shapely": shapely.__version__,
-            "geopandas": gpd.__version__,
-        },
-    }
-
-
 #: Output file names (inside the output folder).
 OUTPUT_NAMES = {
     "csv": "seguimiento.csv",
@@ -1410,7 +1366,7 @@ def write_tracking(
     targets_file: Path | None = None,
 ) -> list[Path]:
     """Write ``seguimiento.csv``, ``.json``, ``_zonas.geojson``, ``.html`` and the manifest."""
-    from geoprio import io
+    from geoprio import io, manifest
     from geoprio.report_html import render_report
 
     out = Path(out_dir) if out_dir is not None else res.config.output.dir
@@ -1422,14 +1378,14 @@ def write_tracking(
         io.write_text(render_report(doc), out / OUTPUT_NAMES["html"]),
     ]
     params = {"year": res.year, "lang": res.lang, "years": res.years, "unplaced": res.config.options.unplaced}
-    manifest = manifest_document(
+    doc_m = manifest.document(
+        kind="geoprio.seguimiento",
+        command=command,
         config=res.config,
         inputs=_input_paths(res.config, targets_file),
-        parameters=params,
         outputs=paths,
-        command=command,
-        kind="geoprio.seguimiento",
+        parameters=params,
     )
     res.outputs = paths
-    res.manifest = io.write_json(manifest, out / OUTPUT_NAMES["manifest"])
+    res.manifest = manifest.write(doc_m, out / OUTPUT_NAMES["manifest"])
     return paths

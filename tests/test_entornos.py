@@ -214,3 +214,27 @@ def test_bogota_stations_on_labelled_synthetic_thefts(shared_data, tmp_path):
     points = load_points(csv, category="delito")
     assert len(points) == len(frame)
     assert run.plan.status == "optimal" and len(run.plan.shifts) == 3 * 5
+
+
+def test_manifest_replays_identically_and_refuses_changed_inputs(tiny):
+    cfg = load_entornos_config(tiny)
+    cfg = cfg.model_copy(
+        update={"deploy": parse_entornos_config({**cfg.model_dump(mode="json"), "deploy": {"teams": 1, "shift_hours": 2}}).deploy}
+    )
+    run = run_entornos(cfg)
+    r = runner.invoke(app, ["entornos", "--manifest", str(run.manifest), "--out", str(tiny.parent / "again")])
+    assert r.exit_code == 0, r.output
+    assert "Reproducido:" in r.output
+    again = {
+        p.name: p.read_bytes() for p in (tiny.parent / "again").iterdir() if p.suffix in (".csv", ".json") and "manifest" not in p.name
+    }
+    first = {p.name: p.read_bytes() for p in (tiny.parent / "out").iterdir() if p.suffix in (".csv", ".json") and "manifest" not in p.name}
+    assert again == first and "entornos_despliegue.json" in again
+    doc = json.loads(run.manifest.read_text(encoding="utf-8"))
+    assert doc["result"]["deployment_solve_seconds"] >= 0 and {"numpy", "scipy", "shapely"} <= set(doc["environment"])
+    delitos = tiny.parent / "delitos.csv"
+    delitos.write_text(delitos.read_text(encoding="latin-1") + "D99;2024-03-07;10:00;Hurto a personas;4,6;-74,08\n", encoding="latin-1")
+    r = runner.invoke(app, ["entornos", "--manifest", str(run.manifest)])
+    assert r.exit_code == 1 and "changed since the run" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["index", "--manifest", str(run.manifest)])
+    assert r.exit_code == 1 and "a 'geoprio.entornos' manifest, expected 'geoprio.index'" in r.output
