@@ -180,6 +180,18 @@ def index_cmd(
     if config is None:
         raise typer.BadParameter("give a CONFIG file or --manifest")
     cfg = load_config(config)
+    cfg = cfg.model_copy(update=config_overrides(cfg, out_dir=out_dir, formats=formats, draws=draws, lang=lang))
+    with err.status("…"):
+        run = run_index(cfg, command=command)
+    _print_reports(run, lang)
+    _print_index(run, top=top, lang=lang)
+    _print_written(run.outputs, run.manifest, lang)
+
+
+def config_overrides(cfg: Any, *, out_dir: Path | None, formats: list[str] | None, draws: int | None, lang: str) -> dict[str, Any]:
+    """The ``output``, ``robustness`` and ``index`` sections of a run config with the command
+    line's ``--out``, ``--format``, ``--draws`` and ``--lang`` applied (only those that change).
+    """
     updates: dict[str, Any] = {}
     if out_dir is not None or formats:
         updates["output"] = cfg.output.model_copy(
@@ -192,12 +204,7 @@ def index_cmd(
         updates["robustness"] = cfg.robustness.model_copy(update={"draws": draws})
     if lang != cfg.index.lang:
         updates["index"] = cfg.index.model_copy(update={"lang": lang})
-    cfg = cfg.model_copy(update=updates)
-    with err.status("…"):
-        run = run_index(cfg, command=command)
-    _print_reports(run, lang)
-    _print_index(run, top=top, lang=lang)
-    _print_written(run.outputs, run.manifest, lang)
+    return updates
 
 
 def _formats(formats: list[str]) -> list[str]:

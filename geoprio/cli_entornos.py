@@ -151,7 +151,7 @@ def entornos(
 ) -> None:
     """Rank public places (entornos) by the incidents near them, with their peak hours and a team deployment plan."""
     from geoprio.cli import _T as _INDEX_T
-    from geoprio.cli import _formats, _print_written
+    from geoprio.cli import _print_written, config_overrides
     from geoprio.entornos import DeployConfig, load_entornos_config, replay_entornos, run_entornos
 
     lang = lang_option(lang)
@@ -172,15 +172,7 @@ def entornos(
     if config is None:
         raise typer.BadParameter("give a CONFIG file or --manifest")
     cfg = load_entornos_config(config)
-    updates: dict[str, Any] = {}
-    if out_dir is not None or formats:
-        updates["output"] = cfg.output.model_copy(
-            update={**({"dir": out_dir.resolve()} if out_dir is not None else {}), **({"formats": _formats(formats)} if formats else {})}
-        )
-    if draws is not None:
-        updates["robustness"] = cfg.robustness.model_copy(update={"draws": draws})
-    if lang != cfg.index.lang:
-        updates["index"] = cfg.index.model_copy(update={"lang": lang})
+    updates = config_overrides(cfg, out_dir=out_dir, formats=formats, draws=draws, lang=lang)
     places: dict[str, Any] = {}
     if radius_m is not None:
         places.update(radius_m=radius_m, radius_by_type=None)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +40,7 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from geoprio import io
 from geoprio.config import IndexOptions
 from geoprio.errors import ConfigError, InputError, MissingDependencyError
 from geoprio.index import PriorityIndex
@@ -601,12 +601,7 @@ DEFAULT_COMPLEXITY = ComplexityConfig(
 def load_complexity_config(path: str | os.PathLike[str]) -> ComplexityConfig:
     """Read a complexity configuration from TOML (``[index]`` and ``[[indicators]]``, or under ``[complexity]``)."""
     p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"{p}: configuration file not found")
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    doc = io.read_toml(p)
     doc = doc.get("complexity", doc)
     try:
         return ComplexityConfig.model_validate(doc)

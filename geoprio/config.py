@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from geoprio import io
 from geoprio.errors import ConfigError
 from geoprio.settings import DEFAULT_LANG, DEFAULT_METRIC_CRS, RATE_PER
+
+M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
     "GridConfig",
@@ -361,8 +363,8 @@ class RunConfig(_Model):
         return paths
 
 
-def _format_validation(source: str, exc: ValidationError) -> str:
-    lines = [f"{source}: invalid configuration"]
+def _format_validation(source: str, exc: ValidationError, *, what: str = "configuration") -> str:
+    lines = [f"{source}: invalid {what}"]
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
@@ -370,24 +372,23 @@ def _format_validation(source: str, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def parse_config(doc: dict[str, Any], *, source: str = "<config>", base: Path | None = None) -> RunConfig:
-    """Build a :class:`RunConfig` from a plain dict (as read from TOML or a manifest)."""
+def validated(model: type[M], doc: dict[str, Any], *, source: str, base: Path | None = None) -> M:
+    """Validate ``doc`` as ``model``; errors become one :class:`ConfigError` naming each setting.
+    With ``base``, relative paths are resolved against it (the model's ``resolved``).
+    """
     try:
-        cfg = RunConfig.model_validate(doc)
+        cfg = model.model_validate(doc)
     except ValidationError as exc:
         raise ConfigError(_format_validation(source, exc)) from None
-    return cfg.resolved(base) if base is not None else cfg
+    return cfg.resolved(base) if base is not None else cfg  # type: ignore[attr-defined,no-any-return]
+
+
+def parse_config(doc: dict[str, Any], *, source: str = "<config>", base: Path | None = None) -> RunConfig:
+    """Build a :class:`RunConfig` from a plain dict (as read from TOML or a manifest)."""
+    return validated(RunConfig, doc, source=source, base=base)
 
 
 def load_config(path: str | os.PathLike[str]) -> RunConfig:
     """Read a TOML run configuration; relative paths are resolved against its folder."""
     p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"{p}: configuration file not found")
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not UTF-8 text") from None
-    return parse_config(doc, source=p.name, base=p.resolve().parent)
+    return parse_config(io.read_toml(p), source=p.name, base=p.resolve().parent)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from geoprio import io, manifest
 from geoprio.config import (
@@ -44,9 +43,9 @@ from geoprio.config import (
     OutputConfig,
     RobustnessConfig,
     SourceConfig,
-    _format_validation,
     _Model,
     check_weekdays,
+    validated,
 )
 from geoprio.errors import ConfigError
 from geoprio.harm import HarmTable, load_harm_table
@@ -214,25 +213,13 @@ class EntornosConfig(_Model):
 
 def parse_entornos_config(doc: dict[str, Any], *, source: str = "<config>", base: Path | None = None) -> EntornosConfig:
     """Build an :class:`EntornosConfig` from a plain dict (as read from TOML or a manifest)."""
-    try:
-        cfg = EntornosConfig.model_validate(doc)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation(source, exc)) from None
-    return cfg.resolved(base) if base is not None else cfg
+    return validated(EntornosConfig, doc, source=source, base=base)
 
 
 def load_entornos_config(path: str | os.PathLike[str]) -> EntornosConfig:
     """Read a TOML entornos configuration; relative paths are resolved against its folder."""
     p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"{p}: configuration file not found")
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not UTF-8 text") from None
-    return parse_entornos_config(doc, source=p.name, base=p.resolve().parent)
+    return parse_entornos_config(io.read_toml(p), source=p.name, base=p.resolve().parent)
 
 
 # --------------------------------------------------------------------------- the run

@@ -15,6 +15,7 @@ import io as _io
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,7 @@ __all__ = [
     "read_layer",
     "read_output_table",
     "read_table",
+    "read_toml",
     "sha256_file",
     "sniff_text",
     "write_json",
@@ -207,6 +209,21 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = 0, **c
         df.attrs["geoprio_read"] = {"path": str(p), "decimal": "."}
         return df
     return read_csv(p, **csv_options)
+
+
+def read_toml(path: str | os.PathLike[str], *, what: str = "configuration file") -> dict[str, Any]:
+    """Read a TOML document (UTF-8); errors name the file and what was wrong."""
+    from geoprio.errors import ConfigError
+
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: {what} not found")
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text") from None
 
 
 def read_output_table(path: str | os.PathLike[str], *, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from geoprio import io
 from geoprio.config import SourceConfig, ZonesConfig, check_hours, check_weekdays
+from geoprio.config import _format_validation as format_validation
 from geoprio.errors import ColumnError, ConfigError, InputError
 from geoprio.load import Records, ZoneTable, parse_numbers, where_mask
 from geoprio.report import ValidationReport
@@ -337,12 +337,7 @@ class LevelInfo:
 
 
 def _format_validation(source: str, exc: ValidationError) -> str:
-    lines = [f"{source}: invalid targets file"]
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"  {loc or '(top level)'}: {msg}")
-    return "\n".join(lines)
+    return format_validation(source, exc, what="targets file")
 
 
 def _fix(p: Path | None, base: Path) -> Path | None:
@@ -411,13 +406,7 @@ def load_targets(path: str | os.PathLike[str]) -> TargetsConfig:
             f"{p}: a program CSV holds indicators and targets but not zones, sources or population; "
             f"name it in a TOML targets file with program = {p.name!r}"
         )
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not UTF-8 text") from None
-    return parse_targets(doc, source=p.name, base=p.resolve().parent)
+    return parse_targets(io.read_toml(p, what="targets file"), source=p.name, base=p.resolve().parent)
 
 
 #: CSV column → accepted names (compared after :func:`geoprio.text.fold`).
