@@ -238,3 +238,17 @@ def test_manifest_replays_identically_and_refuses_changed_inputs(tiny):
     assert r.exit_code == 1 and "changed since the run" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["index", "--manifest", str(run.manifest)])
     assert r.exit_code == 1 and "a 'geoprio.entornos' manifest, expected 'geoprio.index'" in r.output
+
+
+def test_pillars_work_on_places(tiny):
+    text = tiny.read_text(encoding="utf-8").replace(
+        "[robustness]",
+        '[index.pillars]\npatrimonio = ["hurtos"]\nvida = ["lesiones"]\n\n[index.pillar_weights]\npatrimonio = 1\nvida = 3\n\n[robustness]',
+    )
+    tiny.write_text(text, encoding="utf-8")
+    run = run_entornos(load_entornos_config(tiny), write=False)
+    t = run.table.set_index("place_id")
+    # minmax within each one-indicator pillar: A is 100 on both, B and C 0; pillar weights 1:3
+    assert t.loc["A", "pillar__patrimonio"] == 100 and t.loc["A", "pillar__vida"] == 100 and t.loc["B", "pillar__vida"] == 0
+    assert run.index.weights_.to_dict() == pytest.approx({"hurtos": 0.25, "lesiones": 0.75})
+    assert run.notes["pillars"]["vida"]["weight"] == 0.75
