@@ -138,8 +138,8 @@ def _radii(types: pd.Series, radius_m: float | Mapping[str, float], default_radi
 def _read_places(
     path: str | os.PathLike[str], *, layer: str | int | None, x: str | None, y: str | None, crs: str | None, source: str
 ) -> gpd.GeoDataFrame:
-    suffix = "".join(os.path.basename(os.fspath(path)).lower().split(".")[1:])
-    if not any(suffix.endswith(s) for s in ("csv", "csv.gz", "txt", "tsv", "xlsx", "xls")):
+    name = os.path.basename(os.fspath(path)).lower()
+    if not name.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz", ".xlsx", ".xls")):
         gdf = io.read_layer(path, layer=layer)
         if gdf.crs is None:
             if crs is None:

@@ -148,3 +148,8 @@ def test_places_from_a_semicolon_csv_and_as_zones(tmp_path):
     assert zones.level == "entorno" and zones.frame["zone_id"].tolist() == ["1", "2"]
     assert zones.frame["area_km2"].to_numpy() == pytest.approx([math.pi * 0.15**2, math.pi * 0.1**2], rel=2e-3)
     assert pd.isna(zones.frame["population"]).all()
+    gz = tmp_path / "estaciones.csv.gz"
+    import gzip
+
+    gz.write_bytes(gzip.compress(csv.read_bytes()))
+    assert load_places(gz, type="tipo").frame["type"].tolist() == ["troncal", "parque"]
