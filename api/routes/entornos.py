@@ -120,7 +120,7 @@ def _row(rec: dict[str, Any], minimum: int) -> dict[str, Any]:
     w = row.get("weighted_incidents")
     if minimum > 0 and isinstance(w, (int, float)) and w < minimum:
         for k in list(row):
-            if k in _COUNT_COLUMNS or k.endswith("__count"):
+            if k in _COUNT_COLUMNS or k.endswith("__count") or k == "hours_profile":
                 row[k] = None
         row["suppressed"] = True
     return row
@@ -238,7 +238,9 @@ def get_place(place_id: str, store: StoreDep, settings: SettingsDep) -> PlaceDet
         for d, h, v in zip(mine["weekday"], mine["hour"], mine["incidents"], strict=True):
             week[int(d)][int(h)] = float(v)
         detail.profile_week = week
-        detail.profile_day = [sum(week[d][h] for d in range(7)) for h in range(24)]
+    day = str(row.get("hours_profile") or "").split()
+    if len(day) == 24 and not row.get("suppressed"):  # the day profile also counts records with an hour but no date
+        detail.profile_day = [float(v) for v in day]
     by_place = store.beside(LAYER, "entornos_despliegue_lugares.csv")
     if isinstance(by_place, pd.DataFrame):
         mine = by_place[by_place["place"] == place_id]
