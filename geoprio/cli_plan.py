@@ -58,6 +58,7 @@ _T = {
         "status": {"optimal": "óptimo", "time_limit": "límite de tiempo", "stopped": "sin prueba de optimalidad"},
         "solver": {
             "highs": "HiGHS (MILP exacto)",
+            "decomposition": "descomposición por precio de sitio (exacta)",
             "highs-lns": "HiGHS por vecindarios",
             "greedy": "voraz",
             "greedy+swap": "voraz + intercambios",
@@ -65,7 +66,13 @@ _T = {
             "mclp-heuristics": "heurísticas de cobertura máxima",
             "trivial": "trivial",
         },
-        "bound": {"highs": "HiGHS", "lagrangian": "relajación lagrangiana", "lp": "relajación lineal", "trivial": "trivial"},
+        "bound": {
+            "highs": "HiGHS",
+            "decomposition": "descomposición por precio de sitio",
+            "lagrangian": "relajación lagrangiana",
+            "lp": "relajación lineal",
+            "trivial": "trivial",
+        },
     },
     "en": {
         "title_cameras": "Camera plan",
@@ -99,6 +106,7 @@ _T = {
         "status": {"optimal": "optimal", "time_limit": "time limit", "stopped": "no optimality proof"},
         "solver": {
             "highs": "HiGHS (exact MILP)",
+            "decomposition": "decomposition by site price (exact)",
             "highs-lns": "HiGHS neighbourhood search",
             "greedy": "greedy",
             "greedy+swap": "greedy + swaps",
@@ -106,7 +114,13 @@ _T = {
             "mclp-heuristics": "maximal-covering heuristics",
             "trivial": "trivial",
         },
-        "bound": {"highs": "HiGHS", "lagrangian": "Lagrangian relaxation", "lp": "LP relaxation", "trivial": "trivial"},
+        "bound": {
+            "highs": "HiGHS",
+            "decomposition": "decomposition by site price",
+            "lagrangian": "Lagrangian relaxation",
+            "lp": "LP relaxation",
+            "trivial": "trivial",
+        },
     },
 }
 

@@ -21,11 +21,13 @@ same coverage pattern merged, rows already served by existing facilities folded 
 constant, dominated candidates dropped); lazy greedy and a 1-swap local search give a
 plan in milliseconds; a Lagrangian relaxation gives an upper bound, so the plan comes with
 a proven optimality gap. If the gap is above ``mip_rel_gap``, HiGHS solves the exact
-mixed-integer program in a child process while a second child improves the plan by
-re-solving neighbourhoods exactly; both are stopped at the hard ``time_limit_s`` and the
-best plan found so far is returned with the best bound. The result always states the
-objective, the bound, the gap, which solver produced the plan and which the bound, the
-time and the status.
+mixed-integer program in a child process while a second child, for maximal covering with
+``p`` sites, first prices the sites (a Lagrangian decomposition into small independent
+components solved exactly, :mod:`geoprio.placement_decompose`: usually the proof of
+optimality) and then improves the plan by re-solving neighbourhoods exactly; both are
+stopped at the hard ``time_limit_s`` and the best plan found so far is returned with the
+best bound. The result always states the objective, the bound, the gap, which solver
+produced the plan and which the bound, the time and the status.
 
 The geographic side (points, lines, CRS checks) is :mod:`geoprio.sites`; this module
 sees only arrays, like spopt's ``from_cost_matrix``.
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -264,10 +267,11 @@ class PlacementResult:
         search first; ``stopped``: the search ended without proof (heuristic method, or
         nothing left to try).
     solver : str
-        What produced the plan: ``highs``, ``highs-lns``, ``greedy+swap``,
+        What produced the plan: ``highs``, ``highs-lns``, ``decomposition``, ``greedy+swap``,
         ``lagrangian+swap`` or ``trivial``.
     bound_source : str
-        ``highs`` (the MILP's dual bound), ``lagrangian``, ``lp`` or ``trivial``.
+        ``highs`` (the MILP's dual bound), ``decomposition`` (sites priced, components
+        solved exactly), ``lagrangian``, ``lp`` or ``trivial``.
     time_s : float
         Wall time of the whole call.
     covered_share, backup_share, existing_share, coverable_share : float
@@ -568,8 +572,10 @@ def maximize_coverage(
         best.log("trivial")
     else:
         big = model.A.nnz > 50_000 and method != "heuristic"
-        if big:  # start the child interpreters now: their start-up overlaps the heuristics
-            workers = _start_workers(model, method)
+        starter = None
+        if big:  # start the child processes now, from a thread: their start-up overlaps the heuristics
+            starter = threading.Thread(target=lambda: workers.extend(_start_workers(model, method)), daemon=True)
+            starter.start()
         best, lag_state = _heuristics(
             model,
             p=p,
@@ -581,6 +587,8 @@ def maximize_coverage(
             t_start=t_start,
             stats=stats,
         )
+        if starter is not None:
+            starter.join()
         lam = lag_state.get("best_lam")
         stats["heuristics_s"] = round(time.perf_counter() - t_start, 4)
         if _gap(best) > mip_rel_gap and method != "heuristic" and time.perf_counter() < deadline - 0.05:
@@ -789,10 +797,16 @@ def _solve_in_workers(
 
     slim = _slim(model)
     margin = 0.05
+    price = None
+    if p is not None and budget is None and "best_lam" in lag_state:  # the decomposition by site price applies
+        from geoprio.placement_decompose import price_from_multipliers
+
+        price = price_from_multipliers(model, lag_state["best_lam"], p)
     for w in workers:
         left = deadline - time.perf_counter() - margin
-        if w.name == "milp":
-            w.submit({"kind": "mclp", "model": slim, "p": p, "budget": budget, "gap": gap, "seconds": left})
+        if w.name == "milp":  # with the decomposition running, the full MILP is the backup: it yields the CPU to it
+            nice = 5 if price is not None and any(v.name == "lns" for v in workers) else 0
+            w.submit({"kind": "mclp", "model": slim, "p": p, "budget": budget, "gap": gap, "seconds": left, "nice": nice})
         else:
             w.submit(
                 {
@@ -801,6 +815,8 @@ def _solve_in_workers(
                     "chosen": best.chosen,
                     "p": p,
                     "budget": budget,
+                    "gap": gap,
+                    "price": price,
                     "random_state": random_state,
                     "seconds": left,
                 }
@@ -810,10 +826,17 @@ def _solve_in_workers(
     def handle(name: str, kind: str, payload: Any) -> bool:
         if kind == "incumbent":
             cols = np.asarray(payload[0], dtype=np.int64)
+            source = payload[2] if len(payload) > 2 else "highs-lns"
             v = model.value(cols)  # recomputed here: never trust a child's arithmetic
             if v > best.value + tol and _feasible(model, cols, p=p, budget=budget):
-                best.chosen, best.value, best.solver = cols, v, "highs-lns"
-                best.log("lns")
+                best.chosen, best.value, best.solver = cols, v, source
+                best.log("lns" if source == "highs-lns" else source)
+        elif kind == "bound":  # the decomposition's bound (valid for every plan of the model)
+            if payload < best.bound - tol:
+                best.bound, best.bound_source = max(float(payload), best.value), "decomposition"
+                best.log("decomposition")
+        elif kind in ("decomp_stats", "decomp_end"):
+            stats["decomposition"] = payload
         elif kind == "lns_end":
             stats["lns_stop"] = payload["reason"]
             stats["lns_windows"] = payload["windows"]

@@ -16,12 +16,15 @@ parent never calls it directly for the full model: :class:`Worker` runs each tas
 child process (forked from a clean fork server) that the parent terminates at its deadline, keeping
 whatever the child reported so far. A second kind of task, :func:`lns`, improves a plan by
 re-optimizing one neighbourhood at a time exactly (a window of nearby sites, the rest
-fixed) and streams each improvement back.
+fixed) and streams each improvement back; for maximal covering with ``p`` sites it first
+runs :func:`geoprio.placement_decompose.decompose` (bounds and plans streamed back too)
+for up to ``DECOMPOSITION_SHARE`` of its time.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -34,6 +37,9 @@ import scipy.sparse as sp
 from geoprio.placement_heuristics import CoverModel
 
 __all__ = ["MilpOutcome", "Worker", "lns", "lscp_milp", "mclp_milp", "run_workers"]
+
+#: Share of the search worker's time the decomposition by site price may use before the neighbourhood search.
+DECOMPOSITION_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ def _fold_singletons(model: CoverModel) -> tuple[np.ndarray, np.ndarray]:
     return colw, np.flatnonzero(lens > 1)
 
 
-def _run_milp(c, integrality, constraints, time_limit_s: float, mip_rel_gap: float) -> tuple[Any, float]:
+def _run_milp(c, integrality, constraints, time_limit_s: float, mip_rel_gap: float, presolve: bool = True) -> tuple[Any, float]:
     from scipy.optimize import Bounds, milp
 
     t0 = time.perf_counter()
@@ -77,7 +83,7 @@ def _run_milp(c, integrality, constraints, time_limit_s: float, mip_rel_gap: flo
         integrality=integrality,
         bounds=Bounds(0.0, 1.0),
         constraints=constraints,
-        options={"time_limit": max(float(time_limit_s), 0.01), "mip_rel_gap": float(mip_rel_gap), "disp": False},
+        options={"time_limit": max(float(time_limit_s), 0.01), "mip_rel_gap": float(mip_rel_gap), "disp": False, "presolve": presolve},
     )
     return res, time.perf_counter() - t0
 
@@ -90,8 +96,15 @@ def mclp_milp(
     time_limit_s: float,
     mip_rel_gap: float = 1e-4,
     relax: bool = False,
+    price: float = 0.0,
+    min_sites: int | None = None,
+    presolve: bool = True,
 ) -> MilpOutcome:
-    """Solve the maximal covering model (``relax=True``: its LP relaxation) with HiGHS."""
+    """Solve the maximal covering model (``relax=True``: its LP relaxation) with HiGHS.
+
+    ``price`` is subtracted from the objective per chosen site and ``min_sites`` is a lower
+    limit on their number: the priced subproblems of :mod:`geoprio.placement_decompose`.
+    """
     from scipy.optimize import LinearConstraint
 
     C = model.n_cols
@@ -101,15 +114,16 @@ def mclp_milp(
     bk = np.flatnonzero(w2r > 0)
     ny, nu = len(rest), len(bk)
     nvar = C + ny + nu
-    c = -np.concatenate([colw, w1r, w2r[bk]])
+    c = -np.concatenate([colw - float(price), w1r, w2r[bk]])
     constraints = []
     if ny:
         U = sp.csr_matrix((np.ones(nu), (bk, np.arange(nu))), shape=(ny, nu))
         cov = sp.hstack([-Ar, sp.identity(ny, format="csr"), U], format="csr")
         constraints.append(LinearConstraint(cov, -np.inf, 0.0))
-    if p is not None:
+    if p is not None or min_sites is not None:
         row = sp.csr_matrix((np.ones(C), (np.zeros(C, int), np.arange(C))), shape=(1, nvar))
-        constraints.append(LinearConstraint(row, -np.inf, float(p)))
+        lo = -np.inf if min_sites is None else float(min_sites)
+        constraints.append(LinearConstraint(row, lo, np.inf if p is None else float(p)))
     if budget is not None:
         cost = model.cost if model.cost is not None else np.ones(C)
         row = sp.csr_matrix((cost, (np.zeros(C, int), np.arange(C))), shape=(1, nvar))
@@ -120,7 +134,7 @@ def mclp_milp(
     integrality = np.zeros(nvar)
     if not relax:
         integrality[:C] = 1
-    res, secs = _run_milp(c, integrality, constraints, time_limit_s, mip_rel_gap)
+    res, secs = _run_milp(c, integrality, constraints, time_limit_s, mip_rel_gap, presolve)
     chosen = None
     if res.x is not None and not relax:
         chosen = np.flatnonzero(res.x[:C] > 0.5)
@@ -308,12 +322,24 @@ def _slim(model: CoverModel) -> CoverModel:
 
 
 def _worker_main(conn: Connection) -> None:  # pragma: no cover - runs in a child process
+    try:  # everything goes back through the pipe; HiGHS sometimes prints debug lines to stdout itself
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
     try:
         task = conn.recv()
         if task is None:
             return
         kind = task.pop("kind")
         budget_s = task.pop("seconds")
+        nice = task.pop("nice", 0)
+        if nice and hasattr(os, "nice"):  # a lower priority than the other worker's (on a busy machine)
+            try:
+                os.nice(nice)
+            except OSError:  # pragma: no cover
+                pass
         deadline = time.perf_counter() + budget_s
         if kind == "mclp":
             conn.send(
@@ -326,9 +352,20 @@ def _worker_main(conn: Connection) -> None:  # pragma: no cover - runs in a chil
             left = deadline - time.perf_counter()
             conn.send(("milp", lscp_milp(task["model"], target=task["target"], time_limit_s=max(left, 0.05), mip_rel_gap=task["gap"])))
         elif kind == "lns":
+            chosen = task["chosen"]
+            if task.get("price") is not None:  # first the decomposition by site price (maximal covering with p)
+                from geoprio.placement_decompose import decompose
+
+                share = time.perf_counter() + DECOMPOSITION_SHARE * budget_s  # the rest is left to the neighbourhood search
+                dec = decompose(
+                    task["model"], p=task["p"], mu=task["price"], incumbent=chosen, deadline=share, gap=task["gap"], send=conn.send
+                )
+                conn.send(("decomp_end", dec.stats))
+                if dec.chosen is not None and len(dec.chosen):
+                    chosen = dec.chosen
             lns(
                 task["model"],
-                task["chosen"],
+                chosen,
                 p=task["p"],
                 budget=task["budget"],
                 deadline=deadline,

@@ -99,8 +99,15 @@ def _merge_rows(A: sp.csr_matrix, cols_of_vals: list[np.ndarray]) -> tuple[sp.cs
 def _dominated(A: sp.csr_matrix, cost: np.ndarray | None) -> np.ndarray:
     """Columns whose demand is a subset of another column's (at no lower cost).
 
-    Such a site is never needed: swapping it for its dominator loses nothing (valid for
-    single coverage without spacing rules). Of identical columns, the first is kept.
+    Such a site is never needed (single coverage, no spacing rules): take an optimal plan
+    ``S`` with a dominated site ``j`` (``rows(j) ⊆ rows(k)``, ``cost_k ≤ cost_j``). If
+    ``k ∈ S``, ``S − j`` covers the same rows with fewer sites and less cost; otherwise
+    ``S − j + k`` has as many sites, no more cost and covers a superset of the rows. Either
+    way an optimal plan without ``j`` exists, for ``p``, budgets and set covering alike
+    (rows served by existing facilities were already removed, so they do not interfere).
+    A backup cover breaks the first case (``k`` and ``j`` cover rows twice) and a spacing
+    rule the second (``k`` may conflict with ``S``), hence the conditions. Of identical
+    columns, the first is kept.
     """
     C = (A.T @ A).tocoo()
     size = np.diff(A.tocsc().indptr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing as mp
+import time
 import warnings
 
 import numpy as np
@@ -420,6 +421,184 @@ def test_lscp_optimum_equals_spopt(seed):
     ours = minimize_sites(CoverageProblem(cost <= radius, np.ones(70)), target_share=1.0, mip_rel_gap=0)
     assert ours.objective == pytest.approx(peer.problem.objective.value())
     assert ours.covered_share == 1.0
+
+
+# --------------------------------------------------------------------------- decomposition by site price
+
+
+def _spread(seed, n_demand, n_cand, *, side=1000.0):
+    rng = np.random.default_rng(seed)
+    d = rng.uniform(0, side, (n_demand, 2))
+    c = rng.uniform(0, side, (n_cand, 2))
+    w = rng.integers(1, 20, n_demand).astype(float)
+    return rng, d, c, w
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    mode=st.sampled_from(["p", "existing", "backup", "spacing"]),
+    price_scale=st.floats(0.0, 1.5),
+    lp=st.booleans(),
+    n_cand=st.integers(6, 13),
+    enumerate_small=st.booleans(),
+)
+def test_decomposition_bound_holds_for_any_price_and_its_proof_is_exact(seed, mode, price_scale, lp, n_cand, enumerate_small):
+    """Z(μ) bounds every plan for every μ ≥ 0; the size branch and bound then proves the brute-force optimum."""
+    import geoprio.placement_decompose as dec
+    from geoprio.placement_reduce import reduce_problem
+
+    rng, d, c, w = _spread(seed, 50, n_cand)
+    radius = float(rng.uniform(120, 300))
+    A = (cdist(d, c) <= radius).astype(float)
+    if A.sum() == 0:
+        A[0, 0] = 1.0
+    e = (rng.random(50) < 0.2).astype(int) if mode in ("existing", "backup") else None
+    beta = 0.5 if mode == "backup" else 0.0
+    conf = None
+    if mode == "spacing":
+        conf = (cdist(c, c) < radius).astype(float)
+        np.fill_diagonal(conf, 0)
+    p = int(rng.integers(1, 5))
+    prob = CoverageProblem(A, w, existing=e, conflicts=conf)
+    model = reduce_problem(prob, backup_weight=beta, allow_dominance=True).model
+    best = brute_max(A, w, e, p=p, beta=beta, conflicts=conf)
+    colw = np.asarray(model.csc.T @ model.w1).ravel()
+    mu = price_scale * float(np.median(colw)) if len(colw) else 0.0
+    start = lazy_greedy(model, max_sites=p).order
+    sent = []
+    saved = dec.ENUMERATE_MAX_COLS
+    dec.ENUMERATE_MAX_COLS = saved if enumerate_small else 0  # components by enumeration, or all by HiGHS
+    try:
+        res = dec.decompose(model, p=p, mu=mu, incumbent=start, deadline=time.perf_counter() + 60, refine_price=lp, send=sent.append)
+    finally:
+        dec.ENUMERATE_MAX_COLS = saved
+    const = model.const
+    for kind, payload in sent:  # every bound sent on the way is valid too
+        if kind == "bound":
+            assert payload + const >= best - 1e-9
+    assert res.bound + const >= best - 1e-9
+    assert res.value == pytest.approx(model.value(res.chosen))
+    assert len(res.chosen) <= p and len(set(res.chosen.tolist())) == len(res.chosen)
+    if model.conflicts is not None and len(res.chosen) > 1:
+        assert model.conflicts[res.chosen][:, res.chosen].nnz == 0
+    assert res.value + const <= best + 1e-9
+    if res.stats["reason"] in ("proven", "stuck"):  # tiny components, no time limit: the proof is complete
+        assert res.optimal and res.stats["reason"] == "proven"
+        assert res.value + const == pytest.approx(best)
+        assert res.bound + const == pytest.approx(best)
+
+
+def test_decomposition_price_is_the_lp_dual_and_components_are_independent():
+    from scipy.optimize import linprog
+
+    from geoprio.placement_decompose import _components, lp_price
+    from geoprio.placement_reduce import reduce_problem
+
+    _, d, c, w = _spread(4, 600, 60, side=3000.0)
+    prob = CoverageProblem.from_points(d, c, radius_m=250.0, weights=w)
+    model = reduce_problem(prob, backup_weight=0.0, allow_dominance=False).model
+    n, m = model.A.shape
+    p = 8
+    # the LP relaxation in full: max w·y, y ≤ A x, Σ x ≤ p
+    cover = sp.hstack([-model.A, sp.identity(n)])
+    lp = linprog(
+        -np.concatenate([np.zeros(m), model.w1]),
+        A_ub=sp.vstack([cover, sp.hstack([sp.csr_matrix(np.ones((1, m))), sp.csr_matrix((1, n))])]),
+        b_ub=np.concatenate([np.zeros(n), [p]]),
+        bounds=(0, 1),
+        method="highs",
+    )
+    mu = lp_price(model, p, columns=np.arange(m), time_limit_s=30)
+    assert mu > 0
+    # an optimal dual price (it need not be unique): pricing sites at μ instead of limiting them gives the LP's value
+    priced = linprog(-np.concatenate([np.full(m, -mu), model.w1]), A_ub=cover, b_ub=np.zeros(n), bounds=(0, 1), method="highs")
+    assert -priced.fun + mu * p == pytest.approx(-lp.fun, rel=1e-7)
+    colw = np.asarray(model.csc.T @ model.w1).ravel()
+    groups = _components(model, np.flatnonzero(colw > mu))
+    assert sorted(np.concatenate(groups).tolist()) == np.flatnonzero(colw > mu).tolist()
+    shared = (model.A.T @ model.A).tocsr()
+    for a, ga in enumerate(groups):  # no demand row is covered by two components
+        for gb in groups[a + 1 :]:
+            assert shared[ga][:, gb].nnz == 0
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("seed", range(3))
+def test_decomposition_optimum_equals_the_full_milp_and_spopt(seed):
+    """Exact mode (gap 0) on a clustered city: the optimum of the unreduced MILP and of spopt."""
+    solver = _cbc()
+    from spopt.locate import MCLP
+
+    from geoprio.placement_decompose import decompose, price_from_multipliers
+    from geoprio.placement_heuristics import initial_multipliers, lagrangian_bound
+    from geoprio.placement_milp import mclp_milp
+    from geoprio.placement_reduce import reduce_problem
+
+    d, c, w = clustered(1500, 120, 3000.0, seed=seed)
+    cost = cdist(d, c)
+    p = 10
+    prob = CoverageProblem(cost <= 200.0, w)
+    model = reduce_problem(prob, backup_weight=0.0, allow_dominance=True).model
+    unreduced = CoverModel(A=prob.coverage, w1=prob.weights, w2=np.zeros(prob.n_demand))
+    full = mclp_milp(unreduced, p=p, budget=None, time_limit_s=120, mip_rel_gap=0.0)
+    assert full.status == 0
+    start = swap_search(model, lazy_greedy(model, max_sites=p).order).chosen
+    lam = lagrangian_bound(
+        model, p=p, budget=None, incumbent=model.value(start), lam0=initial_multipliers(model, model.counts(start), p=p, budget=None)
+    ).lam
+
+    res = decompose(model, p=p, mu=price_from_multipliers(model, lam, p), incumbent=start, deadline=time.perf_counter() + 120)
+    assert res.optimal and res.stats["reason"] == "proven"
+    assert res.value + model.const == pytest.approx(unreduced.value(full.chosen))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peer = MCLP.from_cost_matrix(cost, w, service_radius=200.0, p_facilities=p).solve(solver)
+    assert res.value + model.const == pytest.approx(peer.problem.objective.value())
+
+
+def test_decomposition_runs_in_the_search_worker_and_reports_its_proof():
+    from geoprio.placement_decompose import price_from_multipliers
+    from geoprio.placement_heuristics import initial_multipliers, lagrangian_bound
+    from geoprio.placement_milp import _slim, mclp_milp
+    from geoprio.placement_reduce import reduce_problem
+
+    d, c, w = clustered(3000, 250, 4000.0, seed=2)
+    prob = CoverageProblem.from_points(d, c, radius_m=200.0, weights=w)
+    model = reduce_problem(prob, backup_weight=0.0, allow_dominance=True).model
+    p = 15
+    start = lazy_greedy(model, max_sites=p).order
+    lam = lagrangian_bound(
+        model, p=p, budget=None, incumbent=model.value(start), lam0=initial_multipliers(model, model.counts(start), p=p, budget=None)
+    ).lam
+    worker = Worker("lns")
+    worker.submit(
+        {
+            "kind": "lns",
+            "model": _slim(model),
+            "chosen": start,
+            "p": p,
+            "budget": None,
+            "gap": 0.0,
+            "price": price_from_multipliers(model, lam, p),
+            "random_state": 0,
+            "seconds": 120.0,
+        }
+    )
+    seen = []
+
+    run_workers([worker], time.perf_counter() + 120, lambda name, kind, payload: seen.append((kind, payload)) or kind == "decomp_end")
+    kinds = [k for k, _ in seen]
+    assert "bound" in kinds and kinds[-1] == "decomp_end"
+    final = seen[-1][1]
+    assert final["reason"] == "proven"
+    full = mclp_milp(model, p=p, budget=None, time_limit_s=120, mip_rel_gap=0.0)
+    optimum = model.value(full.chosen)
+    assert min(b for k, b in seen if k == "bound") == pytest.approx(optimum)
+    plans = [pl for k, pl in seen if k == "incumbent"]
+    best = max([model.value(start)] + [model.value(np.asarray(pl[0])) for pl in plans])
+    assert best == pytest.approx(optimum)
+    assert all(pl[2] == "decomposition" for pl in plans)
 
 
 # --------------------------------------------------------------------------- hard deadline
