@@ -273,3 +273,29 @@ def test_schemathesis_finds_no_server_error(data_dir):
                 pass
     assert not failures, failures[:5]
     assert {200, 404, 422} <= set(calls)
+
+
+def test_city_summary_progress_and_measured_baseline_are_hidden_too(data_dir):
+    """The list's summary, the yearly progress and a baseline measured from too few records
+    would give a suppressed value away: they are hidden with it."""
+    with TestClient(app_for(data_dir, min_count=3)) as c:
+        share = next(i for i in c.get("/indicators", params={"year": 2023}).json()["items"] if i["id"] == "homicidio_share")
+        assert share["suppressed"] and share["actual"] is None and share["progress"] is None and share["progress_uncapped"] is None
+        assert share["baseline"] is None  # measured in 2022 from 2 homicides
+        detail = c.get("/indicators/homicidio_share", params={"year": 2023}).json()
+        assert detail["progress_by_year"]["2023"] is None and detail["progress_by_year"]["2022"] is None
+        assert all(m["count"] is None for m in detail["monthly"] if m.get("suppressed"))
+        hurto = next(i for i in c.get("/indicators").json()["items"] if i["id"] == "hurto")
+        assert not hurto["suppressed"] and hurto["actual"] is not None
+    with TestClient(app_for(data_dir, min_count=5)) as c:  # L2's 2022 baseline rests on 4 hurtos
+        zones = {z["zone_id"]: z for z in c.get("/indicators/hurto_localidad").json()["zone_series"]}
+        assert zones["L2"]["baseline"] is None and zones["L1"]["baseline"] == 6.0
+        table = _csv(c.get("/indicators", params={"format": "csv"}))
+        l2 = table[(table["indicator"] == "hurto_localidad") & (table["zone_id"] == "L2")]
+        assert l2["baseline"].isna().all() and l2["suppressed"].all()
+        layer = c.get("/indicators", params={"format": "geojson"}).json()
+        feats = {(f["properties"]["indicator"], f["properties"]["zone_id"]): f["properties"] for f in layer["features"]}
+        assert feats[("hurto_localidad", "L2")]["baseline"] is None and feats[("hurto_localidad", "L1")]["baseline"] == 6.0
+    with TestClient(app_for(data_dir, min_count=0)) as c:
+        share = next(i for i in c.get("/indicators", params={"year": 2023}).json()["items"] if i["id"] == "homicidio_share")
+        assert not share["suppressed"] and share["actual"] is not None and share["baseline"] == pytest.approx(16.666667)

@@ -147,6 +147,7 @@ class IndicatorSummary(BaseModel):
     zones: int | None = Field(None, description="zone-level indicators: zones tracked")
     zones_with_progress: int | None = None
     zones_met: int | None = None
+    suppressed: bool = Field(False, description="the year's value (or the baseline) rests on fewer records than the minimum count")
 
 
 class ObjectiveSummary(BaseModel):
@@ -231,15 +232,31 @@ def _entry(series: list[dict[str, Any]], year: int) -> dict[str, Any] | None:
     return next((s for s in series if int(s["year"]) == year), None)
 
 
-def _summary(ind: dict[str, Any], year: int) -> dict[str, Any]:
+def _hidden_years(series: list[dict[str, Any]], min_count: int) -> set[int]:
+    """Years whose value rests on fewer records than ``min_count``."""
+    return {int(e["year"]) for e in series if _small(e.get("count"), min_count)}
+
+
+def _baseline_hidden(ind: dict[str, Any], series: list[dict[str, Any]], min_count: int) -> bool:
+    """A baseline measured from the data (its year is in the series) with too few records."""
+    by = ind.get("baseline_year")
+    return by is not None and int(by) in _hidden_years(series, min_count)
+
+
+def _summary(ind: dict[str, Any], year: int, min_count: int = 0) -> dict[str, Any]:
     keys = ("id", "label", "objective", "objective_label", "weight", "level", "unit", "unit_label", "trend", "direction")
     row: dict[str, Any] = {k: ind[k] for k in keys}
     row.update(baseline_year=ind.get("baseline_year"), baseline=ind.get("baseline"), year=year)
     row["progress"] = ind["progress_by_year"].get(str(year))
     row["progress_uncapped"] = ind.get("progress_uncapped_by_year", {}).get(str(year))
     if ind["level"] == "city":
-        e = _entry(ind.get("series", []), year) or {}
+        series = ind.get("series", [])
+        e = _entry(series, year) or {}
         row.update(actual=e.get("actual"), actual_annualized=e.get("actual_annualized"), months=e.get("months"), target=e.get("target"))
+        if year in _hidden_years(series, min_count):  # the value, and the progress computed from it
+            row.update(actual=None, actual_annualized=None, progress=None, progress_uncapped=None, suppressed=True)
+        if _baseline_hidden(ind, series, min_count):
+            row.update(baseline=None, suppressed=True)
     else:
         entries = [_entry(z["series"], year) for z in ind.get("zones", [])]
         defined = [e for e in entries if e is not None and e.get("progress_capped") is not None]
@@ -252,6 +269,23 @@ def _summary(ind: dict[str, Any], year: int) -> dict[str, Any]:
 
 
 _SERIES_VALUES = ("actual", "actual_annualized", "count", "progress", "progress_capped", "cumulative_actual", "progress_plan_total")
+_MONTH_VALUES = ("count", "value", "year_to_date")
+
+
+def _zone_series(z: dict[str, Any], ind: dict[str, Any], min_count: int) -> dict[str, Any]:
+    """A zone of a zone-level indicator with its small values hidden (its baseline too, when
+    that was measured from too few records).
+    """
+    out = {
+        **z,
+        "series": [_suppress(s, _SERIES_VALUES, min_count) for s in z["series"]],
+        "months": [_suppress(m, _MONTH_VALUES, min_count) for m in z.get("months", [])],
+    }
+    if _baseline_hidden(ind, z["series"], min_count):
+        out["baseline"] = None
+    return out
+
+
 _ROW_VALUES = tuple(f for f in BreakdownRow.model_fields if f not in ("zone_id", "name", "suppressed", "proportional_target"))
 
 
@@ -335,6 +369,15 @@ def _csv_response(store: Store, ids: list[str], year: int | None, min_count: int
     for col in _CSV_VALUES:
         if col in rows.columns:
             rows.loc[hide, col] = ""
+    if "baseline" in rows.columns:  # a baseline measured from too few records, in every row of that place
+        full = table[table["indicator"].isin(ids)]
+        small = full["count"].map(lambda c: _small(c, min_count)).astype(bool)
+        base_years = {i["id"]: i.get("baseline_year") for i in _document(store)["indicators"]}
+        at_base = full["year"] == full["indicator"].map(lambda i: str(base_years.get(i)))
+        bad = set(zip(full.loc[at_base & small, "indicator"], full.loc[at_base & small, "zone_id"], strict=True))
+        gone = [(i, z) in bad for i, z in zip(rows["indicator"], rows["zone_id"], strict=True)]
+        rows.loc[gone, "baseline"] = ""
+        hide = hide | pd.Series(gone, index=rows.index)
     rows["suppressed"] = hide
     buf = _io.StringIO()
     rows.to_csv(buf, index=False, lineterminator="\n")
@@ -347,11 +390,17 @@ def _geojson_response(store: Store, ids: list[str], year: int | None, min_count:
     if year is not None and years and year not in years:
         held = ", ".join(map(str, years))
         raise HTTPException(422, f"the zone layer holds the run's year only ({held}); run `geoprio indicators TARGETS.toml --year {year}`")
+    doc = _document(store)
+    measured_small = {  # zones whose own baseline rests on too few records
+        (i["id"], z["zone_id"]) for i in doc["indicators"] for z in i.get("zones", []) if _baseline_hidden(i, z["series"], min_count)
+    }
     features = []
     for f in layer["features"]:
         props = f.get("properties") or {}
         if props.get("indicator") not in ids:
             continue
+        if (props.get("indicator"), props.get("zone_id")) in measured_small:
+            props = {**props, "baseline": None}
         hide = _small(props.get("count"), min_count)
         if hide:
             keys = _GEO_BREAKDOWN_VALUES if props.get("scope") == "breakdown" else _GEO_ZONE_VALUES
@@ -393,7 +442,7 @@ def list_indicators(
         return _csv_response(store, [i["id"] for i in inds], year, settings.min_count)
     if format == "geojson":
         return _geojson_response(store, [i["id"] for i in inds], year, settings.min_count)
-    items = [IndicatorSummary(**_summary(i, y)) for i in inds]
+    items = [IndicatorSummary(**_summary(i, y, settings.min_count)) for i in inds]
     return IndicatorList(
         title=doc.get("title"),
         year=y,
@@ -428,17 +477,21 @@ def get_indicator(
         raise HTTPException(404, f"indicator {indicator_id!r} not found; indicators: {[i['id'] for i in doc['indicators']]}")
     y = _year(doc, year)
     mc = settings.min_count
-    body: dict[str, Any] = _summary(ind, y)
+    body: dict[str, Any] = _summary(ind, y, mc)
+    series = ind.get("series", [])
+    hidden = _hidden_years(series, mc) if ind["level"] == "city" else set()
+    baseline_hidden = ind["level"] == "city" and _baseline_hidden(ind, series, mc)
     body.update(
         per=ind.get("per"),
         program_years=ind["program_years"],
         years=ind["years"],
         targets=ind.get("targets"),
-        relative_targets=ind.get("relative_targets"),
-        progress_by_year=ind["progress_by_year"],
-        series=[_suppress(s, _SERIES_VALUES, mc) for s in ind.get("series", [])],
-        monthly=ind.get("months", []),
-        zone_series=[{**z, "series": [_suppress(s, _SERIES_VALUES, mc) for s in z["series"]]} for z in ind.get("zones", [])],
+        # targets set relative to a suppressed baseline would give it away
+        relative_targets=None if baseline_hidden else ind.get("relative_targets"),
+        progress_by_year={k: (None if int(k) in hidden else v) for k, v in ind["progress_by_year"].items()},
+        series=[_suppress(s, _SERIES_VALUES, mc) for s in series],
+        monthly=[_suppress(m, _MONTH_VALUES, mc) for m in ind.get("months", [])],
+        zone_series=[_zone_series(z, ind, mc) for z in ind.get("zones", [])],
         notes=ind.get("notes", []),
         suppressed_below=mc,
     )
