@@ -1267,7 +1267,15 @@ def zone_layer(res: TrackingResult, *, simplify_m: float = 10.0) -> Any:
     year = res.year
     for r in res.indicators:
         ind = r.config
-        common = {"indicator": ind.id, "label": ind.display, "objective": ind.objective, "unit": ind.unit, "trend": ind.trend, "year": year}
+        common = {
+            "indicator": ind.id,
+            "label": ind.display,
+            "objective": ind.objective,
+            "unit": ind.unit,
+            "per": ind.per if ind.unit == "rate" else None,
+            "trend": ind.trend,
+            "year": year,
+        }
         if r.level == CITY:
             frame_y = r.breakdown.get(year)
             if frame_y is None:
