@@ -82,7 +82,8 @@ class PlacesConfig(_Model):
     """The place layer and each place's influence area."""
 
     path: Path
-    type: str
+    type: str | None = None
+    type_value: str | None = None
     name: str | None = None
     id: str | None = None
     radius_m: float = Field(default=DEFAULT_RADIUS_M, gt=0)
@@ -96,6 +97,14 @@ class PlacesConfig(_Model):
     metric_crs: str = DEFAULT_METRIC_CRS
     overlap: Literal["all", "nearest"] = "all"
     ring_width_m: float = Field(default=200.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_type(self) -> PlacesConfig:
+        if (self.type is None) == (self.type_value is None):
+            raise ValueError(
+                "give type = '<column with each place's type>' or, for a layer without one, type_value = '<the type of every place>'"
+            )
+        return self
 
     @field_validator("radius_by_type")
     @classmethod
@@ -317,6 +326,7 @@ def run_entornos(
     places = load_places(
         pc.path,
         type=pc.type,
+        type_value=pc.type_value,
         name=pc.name,
         id=pc.id,
         radius_m=pc.radius_by_type if pc.radius_by_type else pc.radius_m,

@@ -608,14 +608,20 @@ class PriorityIndex:
         """The indicators that contribute most to each zone's index, as text."""
         self._check_fitted()
         labels = dict(self.labels or {})
-        C = self.contributions_
-        total = self.index_.replace(0, np.nan)
-        out = {}
-        for z in C.index:
-            row = C.loc[z].sort_values(ascending=False)
-            parts = [f"{labels.get(i, i)} {100 * v / total[z]:.0f} %" for i, v in row.head(top).items() if v > 0 and pd.notna(total[z])]
-            out[z] = "; ".join(parts)
-        return pd.Series(out, name="drivers", dtype="string")
+        names = [labels.get(i, i) for i in self.contributions_.columns]
+        C = self.contributions_.to_numpy(dtype=float)
+        total = self.index_.to_numpy(dtype=float)
+        order = np.argsort(-C, axis=1, kind="stable")[:, :top]  # largest first; ties keep the indicators' order
+        top_c = np.take_along_axis(C, order, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = 100 * top_c / total[:, None]
+        out = [
+            "; ".join(f"{names[j]} {p:.0f} %" for j, v, p in zip(order[r], top_c[r], share[r], strict=True) if v > 0)
+            if np.isfinite(total[r]) and total[r] != 0
+            else ""
+            for r in range(len(C))
+        ]
+        return pd.Series(out, index=self.contributions_.index, name="drivers", dtype="string")
 
     def table(self) -> pd.DataFrame:
         """One row per zone, best-ranked first: index, rank, tier, drivers, and per indicator

@@ -145,7 +145,7 @@ def test_config_errors_are_clear(tiny):
         parse_entornos_config(
             {**doc, "places": {"path": "x", "type": "t", "radius_m": 0}, "indicators": [{"name": "a", "source": "d", "weight": 1}]}
         )
-    with pytest.raises(ConfigError, match="Field required"):
+    with pytest.raises(ConfigError, match="places: give type = '<column with each place's type>' or, for a layer without one, type_value"):
         parse_entornos_config({**doc, "places": {"path": "x"}, "indicators": [{"name": "a", "source": "d", "weight": 1}]})
     with pytest.raises(ConfigError, match="shift_hours"):
         parse_entornos_config({**doc, "indicators": [{"name": "a", "source": "d", "weight": 1}], "deploy": {"teams": 2, "shift_hours": 13}})

@@ -116,6 +116,10 @@ def test_place_layer_errors_name_the_problem(tmp_path):
     frame = places_frame([shapely.Point(X0, Y0), shapely.Point(X0 + 10, Y0)])
     with pytest.raises(ColumnError, match="column 'clase' \\(place type\\) not found"):
         load_places(frame, type="clase")
+    with pytest.raises(ConfigError, match="exactly one of the two"):
+        load_places(frame)
+    schools = load_places(frame.drop(columns="tipo"), type_value="colegio", radius_m={"colegio": 200})
+    assert schools.frame["type"].tolist() == ["colegio", "colegio"] and schools.frame["radius_m"].tolist() == [200.0, 200.0]
     with pytest.raises(ConfigError, match="radius_m must be a positive number of metres, got 0"):
         load_places(frame, type="tipo", radius_m=0)
     with pytest.raises(ConfigError, match="radius_m for type 'estación' must be a positive"):
