@@ -90,7 +90,8 @@ class Places:
 
     def influence_areas(self) -> gpd.GeoSeries:
         """Influence areas in EPSG:4326 for maps and outputs, drawn with 8 segments per quarter
-        circle (areas and counts use the exact distance, not these polygons)."""
+        circle (areas and counts use the exact distance, not these polygons).
+        """
         drawn = shapely.buffer(self.metric_geometry, self.frame["radius_m"].to_numpy(dtype=float), quad_segs=_DRAWN_QUAD_SEGS)
         return gpd.GeoSeries(drawn, crs=self.metric_crs, index=self.frame.index).to_crs(OUTPUT_CRS)
 
