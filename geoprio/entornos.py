@@ -455,13 +455,7 @@ def write_entornos(run: EntornosRun, *, command: str | None = None) -> list[Path
     out_dir = cfg.output.dir
     name = cfg.output.name or OUTPUT_NAME
     lang = cfg.index.lang
-    paths: list[Path] = []
-    for fmt in cfg.output.formats:
-        if fmt == "csv":
-            paths.append(io.write_table(pd.DataFrame(run.table.drop(columns="geometry")), out_dir / f"{name}.csv"))
-        else:
-            suffix = {"geojson": ".geojson", "gpkg": ".gpkg", "parquet": ".parquet"}[fmt]
-            paths.append(io.write_layer(run.table, out_dir / f"{name}{suffix}", layer=name if fmt == "gpkg" else None))
+    paths = io.write_formats(run.table, out_dir, name, cfg.output.formats)
     paths.append(io.write_table(run.profiles.long(lang=lang).round(6), out_dir / f"{name}_perfiles.csv"))
     if run.plan is not None and cfg.deploy is not None:
         paths.append(io.write_table(run.plan.by_team(), out_dir / f"{name}_despliegue_equipos.csv"))

@@ -812,21 +812,6 @@ def write_run_manifest(
 
 
 Format = Literal["csv", "geojson", "gpkg", "parquet"]
-_SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "parquet": ".parquet"}
-
-
-def _write_layer_formats(gdf: gpd.GeoDataFrame, out_dir: Path, name: str, formats: Sequence[str]) -> list[Path]:
-    bad = [f for f in formats if f not in ("csv", *_SUFFIX)]
-    if bad:
-        raise InputError(f"unknown output format(s) {bad}; choose from csv, geojson, gpkg, parquet")
-    gdf = gdf.to_crs(OUTPUT_CRS)
-    paths = []
-    for fmt in formats:
-        if fmt == "csv":
-            paths.append(io.write_table(gdf, out_dir / f"{name}.csv"))
-        else:
-            paths.append(io.write_layer(gdf, out_dir / f"{name}{_SUFFIX[fmt]}", layer=name if fmt == "gpkg" else None))
-    return paths
 
 
 def write_hotspots(
@@ -839,9 +824,9 @@ def write_hotspots(
 ) -> list[Path]:
     """Write ``hotspots_celdas`` and ``hotspots_clusters`` in each format, notes and ``manifest.json``."""
     out = Path(out_dir)
-    paths = _write_layer_formats(run.cells, out, "hotspots_celdas", formats)
+    paths = io.write_formats(run.cells, out, "hotspots_celdas", formats)
     if run.clusters is not None:
-        paths += _write_layer_formats(run.clusters, out, "hotspots_clusters", formats)
+        paths += io.write_formats(run.clusters, out, "hotspots_clusters", formats)
     paths.append(io.write_json(run.notes, out / "hotspots_notas.json"))
     run.outputs = paths
     run.manifest = write_run_manifest(out, command=command, inputs=inputs, parameters=run.params, outputs=paths, notes=run.notes)
@@ -864,7 +849,7 @@ def write_backtest(
         io.write_table(run.curve.round(6), out / "backtest_curva.csv"),
         io.write_text(curve_svg(run.curve, lang=run.options.lang, title=title), out / "backtest_curva.svg"),
     ]
-    paths += _write_layer_formats(run.cells, out, "backtest_celdas", formats)
+    paths += io.write_formats(run.cells, out, "backtest_celdas", formats)
     paths.append(io.write_json(run.notes, out / "backtest_notas.json"))
     run.outputs = paths
     run.manifest = write_run_manifest(out, command=command, inputs=inputs, parameters=run.params, outputs=paths, notes=run.notes)
@@ -887,7 +872,7 @@ def write_displacement(
         table[k] = v
     table["reading"] = res.reading
     paths = [io.write_table(table, out / "desplazamiento.csv")]
-    paths += _write_layer_formats(run.areas, out, "desplazamiento_areas", formats)
+    paths += io.write_formats(run.areas, out, "desplazamiento_areas", formats)
     run.outputs = paths
     notes = {"measures": res.measures, "reading": res.reading, "before": [str(d) for d in res.before], "after": [str(d) for d in res.after]}
     run.manifest = write_run_manifest(out, command=command, inputs=inputs, parameters=run.params, outputs=paths, notes=notes)

@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +25,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geoprio.errors import InputError, MissingDependencyError
+from geoprio.settings import OUTPUT_CRS
 
 __all__ = [
     "TABLE_SUFFIXES",
@@ -37,6 +38,7 @@ __all__ = [
     "read_toml",
     "sha256_file",
     "sniff_text",
+    "write_formats",
     "write_json",
     "write_layer",
     "write_table",
@@ -328,6 +330,27 @@ _FORMAT_BY_SUFFIX: dict[str, LayerFormat] = {
     ".parquet": "parquet",
     ".geoparquet": "parquet",
 }
+
+
+#: Output formats of a ranked or gridded layer, and the suffix each is written with.
+FORMAT_SUFFIXES: dict[str, str] = {"csv": ".csv", "geojson": ".geojson", "gpkg": ".gpkg", "parquet": ".parquet"}
+
+
+def write_formats(gdf: gpd.GeoDataFrame, out_dir: str | os.PathLike[str], name: str, formats: Sequence[str]) -> list[Path]:
+    """Write ``gdf`` as ``<out_dir>/<name>.<suffix>`` in each of ``formats`` (EPSG:4326; the CSV
+    without geometry; the GeoPackage layer named ``name``).
+    """
+    bad = [f for f in formats if f not in FORMAT_SUFFIXES]
+    if bad:
+        raise InputError(f"unknown output format(s) {bad}; choose from {', '.join(FORMAT_SUFFIXES)}")
+    gdf = gdf.to_crs(OUTPUT_CRS)
+    out = Path(out_dir)
+    return [
+        write_table(gdf, out / f"{name}.csv")
+        if fmt == "csv"
+        else write_layer(gdf, out / f"{name}{FORMAT_SUFFIXES[fmt]}", layer=name if fmt == "gpkg" else None)
+        for fmt in formats
+    ]
 
 
 def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str | None = None) -> Path:

@@ -272,13 +272,7 @@ def write_outputs(run: IndexRun, *, command: str | None = None) -> list[Path]:
     """Write the ranked table in the configured formats, the validation report and the manifest."""
     out_dir = run.config.output.dir
     name = _output_name(run)
-    paths = []
-    for fmt in run.config.output.formats:
-        if fmt == "csv":
-            paths.append(io.write_table(run.table, out_dir / f"{name}.csv"))
-        else:
-            suffix = {"geojson": ".geojson", "gpkg": ".gpkg", "parquet": ".parquet"}[fmt]
-            paths.append(io.write_layer(run.table, out_dir / f"{name}{suffix}", layer=name if fmt == "gpkg" else None))
+    paths = io.write_formats(run.table, out_dir, name, run.config.output.formats)
     paths.append(io.write_json({r.source: r.to_dict() for r in run.reports}, out_dir / f"{name}_validacion.json"))
     paths.append(io.write_json(run.notes, out_dir / f"{name}_notas.json"))
     run.outputs = paths
