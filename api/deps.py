@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.engine import Engine
 
-from api.db import verify_key
-from api.settings import Settings, get_settings
-from api.store import Store
+from .db import verify_key
+from .settings import Settings, get_settings
+from .store import Store
 
 __all__ = ["EngineDep", "SettingsDep", "StoreDep", "aggregate_access", "require_key"]
 

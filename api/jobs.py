@@ -2,8 +2,8 @@
 
 A job is committed to the database (status ``queued``) before the API answers 202, and
 start-up re-queues every job still ``queued`` or ``running``, so a restart loses nothing
-that was accepted. The work itself is :func:`geoprio.plan.plan_cameras` /
-:func:`geoprio.plan.plan_garitas`, on the incidents behind the served index and the
+that was accepted. The work itself is :func:`geoprio.placement.plan.plan_cameras` /
+:func:`geoprio.placement.plan.plan_garitas`, on the incidents behind the served index and the
 facility and coast layers of ``layers_dir``.
 """
 
@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from api.db import Job, sessions
-from api.settings import Settings
-from api.store import Store
 from geoprio.errors import GeoprioError
+
+from .db import Job, sessions
+from .settings import Settings
+from .store import Store
 
 __all__ = ["JobRunner"]
 
@@ -96,7 +97,7 @@ def _layer(settings: Settings, name: str) -> Path | None:
 
 def compute_plan(kind: str, params: dict[str, Any], store: Store, settings: Settings) -> Any:
     """Solve one plan from validated parameters (see :mod:`api.schemas`)."""
-    from geoprio.plan import plan_cameras, plan_garitas
+    from geoprio.placement.plan import plan_cameras, plan_garitas
 
     level, _ = store.table(params.get("level"))
     records = store.records(level)

@@ -13,13 +13,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from api.db import make_engine
-from api.errors import BodySizeLimit, install_handlers
-from api.jobs import JobRunner
-from api.routes import entornos, health, hotspots, incidents, indicators, maps, plans, zones
-from api.settings import Settings, get_settings
-from api.store import Store
-from geoprio import __version__
+from geoprio._version import __version__
+
+from .db import make_engine
+from .errors import BodySizeLimit, install_handlers
+from .jobs import JobRunner
+from .routes import entornos, health, hotspots, incidents, indicators, maps, plans, zones
+from .settings import Settings, get_settings
+from .store import Store
 
 __all__ = ["app", "create_app", "init_state"]
 

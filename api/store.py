@@ -18,8 +18,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geoprio import io
 from geoprio.errors import InputError
+from geoprio.io import files as io
 
 __all__ = ["LAYERS", "Store"]
 
@@ -137,8 +137,8 @@ class Store:
 
     def records(self, level: str) -> pd.DataFrame:
         """Incident-level records behind the index of ``level`` (loaded on first use)."""
-        from geoprio.config import parse_config
-        from geoprio.pipeline import _tie, build_zones, load_source
+        from geoprio.index.config import parse_config
+        from geoprio.index.run import build_zones, load_source, tie_source
 
         with self._lock:
             if level in self._records:
@@ -152,7 +152,7 @@ class Store:
             for name, src in cfg.sources.items():
                 if src.layout == "table":
                     continue
-                loaded = _tie(load_source(name, src), src, zones, None)
+                loaded = tie_source(load_source(name, src), src, zones, None)
                 data = loaded.data.assign(source=name, kind=src.kind)
                 frames.append(data)
             if not frames:

@@ -24,7 +24,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geoprio.assign import PointLocator, count_by_zone
+from geoprio.zones.assign import PointLocator, count_by_zone
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZONES = ROOT.parent / "shared" / "data" / "bogota" / "upz_sdp.geojson"
@@ -41,16 +41,20 @@ def synthetic_points(polygons: np.ndarray, n: int, seed: int = 0) -> tuple[np.nd
     n_near, n_box = int(n * 0.80), int(n * 0.15)
     n_out = n - n_near - n_box
     k = rng.integers(0, len(polygons), n_near)
-    x = np.concatenate([
-        rng.normal(cx[k], spread[k]),
-        rng.uniform(x0, x1, n_box),
-        rng.uniform(x1 + 0.01, x1 + 0.2, n_out),
-    ])
-    y = np.concatenate([
-        rng.normal(cy[k], spread[k]),
-        rng.uniform(y0, y1, n_box),
-        rng.uniform(y0, y1, n_out),
-    ])
+    x = np.concatenate(
+        [
+            rng.normal(cx[k], spread[k]),
+            rng.uniform(x0, x1, n_box),
+            rng.uniform(x1 + 0.01, x1 + 0.2, n_out),
+        ]
+    )
+    y = np.concatenate(
+        [
+            rng.normal(cy[k], spread[k]),
+            rng.uniform(y0, y1, n_box),
+            rng.uniform(y0, y1, n_out),
+        ]
+    )
     order = rng.permutation(n)
     return x[order], y[order]
 
@@ -93,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     zones = gpd.read_file(args.zones).reset_index(drop=True)
     polygons = np.asarray(zones.geometry.values, dtype=object)
     print(f"zones: {args.zones.name} ({len(zones)} polygons, {zones.crs})")
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"shapely {shapely.__version__}, geopandas {gpd.__version__}")
+    print(
+        f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, shapely {shapely.__version__}, geopandas {gpd.__version__}"
+    )
 
     header = f"{'points':>12} {'geoprio s':>10} {'geoprio pts/s':>14} {'sjoin s':>9} {'sjoin pts/s':>12} {'ratio':>7}  counts"
     print(header)
@@ -111,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         all_ok &= ok
         status = "match" if ok else f"MISMATCH ({int(np.abs(counts - peer).sum())} points differ)"
         print(f"{n:>12,} {t_geo:>10.3f} {n / t_geo:>14,.0f} {t_sj:>9.3f} {n / t_sj:>12,.0f} {t_sj / t_geo:>6.1f}x  {status}")
-    print("ratio = sjoin seconds / geoprio seconds (geoprio: fit + locate + count; "
-          "sjoin: points_from_xy + sjoin + groupby)")
+    print("ratio = sjoin seconds / geoprio seconds (geoprio: fit + locate + count; sjoin: points_from_xy + sjoin + groupby)")
     return 0 if all_ok else 1
 
 

@@ -112,9 +112,13 @@ def main() -> None:
     if not (args.data_dir / "manifest.json").exists():
         sys.exit(f"{args.data_dir}: no index output; run `geoprio demo` first")
     tmp = Path(tempfile.mkdtemp())
-    env = {"GEOPRIO_DATA_DIR": str(args.data_dir.resolve()), "GEOPRIO_DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite", "GEOPRIO_MAPS_DIR": str(tmp)}
+    env = {
+        "GEOPRIO_DATA_DIR": str(args.data_dir.resolve()),
+        "GEOPRIO_DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite",
+        "GEOPRIO_MAPS_DIR": str(tmp),
+    }
     port = free_port()
-    proc = start("api.main:app", port, env, ROOT)
+    proc = start("geoprio.api.main:app", port, env, ROOT)
     try:
         url = f"http://127.0.0.1:{port}{args.path}"
         body = httpx.get(url).content

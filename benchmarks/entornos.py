@@ -1,12 +1,12 @@
 """Benchmark: incidents near places, and the deployment plan, against their peers.
 
-* counting: :func:`geoprio.places.incident_pairs` (one STRtree query per radius, exact
+* counting: :func:`geoprio.entornos.places.incident_pairs` (one STRtree query per radius, exact
   distance to the feature) against ``geopandas.sjoin(predicate="dwithin")`` on the same
   points and places (projection included on both sides); the (incident, place) pairs must
   be identical. Places are Bogotá's 20,754 licensed nightlife establishments when
   ``../shared/data`` is present (else seeded random points), incidents seeded over their
   bounding box with half of them near establishments.
-* the plan: :func:`geoprio.deploy.plan_deployment` on a week of hourly profiles for
+* the plan: :func:`geoprio.entornos.deploy.plan_deployment` on a week of hourly profiles for
   ``--plan-places`` places, against the same MILP without its exact column pruning
   (``prune=False``); the optima must agree.
 
@@ -63,8 +63,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the unpruned plan peer when it would be slow")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
-    from geoprio.deploy import plan_deployment
-    from geoprio.places import incident_pairs, load_places
+    from geoprio.entornos.deploy import plan_deployment
+    from geoprio.entornos.places import incident_pairs, load_places
 
     print(f"cores: {os.cpu_count()}")
     frame, what = places_frame(2000, args.seed)

@@ -3,11 +3,11 @@
 Every measurement runs in its own subprocess so that its peak memory (``ru_maxrss``) is
 its own; "Δ MB" is the peak minus the process's memory once the data are built.
 
-* clusters: geoprio's memory-bounded DBSCAN (:func:`geoprio.clusters.dbscan`) against
+* clusters: geoprio's memory-bounded DBSCAN (:func:`geoprio.hotspots.clusters.dbscan`) against
   scikit-learn's ``DBSCAN`` (same eps and min_samples; labels must agree, adjusted Rand
   index 1); HDBSCAN with the ``hdbscan`` package against scikit-learn's ``HDBSCAN``
   (scikit-learn's only at ``--sk-hdbscan-points``, it is far slower);
-* Gi*: :func:`geoprio.gistar.gi_star` (analytic, distance band) against esda's
+* Gi*: :func:`geoprio.hotspots.gistar.gi_star` (analytic, distance band) against esda's
   ``G_Local(..., transform="B", star=True, permutations=0)`` on the same cells and weights
   (z-scores must agree to 1e-8), and the permutation test (999 draws) alone.
 
@@ -65,7 +65,7 @@ def _rss_mb() -> float:
 
 
 def worker(task: str, size: int, labels_out: str | None) -> dict:
-    from geoprio.clusters import DensityClusters
+    from geoprio.hotspots.clusters import DensityClusters
 
     if task.startswith("gistar") or task.startswith("esda"):
         xy, y = grid_cells(size)
@@ -94,14 +94,14 @@ def worker(task: str, size: int, labels_out: str | None) -> dict:
         model = DensityClusters(method="hdbscan", engine="sklearn").fit(X)
         labels = model.labels_
     elif task == "gistar-geoprio":
-        from geoprio.gistar import distance_band_weights, gi_star
+        from geoprio.hotspots.gistar import distance_band_weights, gi_star
 
         w = distance_band_weights(xy, distance_m=150)
         extra["weights_seconds"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         labels = gi_star(y, w).z
     elif task == "gistar-perm":
-        from geoprio.gistar import distance_band_weights, gi_star
+        from geoprio.hotspots.gistar import distance_band_weights, gi_star
 
         w = distance_band_weights(xy, distance_m=150)
         t0 = time.perf_counter()
@@ -110,7 +110,7 @@ def worker(task: str, size: int, labels_out: str | None) -> dict:
         import esda
         from libpysal.graph import Graph
 
-        from geoprio.gistar import distance_band_weights
+        from geoprio.hotspots.gistar import distance_band_weights
 
         g = Graph.from_sparse(distance_band_weights(xy, distance_m=150).tocsr())
         t0 = time.perf_counter()

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from geoprio.index import NORMALIZATIONS, PriorityIndex
+from geoprio.index.estimator import NORMALIZATIONS, PriorityIndex
 
 
 def loop_peer(X: pd.DataFrame, n_draws: int, spread: float, seed: int) -> np.ndarray:

@@ -43,8 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-import geoprio.placement_decompose as decompose_module
-from geoprio.placement import CoverageProblem, coverage_matrix, maximize_coverage
+import geoprio.placement.decomposition as decompose_module
+from geoprio.placement.core import CoverageProblem, coverage_matrix, maximize_coverage
 
 ROOT = Path(__file__).resolve().parents[1]
 GAP_TOLERANCE = 1e-4  # maximize_coverage's default mip_rel_gap: "proven optimal" means within it
@@ -252,8 +252,8 @@ def print_medians(name, summary):
 
 
 def real_chicago(args):
-    from geoprio.load import load_points
-    from geoprio.sites import candidate_grid, coverage_problem, demand_from_points
+    from geoprio.placement.sites import candidate_grid, coverage_problem, demand_from_points
+    from geoprio.records.load import load_points
 
     path = SHARED / "other_cities" / "chicago_aggravated_assaults.csv.gz"
     if not path.exists():
@@ -278,8 +278,8 @@ def real_chicago(args):
 
 
 def real_medellin(args):
-    from geoprio.load import load_points
-    from geoprio.sites import candidate_grid, coverage_problem, demand_from_points
+    from geoprio.placement.sites import candidate_grid, coverage_problem, demand_from_points
+    from geoprio.records.load import load_points
 
     path = SHARED / "medellin" / "medellin_homicides.csv"
     if not path.exists():

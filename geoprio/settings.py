@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 #: Projected CRS for distances, areas and radii: MAGNA-SIRGAS / Origen-Nacional (metres).
 DEFAULT_METRIC_CRS = "EPSG:9377"
 
@@ -20,3 +22,18 @@ RATE_PER = 100_000
 
 #: Default language of what users read (tiers, printed tables, map labels).
 DEFAULT_LANG = "es"
+
+#: Seed of every random draw (Monte Carlo weights, permutations, the demo city) unless given.
+DEFAULT_SEED = 20241
+
+#: Formats of layer outputs (tables are also written as CSV without geometry).
+OutputFormat = Literal["csv", "geojson", "gpkg", "parquet"]
+
+#: Every layer output format, in the order they are written.
+OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("csv", "geojson", "gpkg", "parquet")
+
+#: The formats written when none are asked for (GeoParquet needs the ``parquet`` extra).
+DEFAULT_FORMATS: tuple[OutputFormat, ...] = ("csv", "geojson", "gpkg")
+
+#: Languages of what users read.
+Lang = Literal["es", "en"]

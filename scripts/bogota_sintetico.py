@@ -1,4 +1,4 @@
-"""Write a clearly synthetic 2019 personal-theft point set for Bogotá (see ``geoprio.demo.synthetic_incidents``).
+"""Write a clearly synthetic 2019 personal-theft point set for Bogotá (see ``geoprio.demo.city.synthetic_incidents``).
 
 Bogotá publishes crime per UPZ, not as points. This script keeps the SDSCJ's real 2019
 per-UPZ totals of *hurto a personas* and scatters them uniformly inside each urban UPZ,
@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def write_synthetic(shared: Path, out_dir: Path, *, seed: int = 2019) -> Path:
     """Write ``hurtos_sinteticos_2019.csv`` into ``out_dir`` and return its path."""
-    from geoprio import io
-    from geoprio.demo import synthetic_incidents
-    from geoprio.load import load_zone_table
-    from geoprio.zones import load_zones
+    from geoprio.demo.city import synthetic_incidents
+    from geoprio.io import files as io
+    from geoprio.records.load import load_zone_table
+    from geoprio.zones.layers import load_zones
 
     zones = load_zones(shared / "bogota" / "upz_sdp.geojson", id="UPlCodigo", name="UPlNombre", where={"UPlTipo": "1"})
     table = load_zone_table(shared / "bogota" / "dai_upz_2018_2021_attributes.csv", zone_id="CMIUUPLA", columns=["CMHP19CONT"])

@@ -17,9 +17,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import SettingsDep, StoreDep, aggregate_access
-from api.routes.hotspots import _plain
-from api.store import Store
+from ..deps import SettingsDep, StoreDep, aggregate_access
+from ..store import Store
+from .hotspots import _plain
 
 router = APIRouter(prefix="/entornos", tags=["entornos"], dependencies=[Depends(aggregate_access)])
 

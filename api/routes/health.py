@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import StoreDep
-from api.schemas import Health
-from geoprio import __version__
+from geoprio._version import __version__
+
+from ..deps import StoreDep
+from ..schemas import Health
 
 router = APIRouter(tags=["health"])
 

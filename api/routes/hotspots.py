@@ -11,8 +11,8 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import SettingsDep, StoreDep, aggregate_access
-from api.store import Store
+from ..deps import SettingsDep, StoreDep, aggregate_access
+from ..store import Store
 
 router = APIRouter(prefix="/hotspots", tags=["hotspots"], dependencies=[Depends(aggregate_access)])
 

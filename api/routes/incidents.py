@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from api.deps import SettingsDep, StoreDep, require_key
-from api.schemas import Page, Record
+from ..deps import SettingsDep, StoreDep, require_key
+from ..schemas import Page, Record
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], dependencies=[Depends(require_key)])
 

@@ -22,9 +22,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import SettingsDep, StoreDep, aggregate_access
-from api.store import Store
 from geoprio.errors import InputError
+
+from ..deps import SettingsDep, StoreDep, aggregate_access
+from ..store import Store
 
 router = APIRouter(prefix="/indicators", tags=["indicators"], dependencies=[Depends(aggregate_access)])
 

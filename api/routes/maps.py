@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import HTMLResponse
 
-from api.deps import StoreDep, aggregate_access
-from api.schemas import MapInfo
+from ..deps import StoreDep, aggregate_access
+from ..schemas import MapInfo
 
 router = APIRouter(prefix="/maps", tags=["maps"], dependencies=[Depends(aggregate_access)])
 

@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from sqlalchemy import select
 
-from api.db import Job, sessions
-from api.deps import EngineDep, StoreDep, aggregate_access, require_key
-from api.schemas import CameraPlanRequest, GaritaPlanRequest, JobStatus, PlanDetail, PlanSummary
+from ..db import Job, sessions
+from ..deps import EngineDep, StoreDep, aggregate_access, require_key
+from ..schemas import CameraPlanRequest, GaritaPlanRequest, JobStatus, PlanDetail, PlanSummary
 
 router = APIRouter(tags=["plans"])
 

@@ -11,9 +11,9 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import SettingsDep, StoreDep, aggregate_access
-from api.schemas import IndicatorDetail, Page, ZoneDetail, ZoneSummary
-from api.store import Store
+from ..deps import SettingsDep, StoreDep, aggregate_access
+from ..schemas import IndicatorDetail, Page, ZoneDetail, ZoneSummary
+from ..store import Store
 
 router = APIRouter(prefix="/zones", tags=["zones"], dependencies=[Depends(aggregate_access)])
 

@@ -1,0 +1,503 @@
+"""Entornos priorizados: rank given public places, say when they need presence, plan teams.
+
+The run, from a TOML file like the index's (``geoprio entornos entornos.toml``):
+
+1. **places** (:mod:`geoprio.entornos.places`): a point, line or polygon layer with a type and a
+   name; an influence area per type (100 m from the edge by default); an explicit overlap
+   rule (an incident counts for every place it is near, or only for the nearest);
+2. **indicators**: the same ``[[indicators]]`` as the zone index (categories, dates,
+   hours, weekdays, harm weighting; measures ``count``, ``density`` per km² of influence
+   area or ``change``), counted over the incidents in each influence area, then the same
+   :class:`~geoprio.index.estimator.PriorityIndex` (normalization, weights, explanation, Monte Carlo
+   rank interval);
+3. **surroundings**: density inside against a ring around the place (*atrae* or *refleja
+   su zona*);
+4. **time** (:mod:`geoprio.entornos.profiles`): an hour × weekday profile per place and its peak
+   hours (the fewest hours holding a chosen share of its weighted incidents);
+5. **plan de despliegue** (:mod:`geoprio.entornos.deploy`): teams assigned to (place, shift) pairs
+   to cover as many weighted incidents as possible, solved exactly with HiGHS.
+
+*Weighted incidents* (``[incidents]``) are what surroundings, profiles and the plan count:
+the records of the chosen point sources (all by default), optionally filtered by category,
+each weighted by its count column and, with ``harm_weighted = true``, by its harm.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
+
+from geoprio.entornos.places import DEFAULT_RADIUS_M, Places, incident_pairs, load_places, surroundings
+from geoprio.entornos.profiles import PlaceProfiles, peak_mask, place_profiles
+from geoprio.errors import ConfigError
+from geoprio.index.config import (
+    IndexOptions,
+    IndicatorConfig,
+    OutputConfig,
+    RobustnessConfig,
+    SourceConfig,
+    _Model,
+    check_weekdays,
+    validated,
+)
+from geoprio.index.estimator import PriorityIndex
+from geoprio.index.measures import IndicatorTable, SmallZoneRule, filter_records, indicator_table
+from geoprio.io import files as io
+from geoprio.io import manifest
+from geoprio.records.harm import HarmTable, load_harm_table
+from geoprio.records.load import Records
+from geoprio.settings import DEFAULT_METRIC_CRS
+from geoprio.zones.layers import Zones
+
+__all__ = [
+    "DeployConfig",
+    "EntornosConfig",
+    "EntornosRun",
+    "IncidentsConfig",
+    "PlacesConfig",
+    "ProfileConfig",
+    "load_entornos_config",
+    "parse_entornos_config",
+    "replay_entornos",
+    "run_entornos",
+    "write_entornos",
+]
+
+OUTPUT_NAME = "entornos"
+MANIFEST_KIND = "geoprio.entornos"
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+class PlacesConfig(_Model):
+    """The place layer and each place's influence area."""
+
+    path: Path
+    type: str | None = None
+    type_value: str | None = None
+    name: str | None = None
+    id: str | None = None
+    radius_m: float = Field(default=DEFAULT_RADIUS_M, gt=0)
+    radius_by_type: dict[str, float] | None = None
+    types: list[str] | None = None
+    where: dict[str, Any] | None = None
+    layer: str | int | None = None
+    x: str | None = None
+    y: str | None = None
+    crs: str | None = None
+    metric_crs: str = DEFAULT_METRIC_CRS
+    overlap: Literal["all", "nearest"] = "all"
+    ring_width_m: float = Field(default=200.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_type(self) -> PlacesConfig:
+        if (self.type is None) == (self.type_value is None):
+            raise ValueError(
+                "give type = '<column with each place's type>' or, for a layer without one, type_value = '<the type of every place>'"
+            )
+        return self
+
+    @field_validator("radius_by_type")
+    @classmethod
+    def _positive(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        for k, r in (v or {}).items():
+            if not r > 0:
+                raise ValueError(f"radius for type {k!r} must be a positive number of metres, got {r}")
+        return v
+
+
+class IncidentsConfig(_Model):
+    """What the *weighted incidents* of surroundings, profiles and the plan are."""
+
+    sources: list[str] | None = None
+    categories: list[str] | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    harm_weighted: bool = False
+
+
+class ProfileConfig(_Model):
+    """Peak hours: the fewest hours holding ``share`` of a place's weighted incidents."""
+
+    share: float = Field(default=0.5, gt=0, le=1)
+
+
+class DeployConfig(_Model):
+    """The *plan de despliegue*: teams, shift length, working days."""
+
+    teams: int = Field(ge=1)
+    shift_hours: int = Field(default=8, ge=1, le=12)
+    days: list[int] = [0, 1, 2, 3, 4, 5, 6]
+    start_hours: list[int] | None = None
+    top: int | None = Field(default=None, ge=1)
+    time_limit_s: float = Field(default=60.0, gt=0)
+
+    _days = field_validator("days")(classmethod(lambda cls, v: check_weekdays(v)))
+
+    @field_validator("start_hours")
+    @classmethod
+    def _hours(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(h < 0 or h > 23 for h in v)):
+            raise ValueError("start_hours are hours 0 to 23")
+        return v
+
+
+class EntornosConfig(_Model):
+    """A complete entornos run."""
+
+    places: PlacesConfig
+    sources: dict[str, SourceConfig]
+    indicators: list[IndicatorConfig] = Field(min_length=1)
+    index: IndexOptions = IndexOptions()
+    robustness: RobustnessConfig = RobustnessConfig()
+    incidents: IncidentsConfig = IncidentsConfig()
+    profile: ProfileConfig = ProfileConfig()
+    deploy: DeployConfig | None = None
+    output: OutputConfig = OutputConfig()
+    harm_table: Path | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> EntornosConfig:
+        for name, src in self.sources.items():
+            if src.layout != "points":
+                raise ValueError(
+                    f"source {name!r}: entornos count incidents by their distance to each place, so sources must be points "
+                    f"with coordinates (this one is {'a per-zone table' if src.layout == 'table' else 'keyed records'})"
+                )
+        names = [i.name for i in self.indicators]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"indicator names must be unique; repeated: {dup}")
+        for ind in self.indicators:
+            if ind.source not in self.sources:
+                raise ValueError(f"indicator {ind.name!r}: unknown source {ind.source!r}; sources: {sorted(self.sources)}")
+            if ind.measure == "rate":
+                raise ValueError(
+                    f"indicator {ind.name!r}: places have no resident population, so measure 'rate' does not apply; "
+                    "use 'count', 'density' (per km² of influence area) or 'change'"
+                )
+            if ind.measure == "change" and not (ind.date_from and ind.date_to):
+                raise ValueError(f"indicator {ind.name!r}: measure 'change' needs date_from and date_to")
+        if self.index.weighting == "explicit":
+            missing = [i.name for i in self.indicators if i.weight is None]
+            if missing:
+                raise ValueError(f"index.weighting = 'explicit' but indicators {missing} have no weight; give one or use 'equal' or 'harm'")
+        if self.index.min_population is not None:
+            raise ValueError("index.min_population applies to zones with residents; places have none")
+        if self.robustness.denominators:
+            raise ValueError("robustness.denominators apply to rates; places have no rate indicators")
+        for s in self.incidents.sources or []:
+            if s not in self.sources:
+                raise ValueError(f"incidents.sources: unknown source {s!r}; sources: {sorted(self.sources)}")
+        return self
+
+    def resolved(self, base: Path) -> EntornosConfig:
+        """A copy with every relative path made absolute against ``base``."""
+
+        def fix(p: Path | None) -> Path | None:
+            return None if p is None else (p if p.is_absolute() else (base / p).resolve())
+
+        return self.model_copy(
+            update={
+                "places": self.places.model_copy(update={"path": fix(self.places.path)}),
+                "sources": {k: s.model_copy(update={"path": fix(s.path)}) for k, s in self.sources.items()},
+                "harm_table": fix(self.harm_table),
+                "output": self.output.model_copy(update={"dir": fix(self.output.dir)}),
+            }
+        )
+
+    def input_paths(self) -> list[Path]:
+        paths = [self.places.path] + [s.path for s in self.sources.values()]
+        return paths + ([self.harm_table] if self.harm_table else [])
+
+
+def parse_entornos_config(doc: dict[str, Any], *, source: str = "<config>", base: Path | None = None) -> EntornosConfig:
+    """Build an :class:`EntornosConfig` from a plain dict (as read from TOML or a manifest)."""
+    return validated(EntornosConfig, doc, source=source, base=base)
+
+
+def load_entornos_config(path: str | os.PathLike[str]) -> EntornosConfig:
+    """Read a TOML entornos configuration; relative paths are resolved against its folder."""
+    p = Path(path)
+    return parse_entornos_config(io.read_toml(p), source=p.name, base=p.resolve().parent)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class EntornosRun:
+    """Everything an entornos run produced."""
+
+    config: EntornosConfig
+    places: Places
+    zones: Zones
+    sources: dict[str, Records]
+    index: PriorityIndex
+    stability: pd.DataFrame | None
+    table: gpd.GeoDataFrame
+    profiles: PlaceProfiles
+    plan: Any | None  # geoprio.entornos.deploy.DeploymentPlan
+    notes: dict[str, Any]
+    outputs: list[Path] = field(default_factory=list)
+    manifest: Path | None = None
+
+
+def _near_places(records: Records, places: Places, overlap: str) -> Records:
+    """One row per (record, place it counts for), tied to the place as its ``zone_id``."""
+    pairs = incident_pairs(places, records.data["x"].to_numpy(), records.data["y"].to_numpy(), overlap=overlap)  # type: ignore[arg-type]
+    data = records.data.iloc[pairs["incident"].to_numpy()].reset_index(drop=True)
+    data["zone_id"] = places.ids.to_numpy()[pairs["place"].to_numpy()]
+    data["distance_m"] = pairs["distance_m"].to_numpy()
+    return Records(data=data, report=records.report, kind=records.kind, layout="points", path=records.path)
+
+
+def _weighted_incidents(cfg: EntornosConfig, sources: dict[str, Records], harm: HarmTable) -> pd.DataFrame:
+    """The records the incidents section selects: x, y, weekday, hour, weight."""
+    inc = cfg.incidents
+    frames = []
+    for name in inc.sources or list(sources):
+        data = filter_records(sources[name].data, categories=inc.categories, date_from=inc.date_from, date_to=inc.date_to)
+        w = data["weight"].to_numpy(dtype=float)
+        if inc.harm_weighted:
+            h = harm.lookup(data["category"])
+            unknown = sorted(map(str, data.loc[h.isna().to_numpy(), "category"].dropna().unique()))
+            if unknown:
+                raise ConfigError(
+                    f"incidents.harm_weighted: categories {unknown[:8]} of source {name!r} are not in the harm table ({harm.source})"
+                )
+            w = w * h.to_numpy(dtype=float)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "x": data["x"].to_numpy(),
+                    "y": data["y"].to_numpy(),
+                    "weekday": data["date"].dt.day_of_week.astype("float").to_numpy(),
+                    "hour": data["hour"].astype("float").to_numpy(),
+                    "weight": w,
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    if inc.categories and out.empty:
+        raise ConfigError(f"incidents.categories {inc.categories}: no record of the sources has these categories")
+    return out
+
+
+def _place_table(
+    places: Places, zones: Zones, model: PriorityIndex, stability: pd.DataFrame | None, itable: IndicatorTable
+) -> pd.DataFrame:
+    from geoprio.index.run import result_table
+
+    t = pd.DataFrame(result_table(zones, model, stability, itable)).drop(
+        columns=["level", "population", "parent_name", "small_denominator"], errors="ignore"
+    )
+    t = t.rename(columns={"zone_id": "place_id", "parent_id": "type", "area_km2": "influence_km2"}).set_index("place_id")
+    frame = places.frame.set_index("place_id")
+    point = frame.geometry.representative_point()
+    t.insert(2, "radius_m", frame["radius_m"].reindex(t.index))
+    t.insert(3, "lon", point.x.reindex(t.index).round(6))
+    t.insert(4, "lat", point.y.reindex(t.index).round(6))
+    return t
+
+
+def run_entornos(
+    cfg: EntornosConfig,
+    *,
+    write: bool = True,
+    progress: Callable[[str], None] | None = None,
+    command: str | None = None,
+) -> EntornosRun:
+    """Run the entornos analysis ``cfg`` describes; write outputs and the manifest if ``write``."""
+    from geoprio.index.run import fit_index, load_source, pillar_notes
+
+    say = progress or (lambda _msg: None)
+    pc = cfg.places
+    say("lugares")
+    places = load_places(
+        pc.path,
+        type=pc.type,
+        type_value=pc.type_value,
+        name=pc.name,
+        id=pc.id,
+        radius_m=pc.radius_by_type if pc.radius_by_type else pc.radius_m,
+        default_radius_m=pc.radius_m,
+        types=pc.types,
+        where=pc.where,
+        layer=pc.layer,
+        x=pc.x,
+        y=pc.y,
+        crs=pc.crs,
+        metric_crs=pc.metric_crs,
+    )
+    zones = places.as_zones()
+    harm = load_harm_table(cfg.harm_table)
+    sources: dict[str, Records] = {}
+    near: dict[str, Records] = {}
+    for name, src in cfg.sources.items():
+        say(f"fuente {name}")
+        loaded = load_source(name, src)
+        assert isinstance(loaded, Records)  # the config admits points only
+        sources[name] = loaded
+        near[name] = _near_places(loaded, places, pc.overlap)
+    say("indicadores")
+    opts = cfg.index
+    itable = indicator_table(cfg.indicators, near, zones, harm_table=harm, small_zones=SmallZoneRule(), lang=opts.lang)  # type: ignore[arg-type]
+    if cfg.robustness.draws > 0:
+        say("índice y robustez (Monte Carlo)")
+    model, stability = fit_index(itable, cfg.indicators, opts, cfg.robustness, harm)
+    say("entorno y horas")
+    incidents = _weighted_incidents(cfg, sources, harm)
+    ring = surroundings(
+        places,
+        incidents["x"].to_numpy(),
+        incidents["y"].to_numpy(),
+        incidents["weight"].to_numpy(),
+        ring_width_m=pc.ring_width_m,
+        lang=opts.lang,
+    )
+    pairs = incident_pairs(places, incidents["x"].to_numpy(), incidents["y"].to_numpy(), overlap=pc.overlap)
+    sel = incidents.iloc[pairs["incident"].to_numpy()]
+    profiles = place_profiles(
+        pairs["place"].to_numpy(),
+        sel["weekday"].to_numpy(),
+        sel["hour"].to_numpy(),
+        sel["weight"].to_numpy(),
+        places.ids,
+        share=cfg.profile.share,
+    )
+    table = _place_table(places, zones, model, stability, itable)
+    peaks = profiles.peaks(lang=opts.lang)
+    weighted = pd.Series(np.bincount(pairs["place"].to_numpy(), weights=sel["weight"].to_numpy(), minlength=len(places)), index=places.ids)
+    table["weighted_incidents"] = weighted.reindex(table.index).round(6)
+    table = table.join(ring.table.drop(columns=["incidents_in", "records_in", "area_in_km2"]).round(6)).join(peaks.round(6))
+    day_peak = peak_mask(profiles.day, cfg.profile.share)
+    table["hours_profile"] = pd.Series([" ".join(f"{v:g}" for v in np.round(row, 4)) for row in profiles.day], index=places.ids)
+    table["hours_peak"] = pd.Series(["".join("1" if b else "0" for b in row) for row in day_peak], index=places.ids)
+    plan = None
+    if cfg.deploy is not None:
+        from geoprio.entornos.deploy import plan_deployment
+
+        say("plan de despliegue")
+        d = cfg.deploy
+        ranked = table.loc[table["rank"].notna()].sort_values("rank", kind="stable")
+        chosen = ranked.index[: d.top] if d.top else ranked.index
+        rows = places.ids.get_indexer(chosen)
+        plan = plan_deployment(
+            profiles.week[rows],
+            teams=d.teams,
+            shift_hours=d.shift_hours,
+            days=d.days,
+            start_hours=d.start_hours,
+            place_ids=list(chosen),
+            time_limit_s=d.time_limit_s,
+        )
+    geometry = zones.frame.set_index("zone_id").geometry.reindex(table.index)
+    gdf = gpd.GeoDataFrame(table.reset_index(), geometry=geometry.to_numpy(), crs=zones.frame.crs)
+    notes = {
+        "indicators": itable.notes,
+        "weights": model.weights_.round(8).to_dict(),
+        **pillar_notes(model, opts),
+        "places": places.report.to_dict(),
+        "overlap": pc.overlap,
+        "weighted_incidents": {
+            "records": int(len(incidents)),
+            "near_places": int(pairs["incident"].nunique()),
+            "total": float(incidents["weight"].sum()),
+        },
+    }
+    run = EntornosRun(cfg, places, zones, sources, model, stability, gdf, profiles, plan, notes)
+    if write:
+        say("escritura")
+        write_entornos(run, command=command)
+    return run
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def plan_summary(plan: Any, cfg: DeployConfig) -> dict[str, Any]:
+    """The plan's summary as plain data (the JSON output and the API). The solve time, which
+    differs between runs, goes to the manifest instead, so that a replay can compare outputs.
+    """
+    return {
+        "teams": cfg.teams,
+        "shift_hours": cfg.shift_hours,
+        "days": cfg.days,
+        "shifts": int(len(plan.shifts)),
+        "covered": round(float(plan.covered), 6),
+        "total": round(float(plan.total), 6),
+        "share": round(float(plan.share), 6),
+        "bound": round(float(plan.objective_bound), 6),
+        "gap": round(float(plan.gap), 8),
+        "status": plan.status,
+    }
+
+
+def write_entornos(run: EntornosRun, *, command: str | None = None) -> list[Path]:
+    """Write the ranked places, profiles, the plan and a manifest into ``output.dir``.
+
+    ``entornos.{csv,geojson,gpkg,parquet}`` (one row per place, geometry = influence area),
+    ``entornos_perfiles.csv`` (place × weekday × hour), ``entornos_despliegue_equipos.csv``,
+    ``entornos_despliegue_lugares.csv`` and ``entornos_despliegue.json`` (when a plan was
+    asked for), ``entornos_validacion.json`` and ``entornos_manifest.json``.
+    """
+    cfg = run.config
+    out_dir = cfg.output.dir
+    name = cfg.output.name or OUTPUT_NAME
+    lang = cfg.index.lang
+    paths = io.write_formats(run.table, out_dir, name, cfg.output.formats)
+    paths.append(io.write_table(run.profiles.long(lang=lang).round(6), out_dir / f"{name}_perfiles.csv"))
+    if run.plan is not None and cfg.deploy is not None:
+        paths.append(io.write_table(run.plan.by_team(), out_dir / f"{name}_despliegue_equipos.csv"))
+        paths.append(io.write_table(run.plan.by_place(), out_dir / f"{name}_despliegue_lugares.csv"))
+        paths.append(io.write_json(plan_summary(run.plan, cfg.deploy), out_dir / f"{name}_despliegue.json"))
+    reports = [run.places.report] + [s.report for s in run.sources.values()]
+    paths.append(io.write_json({r.source: r.to_dict() for r in reports}, out_dir / f"{name}_validacion.json"))
+    paths.append(io.write_json(run.notes, out_dir / f"{name}_notas.json"))
+    run.outputs = paths
+    run.manifest = _write_manifest(run, paths, out_dir / f"{name}_manifest.json", command=command)
+    return paths
+
+
+def _write_manifest(run: EntornosRun, outputs: list[Path], path: Path, *, command: str | None) -> Path:
+    cfg = run.config
+    doc = manifest.document(
+        kind=MANIFEST_KIND,
+        command=command,
+        config=cfg,
+        inputs=cfg.input_paths(),
+        outputs=outputs,
+        parameters={"index": run.index.get_params(), "weights_used": run.notes["weights"]},
+        result={"deployment_solve_seconds": round(float(run.plan.solve_seconds), 3)} if run.plan is not None else {},
+    )
+    return manifest.write(doc, path)
+
+
+def replay_entornos(
+    path: str | Path, *, out_dir: Path | None = None, progress: Callable[[str], None] | None = None
+) -> tuple[EntornosRun, list[str], list[str]]:
+    """Re-run the entornos run a manifest describes; return the run and the names of the text
+    outputs identical to / different from the recorded ones.
+
+    Raises :class:`~geoprio.errors.ManifestError` if an input is missing or changed since the run.
+    """
+    p = Path(path)
+    doc = manifest.read(p, kind=MANIFEST_KIND)
+    manifest.check_inputs(doc, source=p)
+    cfg = parse_entornos_config(doc["config"], source=p.name)
+    if out_dir is not None:
+        cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"dir": out_dir.resolve()})})
+    run = run_entornos(cfg, progress=progress, command=f"geoprio entornos --manifest {p}")
+    identical, different = manifest.compare_outputs(doc, run.outputs)
+    return run, identical, different

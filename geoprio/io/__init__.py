@@ -1,0 +1,33 @@
+"""Reading and writing files: sniffing Colombian open-data files, atomic writes, run manifests.
+
+The only subpackage of geoprio that touches the disk directly.
+"""
+
+from geoprio.io import files, manifest
+from geoprio.io.files import (
+    atomic_path,
+    read_layer,
+    read_table,
+    read_toml,
+    sha256_file,
+    write_formats,
+    write_json,
+    write_layer,
+    write_table,
+    write_text,
+)
+
+__all__ = [
+    "atomic_path",
+    "files",
+    "manifest",
+    "read_layer",
+    "read_table",
+    "read_toml",
+    "sha256_file",
+    "write_formats",
+    "write_json",
+    "write_layer",
+    "write_table",
+    "write_text",
+]
