@@ -1,8 +1,4 @@
-"""``geoprio indicators``: track a plan's indicators against their targets.
-
-
-one-command Typer app for testing the command on its own.
-"""
+"""``geoprio indicators``: track a plan's indicators against their targets."""
 
 from __future__ import annotations
 
