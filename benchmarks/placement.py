@@ -43,8 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-import geoprio.placement.decomposition as decompose_module
-from geoprio.placement.core import CoverageProblem, coverage_matrix, maximize_coverage
+import geoprio.placement.maximize as maximize_module
+from geoprio.placement import CoverageProblem, coverage_matrix, maximize_coverage
 
 ROOT = Path(__file__).resolve().parents[1]
 GAP_TOLERANCE = 1e-4  # maximize_coverage's default mip_rel_gap: "proven optimal" means within it
@@ -124,15 +124,15 @@ def first_time(progress, gap):
 
 
 def run_geoprio(problem, p, method, time_limit, *, decomposition=True):
-    price = decompose_module.price_from_multipliers
+    price = maximize_module.price_from_multipliers
     if not decomposition:  # the code path before the decomposition: no price, so the search worker skips it
-        decompose_module.price_from_multipliers = lambda *args, **kwargs: None
+        maximize_module.price_from_multipliers = lambda *args, **kwargs: None
     try:
         t0 = time.perf_counter()
         r = maximize_coverage(problem, p=p, method=method, time_limit_s=time_limit)
         wall = time.perf_counter() - t0
     finally:
-        decompose_module.price_from_multipliers = price
+        maximize_module.price_from_multipliers = price
     prog = r.stats.get("progress", [])
     return {
         "time_s": wall,
@@ -252,7 +252,7 @@ def print_medians(name, summary):
 
 
 def real_chicago(args):
-    from geoprio.placement.sites import candidate_grid, coverage_problem, demand_from_points
+    from geoprio.placement import candidate_grid, coverage_problem, demand_from_points
     from geoprio.records.load import load_points
 
     path = SHARED / "other_cities" / "chicago_aggravated_assaults.csv.gz"
@@ -278,7 +278,7 @@ def real_chicago(args):
 
 
 def real_medellin(args):
-    from geoprio.placement.sites import candidate_grid, coverage_problem, demand_from_points
+    from geoprio.placement import candidate_grid, coverage_problem, demand_from_points
     from geoprio.records.load import load_points
 
     path = SHARED / "medellin" / "medellin_homicides.csv"

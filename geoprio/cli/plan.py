@@ -1,21 +1,46 @@
 """``geoprio plan``: camera and garita placement from the command line.
 
-A thin layer over :mod:`geoprio.placement.plan`: each command parses its options, calls
-:func:`~geoprio.placement.plan.plan_cameras` or :func:`~geoprio.placement.plan.plan_garitas`, writes the
-outputs with :func:`~geoprio.placement.plan.write_plan` and prints the summary, the best sites and
-the coverage curve (Spanish by default, ``--lang en`` for English).
+A thin layer over :mod:`geoprio.placement.plan`: each command parses its options into the
+settings of :class:`~geoprio.placement.options.CameraPlanOptions` or
+:class:`~geoprio.placement.options.GaritaPlanOptions` (whose defaults are the commands'
+defaults), calls :func:`~geoprio.placement.plan.plan_cameras` or
+:func:`~geoprio.placement.plan.plan_garitas`, prints the summary, the best sites and the
+coverage curve (labels from ``placement`` and ``placement_cli``; Spanish by default,
+``--lang en`` for English) and writes the outputs with ``PlanRun.write``. ``--manifest M``
+replays a plan from its manifest instead.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional, get_args
 
 import typer
 from rich.table import Table
 
-from geoprio.cli.common import LangOpt, err, friendly, lang_option, out
+from geoprio.cli.common import (
+    FormatOpt,
+    LangOpt,
+    ManifestOpt,
+    MetricCrsOpt,
+    OutOpt,
+    TopOpt,
+    check_formats,
+    command_line,
+    err,
+    friendly,
+    lang_option,
+    out,
+    print_not_written,
+    print_replay,
+    print_written,
+)
+from geoprio.errors import InputError
+from geoprio.labels import label, labels
+from geoprio.placement.options import CameraPlanOptions, GaritaPlanOptions, check_plan_formats, parse_bbox
+from geoprio.placement.result import Method
+
+__all__ = ["plan_app", "register"]
 
 plan_app = typer.Typer(
     name="plan",
@@ -25,140 +50,82 @@ plan_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_T = {
-    "es": {
-        "title_cameras": "Plan de cámaras",
-        "title_garitas": "Plan de garitas",
-        "new": "nuevas",
-        "existing": "existentes",
-        "radius": "radio {r:g} m",
-        "along": "a lo largo de la costa",
-        "covered": "Demanda cubierta: {c} (solo existentes: {e}; alcanzable: {a})",
-        "backup": "Cubierta dos veces: {b}",
-        "objective": "Objetivo: {o} — cota superior: {b} — brecha: {g}",
-        "objective_min": "Sitios nuevos: {o} — cota inferior: {b} — brecha: {g}",
-        "how": "Plan: {s}; cota: {bs}; estado: {st}; {t:.1f} s",
-        "rank": "Pos.",
-        "site": "Sitio",
-        "where": "Lon, lat",
-        "gain": "Aporte",
-        "cum": "Acumulado",
-        "unique": "Exclusivo",
-        "shore": "Playa",
-        "sites_title": "Sitios nuevos (mejores primero, {n} de {total})",
-        "curve_title": "Curva de cobertura (plan voraz anidado)",
-        "n_sites": "Sitios nuevos",
-        "share": "Demanda cubierta",
-        "bound_share": "Máximo posible",
-        "written": "Archivos escritos",
-        "notes_unknown": "Categorías sin peso de daño (peso {w:g}): {cats}",
-        "notes_excluded": "Candidatos descartados: {n} en zonas excluidas",
-        "notes_close": "Candidatos descartados: {n} a menos de {d:g} m de uno existente",
-        "notes_far": "Incidentes a más de {d:g} m de la costa (descartados): {n}",
-        "status": {"optimal": "óptimo", "time_limit": "límite de tiempo", "stopped": "sin prueba de optimalidad"},
-        "solver": {
-            "highs": "HiGHS (MILP exacto)",
-            "decomposition": "descomposición por precio de sitio (exacta)",
-            "highs-lns": "HiGHS por vecindarios",
-            "greedy": "voraz",
-            "greedy+swap": "voraz + intercambios",
-            "lagrangian+swap": "heurística lagrangiana + intercambios",
-            "mclp-heuristics": "heurísticas de cobertura máxima",
-            "trivial": "trivial",
-        },
-        "bound": {
-            "highs": "HiGHS",
-            "decomposition": "descomposición por precio de sitio",
-            "lagrangian": "relajación lagrangiana",
-            "lp": "relajación lineal",
-            "trivial": "trivial",
-        },
-    },
-    "en": {
-        "title_cameras": "Camera plan",
-        "title_garitas": "Garita plan",
-        "new": "new",
-        "existing": "existing",
-        "radius": "radius {r:g} m",
-        "along": "along the shore",
-        "covered": "Demand covered: {c} (existing alone: {e}; reachable: {a})",
-        "backup": "Covered twice: {b}",
-        "objective": "Objective: {o} — upper bound: {b} — gap: {g}",
-        "objective_min": "New sites: {o} — lower bound: {b} — gap: {g}",
-        "how": "Plan: {s}; bound: {bs}; status: {st}; {t:.1f} s",
-        "rank": "Rank",
-        "site": "Site",
-        "where": "Lon, lat",
-        "gain": "Adds",
-        "cum": "Cumulative",
-        "unique": "Unique",
-        "shore": "Beach",
-        "sites_title": "New sites (best first, {n} of {total})",
-        "curve_title": "Coverage curve (nested greedy plans)",
-        "n_sites": "New sites",
-        "share": "Demand covered",
-        "bound_share": "Best possible",
-        "written": "Files written",
-        "notes_unknown": "Categories without a harm weight (weight {w:g}): {cats}",
-        "notes_excluded": "Candidates dropped: {n} in excluded areas",
-        "notes_close": "Candidates dropped: {n} closer than {d:g} m to an existing site",
-        "notes_far": "Incidents farther than {d:g} m from the shore (dropped): {n}",
-        "status": {"optimal": "optimal", "time_limit": "time limit", "stopped": "no optimality proof"},
-        "solver": {
-            "highs": "HiGHS (exact MILP)",
-            "decomposition": "decomposition by site price (exact)",
-            "highs-lns": "HiGHS neighbourhood search",
-            "greedy": "greedy",
-            "greedy+swap": "greedy + swaps",
-            "lagrangian+swap": "Lagrangian heuristic + swaps",
-            "mclp-heuristics": "maximal-covering heuristics",
-            "trivial": "trivial",
-        },
-        "bound": {
-            "highs": "HiGHS",
-            "decomposition": "decomposition by site price",
-            "lagrangian": "Lagrangian relaxation",
-            "lp": "LP relaxation",
-            "trivial": "trivial",
-        },
-    },
-}
+#: Output folders when ``--out`` is not given (a replay writes beside its manifest).
+
+
+#: The options with their defaults: the one place the commands' defaults come from.
+_CAM = CameraPlanOptions()
+_GAR = GaritaPlanOptions()
 
 # --------------------------------------------------------------------------- shared options
 
-POpt = Annotated[int | None, typer.Option("--p", "-p", min=1, help="Number of new sites (maximal covering).")]
+POpt = Annotated[Optional[int], typer.Option("--p", "-p", min=1, help="Number of new sites (maximal covering).")]
 TargetOpt = Annotated[
-    float | None, typer.Option("--target", help="Share of demand to cover with the fewest new sites, e.g. 0.8 (set covering).")
+    Optional[float], typer.Option("--target", help="Share of demand to cover with the fewest new sites, e.g. 0.8 (set covering).")
 ]
 BudgetOpt = Annotated[
-    float | None, typer.Option("--budget", help="Total cost allowed for new sites (costs from --cost-column, else 1 each).")
+    Optional[float], typer.Option("--budget", help="Total cost allowed for new sites (costs from --cost-column, else 1 each).")
 ]
-SpacingOpt = Annotated[float | None, typer.Option("--min-spacing-m", help="Minimum distance between new sites (and from existing ones).")]
+SpacingOpt = Annotated[
+    Optional[float], typer.Option("--min-spacing-m", help="Minimum distance between new sites (and from existing ones).")
+]
 BackupOpt = Annotated[float, typer.Option("--backup", min=0.0, max=1.0, help="Value of a second cover as a share of the weight (0 = off).")]
 TimeOpt = Annotated[float, typer.Option("--time-limit", min=0.5, help="Hard time limit of the search, in seconds.")]
 GapOpt = Annotated[float, typer.Option("--gap", min=0.0, max=0.99, help="Stop once proven within this relative gap of the optimum.")]
-MethodOpt = Annotated[str, typer.Option("--method", help="auto (heuristics, then HiGHS), milp (always the full MILP) or heuristic.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the neighbourhood search.")]
-CurveOpt = Annotated[int | None, typer.Option("--curve-max", min=1, help="Largest number of sites in the coverage curve (default 2p).")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Output folder.")]
-FormatOpt = Annotated[list[str] | None, typer.Option("--format", help="Output format, repeatable: csv, geojson, gpkg (default all).")]
-TopOpt = Annotated[int, typer.Option("--top", min=1, help="Sites to print.")]
-CrsOpt = Annotated[str, typer.Option("--metric-crs", help="Projected CRS in metres for distances (default EPSG:9377).")]
-AnywhereOpt = Annotated[bool, typer.Option("--anywhere", help="Accept coordinates outside Colombia (e.g. Chicago data).")]
+MethodOpt = Annotated[
+    str,
+    typer.Option("--method", help="auto (heuristics, then HiGHS), milp (the full MILP whenever the heuristics leave a gap) or heuristic."),
+]
+PlanSeedOpt = Annotated[int, typer.Option("--seed", help=f"Seed of the neighbourhood search (default {_CAM.random_state}).")]
+CurveOpt = Annotated[Optional[int], typer.Option("--curve-max", min=1, help="Largest number of sites in the coverage curve (default 2p).")]
+BBoxOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--bbox", help="Lon/lat box the incidents must fall in: colombia (default), none (no check) or minlon,minlat,maxlon,maxlat."
+    ),
+]
+AnywhereOpt = Annotated[bool, typer.Option("--anywhere", hidden=True, help="Deprecated: use --bbox none.")]
 
 
-def _check(method: str, formats: list[str] | None, target: float | None) -> list[str]:
-    from geoprio.placement.plan import FORMATS
-
-    if method not in ("auto", "milp", "heuristic"):
-        raise typer.BadParameter(f"--method must be auto, milp or heuristic, got {method!r}")
-    fm = formats or list(FORMATS)
-    bad = [f for f in fm if f not in FORMATS]
-    if bad:
-        raise typer.BadParameter(f"unknown format(s) {bad}; choose from {list(FORMATS)}")
+def _check(method: str, target: float | None) -> None:
+    choices = get_args(Method)
+    if method not in choices:
+        raise typer.BadParameter(f"--method must be {', '.join(choices[:-1])} or {choices[-1]}, got {method!r}")
     if target is not None and not (0 < target <= 1):
         raise typer.BadParameter(f"--target is a share between 0 and 1 (e.g. 0.8 for 80 %), got {target!r}")
-    return fm
+
+
+def _bbox(bbox: str | None, anywhere: bool, lang: str) -> tuple[float, float, float, float] | None:
+    if anywhere:
+        err.print(label("placement_cli", "anywhere_deprecated", lang), markup=False)
+        if bbox is None:
+            return None
+    return parse_bbox(bbox)
+
+
+def _shore_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        box = None if text.strip().lower() in ("colombia", "none") else parse_bbox(text)
+    except InputError:
+        box = None
+    if box is None:
+        raise typer.BadParameter(f"expected min_lon,min_lat,max_lon,max_lat with min < max, got {text!r}")
+    return box
+
+
+def _no_manifest_and_input(manifest: Path | None, given: bool, what: str) -> None:
+    if manifest is not None and given:
+        raise typer.BadParameter(f"give either {what} or --manifest, not both")
+
+
+def _settings(**kw: Any) -> dict[str, Any]:
+    """The settings given (None means: the options' default)."""
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+# --------------------------------------------------------------------------- printing
 
 
 def _pct(x: float) -> str:
@@ -169,9 +136,11 @@ def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
 
 
-def _print_run(run: Any, *, top: int, lang: str, radius_m: float) -> None:
-    t = _T[lang]
+def _print_run(run: Any, *, top: int, lang: str) -> None:
+    t = labels("placement_cli", lang)
+    words = labels("placement", lang)
     r = run.result
+    radius_m = run.parameters.get("radius_m")
     n_old = int((run.sites["estado"] == "existente").sum())
     title = t["title_cameras"] if run.kind == "cameras" else t["title_garitas"]
     where = t["radius"].format(r=radius_m) + (f" {t['along']}" if run.kind == "garitas" else "")
@@ -181,12 +150,15 @@ def _print_run(run: Any, *, top: int, lang: str, radius_m: float) -> None:
         out.print("  " + t["backup"].format(b=_pct(r.backup_share)))
     key = "objective_min" if r.problem == "set_cover" else "objective"
     out.print("  " + t[key].format(o=_num(r.objective), b=_num(r.bound), g=f"{100 * r.gap:.2f} %"))
-    out.print(
-        "  "
-        + t["how"].format(
-            s=t["solver"].get(r.solver, r.solver), bs=t["bound"].get(r.bound_source, r.bound_source), st=t["status"][r.status], t=r.time_s
-        )
+    how = t["how"].format(
+        s=words.get(f"solver_{r.solver}", r.solver),
+        bs=words.get(f"bound_{r.bound_source}", r.bound_source),
+        st=words.get(f"status_{r.status}", r.status),
+        t=r.time_s,
     )
+    out.print("  " + how)
+    if r.fallback:
+        err.print(t["fallback"].format(why=r.fallback), markup=False)
     new = run.sites[run.sites["estado"] == "nueva"]
     if len(new):
         tab = Table(title=t["sites_title"].format(n=min(top, len(new)), total=len(new)))
@@ -224,7 +196,7 @@ def _print_run(run: Any, *, top: int, lang: str, radius_m: float) -> None:
 
 
 def _print_notes(run: Any, lang: str) -> None:
-    t = _T[lang]
+    t = labels("placement_cli", lang)
     d = run.notes.get("demand", {})
     if d.get("unknown_harm_categories"):
         cats = ", ".join(f"{k} ({v})" for k, v in d["unknown_harm_categories"].items())
@@ -238,25 +210,23 @@ def _print_notes(run: Any, lang: str) -> None:
         err.print(t["notes_far"].format(n=d["too_far_from_shore"], d=run.parameters.get("max_snap_m") or 0), markup=False)
 
 
-def _write(run: Any, out_dir: Path, formats: list[str], lang: str) -> None:
-    from geoprio.placement.plan import write_plan
+def _finish(run: Any, out_dir: Path | None, formats: list[str] | None, top: int, lang: str) -> None:
+    _print_notes(run, lang)
+    _print_run(run, top=top, lang=lang)
+    if out_dir is None:
+        print_not_written(lang)
+        return
+    print_written(run.write(out_dir, formats, command=command_line()), lang)
 
-    paths, manifest = write_plan(run, out_dir, formats=formats, command=" ".join(["geoprio", *sys.argv[1:]]))
-    out.print(f"{_T[lang]['written']}:")
-    for p in [*paths, manifest]:
-        out.print(f"  {p}")
 
+def _replay(kind: str, manifest: Path, out_dir: Path | None, top: int, lang: str) -> None:
+    from geoprio.placement.plan import replay_camera_plan, replay_garita_plan
 
-def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if text is None:
-        return None
-    try:
-        vals = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise typer.BadParameter(f"expected min_lon,min_lat,max_lon,max_lat, got {text!r}") from None
-    if len(vals) != 4 or vals[0] >= vals[2] or vals[1] >= vals[3]:
-        raise typer.BadParameter(f"expected min_lon,min_lat,max_lon,max_lat with min < max, got {text!r}")
-    return vals  # type: ignore[return-value]
+    with err.status(label("placement_cli", "optimizing", lang)):
+        rep = (replay_camera_plan if kind == "cameras" else replay_garita_plan)(manifest, out_dir=out_dir)
+    _print_notes(rep.result, lang)
+    _print_run(rep.result, top=top, lang=lang)
+    print_replay(rep, lang)
 
 
 # --------------------------------------------------------------------------- commands
@@ -265,154 +235,173 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
 @plan_app.command("cameras")
 @friendly
 def cameras_cmd(
-    incidents: Annotated[Path, typer.Argument(help="Incident points (CSV, Excel, GeoJSON, GeoPackage…): the demand.")],
-    radius_m: Annotated[float, typer.Option("--radius-m", help="Useful range of a camera, in metres.")] = 100.0,
+    incidents: Annotated[
+        Optional[Path], typer.Argument(help="Incident points (CSV, Excel, GeoJSON, GeoPackage…): the demand.", show_default=False)
+    ] = None,
+    radius_m: Annotated[float, typer.Option("--radius-m", help="Useful range of a camera, in metres.")] = _CAM.radius_m,
     p: POpt = None,
     target: TargetOpt = None,
     budget: BudgetOpt = None,
-    existing: Annotated[Path | None, typer.Option("--existing", help="Existing cameras (points), kept.")] = None,
-    candidates: Annotated[Path | None, typer.Option("--candidates", help="Candidate sites (points).")] = None,
-    grid_spacing_m: Annotated[float | None, typer.Option("--grid-spacing-m", help="Candidate grid spacing in metres.")] = None,
-    streets: Annotated[Path | None, typer.Option("--streets", help="Street centre lines: candidates along them.")] = None,
-    street_spacing_m: Annotated[float, typer.Option("--street-spacing-m", help="Spacing of candidates along streets.")] = 50.0,
-    exclude: Annotated[Path | None, typer.Option("--exclude", help="Polygons where no camera may go.")] = None,
-    cost_column: Annotated[str | None, typer.Option("--cost-column", help="Cost column of the candidate layers.")] = None,
-    index: Annotated[Path | None, typer.Option("--index", help="Zones with a priority index (e.g. indice_upz.geojson).")] = None,
-    index_column: Annotated[str, typer.Option("--index-column", help="Index column (0–100).")] = "index",
-    index_weight: Annotated[float, typer.Option("--index-weight", min=0.0, help="Weight × (1 + this × index/100).")] = 1.0,
+    existing: Annotated[Optional[Path], typer.Option("--existing", help="Existing cameras (points), kept.")] = None,
+    candidates: Annotated[Optional[Path], typer.Option("--candidates", help="Candidate sites (points).")] = None,
+    grid_spacing_m: Annotated[Optional[float], typer.Option("--grid-spacing-m", help="Candidate grid spacing in metres.")] = None,
+    streets: Annotated[Optional[Path], typer.Option("--streets", help="Street centre lines: candidates along them.")] = None,
+    street_spacing_m: Annotated[
+        float, typer.Option("--street-spacing-m", help="Spacing of candidates along streets.")
+    ] = _CAM.street_spacing_m,
+    exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Polygons where no camera may go.")] = None,
+    cost_column: Annotated[Optional[str], typer.Option("--cost-column", help="Cost column of the candidate layers.")] = None,
+    index: Annotated[Optional[Path], typer.Option("--index", help="Zones with a priority index (e.g. indice_upz.geojson).")] = None,
+    index_column: Annotated[str, typer.Option("--index-column", help="Index column (0–100).")] = _CAM.index_column,
+    index_weight: Annotated[float, typer.Option("--index-weight", min=0.0, help="Weight × (1 + this × index/100).")] = _CAM.index_weight,
     harm: Annotated[bool, typer.Option("--harm/--no-harm", help="Weight incidents by the harm of their category.")] = True,
-    harm_table: Annotated[Path | None, typer.Option("--harm-table", help="A harm table TOML (default geoprio's).")] = None,
-    cell_size_m: Annotated[float | None, typer.Option("--cell-size-m", help="Aggregate demand into square cells of this size.")] = None,
+    harm_table: Annotated[Optional[Path], typer.Option("--harm-table", help="A harm table TOML (default geoprio's).")] = None,
+    cell_size_m: Annotated[Optional[float], typer.Option("--cell-size-m", help="Aggregate demand into square cells of this size.")] = None,
     min_spacing_m: SpacingOpt = None,
-    backup: BackupOpt = 0.0,
-    x: Annotated[str | None, typer.Option("--x", help="Longitude / x column of the incidents.")] = None,
-    y: Annotated[str | None, typer.Option("--y", help="Latitude / y column of the incidents.")] = None,
-    category: Annotated[str | None, typer.Option("--category", help="Category column of the incidents.")] = None,
-    crs: Annotated[str | None, typer.Option("--crs", help="CRS of projected incident coordinates.")] = None,
-    metric_crs: CrsOpt = "EPSG:9377",
+    backup: BackupOpt = _CAM.backup_weight,
+    x: Annotated[Optional[str], typer.Option("--x", help="Longitude / x column of the incidents.")] = None,
+    y: Annotated[Optional[str], typer.Option("--y", help="Latitude / y column of the incidents.")] = None,
+    category: Annotated[Optional[str], typer.Option("--category", help="Category column of the incidents.")] = None,
+    crs: Annotated[Optional[str], typer.Option("--crs", help="CRS of projected incident coordinates.")] = None,
+    metric_crs: MetricCrsOpt = None,
+    bbox: BBoxOpt = None,
     anywhere: AnywhereOpt = False,
-    time_limit: TimeOpt = 60.0,
-    gap: GapOpt = 1e-4,
-    method: MethodOpt = "auto",
-    seed: SeedOpt = 0,
+    time_limit: TimeOpt = _CAM.time_limit_s,
+    gap: GapOpt = _CAM.mip_rel_gap,
+    method: MethodOpt = _CAM.method,
+    seed: PlanSeedOpt = _CAM.random_state,
     curve_max: CurveOpt = None,
-    out_dir: OutOpt = Path("output/camaras"),
+    out_dir: OutOpt = None,
     formats: FormatOpt = None,
     top: TopOpt = 15,
+    manifest: ManifestOpt = None,
     lang: LangOpt = "es",
 ) -> None:
     """Plan new CCTV cameras where they see the most weighted crime (coverage optimization)."""
     from geoprio.placement.plan import plan_cameras
-    from geoprio.settings import COLOMBIA_BBOX
 
     lang = lang_option(lang)
-    fm = _check(method, formats, target)
-    opts = {k: v for k, v in {"x": x, "y": y, "category": category, "crs": crs}.items() if v is not None}
-    with err.status("Optimizando…" if lang == "es" else "Optimizing…"):
+    fm = check_plan_formats(check_formats(formats))
+    _no_manifest_and_input(manifest, incidents is not None, "INCIDENTS")
+    if manifest is not None:
+        _replay("cameras", manifest, out_dir, top, lang)
+        return
+    if incidents is None:
+        raise typer.BadParameter("give an INCIDENTS file or --manifest")
+    _check(method, target)
+    settings = _settings(
+        radius_m=radius_m,
+        p=p,
+        target_share=target,
+        budget=budget,
+        grid_spacing_m=grid_spacing_m,
+        street_spacing_m=street_spacing_m,
+        cost_column=cost_column,
+        index_column=index_column,
+        index_weight=index_weight,
+        harm=(harm_table if harm_table is not None else True) if harm else False,
+        cell_size_m=cell_size_m,
+        min_spacing_m=min_spacing_m,
+        backup_weight=backup,
+        metric_crs=metric_crs,
+        incident_options=_settings(x=x, y=y, category=category, crs=crs),
+        time_limit_s=time_limit,
+        mip_rel_gap=gap,
+        method=method,
+        random_state=seed,
+        curve_max=curve_max,
+    )
+    with err.status(label("placement_cli", "optimizing", lang)):
         run = plan_cameras(
             incidents,
-            radius_m=radius_m,
-            p=p,
-            target_share=target,
-            budget=budget,
+            index_zones=index,
             existing=existing,
             candidates=candidates,
-            grid_spacing_m=grid_spacing_m,
             streets=streets,
-            street_spacing_m=street_spacing_m,
             exclude=exclude,
-            cost_column=cost_column,
-            index_zones=index,
-            index_column=index_column,
-            index_weight=index_weight,
-            harm=(harm_table if harm_table is not None else True) if harm else False,
-            cell_size_m=cell_size_m,
-            min_spacing_m=min_spacing_m,
-            backup_weight=backup,
-            metric_crs=metric_crs,
-            bbox=None if anywhere else COLOMBIA_BBOX,
-            incident_options=opts,
-            time_limit_s=time_limit,
-            mip_rel_gap=gap,
-            method=method,  # type: ignore[arg-type]
-            random_state=seed,
-            curve_max=curve_max,
+            bbox=_bbox(bbox, anywhere, lang),
+            **settings,
         )
-    _print_notes(run, lang)
-    _print_run(run, top=top, lang=lang, radius_m=radius_m)
-    _write(run, out_dir, fm, lang)
+    _finish(run, out_dir, fm, top, lang)
 
 
 @plan_app.command("garitas")
 @friendly
 def garitas_cmd(
-    coast: Annotated[Path | None, typer.Option("--coast", help="Coast line layer.")] = None,
-    beaches: Annotated[Path | None, typer.Option("--beaches", help="Beach polygons (with --coast: the coast along them).")] = None,
-    existing: Annotated[Path | None, typer.Option("--existing", help="Existing garitas (points), kept.")] = None,
-    incidents: Annotated[Path | None, typer.Option("--incidents", help="Beach incidents (points), snapped to the shore.")] = None,
-    visitors_column: Annotated[str | None, typer.Option("--visitors-column", help="Visitors per beach (column of --beaches).")] = None,
-    beach_name: Annotated[str | None, typer.Option("--beach-name", help="Name column of the beaches (default 'nombre').")] = None,
-    spacing_m: Annotated[float, typer.Option("--spacing-m", help="Candidate garitas every this many metres of shore.")] = 100.0,
-    radius_m: Annotated[float, typer.Option("--radius-m", help="Shore a garita covers on each side, in metres.")] = 500.0,
-    step_m: Annotated[float, typer.Option("--step-m", help="Demand sample spacing along the shore, in metres.")] = 10.0,
-    max_snap_m: Annotated[float, typer.Option("--max-snap-m", help="Incidents farther from the shore are dropped.")] = 200.0,
+    coast: Annotated[Optional[Path], typer.Option("--coast", help="Coast line layer.")] = None,
+    beaches: Annotated[Optional[Path], typer.Option("--beaches", help="Beach polygons (with --coast: the coast along them).")] = None,
+    existing: Annotated[Optional[Path], typer.Option("--existing", help="Existing garitas (points), kept.")] = None,
+    incidents: Annotated[Optional[Path], typer.Option("--incidents", help="Beach incidents (points), snapped to the shore.")] = None,
+    visitors_column: Annotated[Optional[str], typer.Option("--visitors-column", help="Visitors per beach (column of --beaches).")] = None,
+    beach_name: Annotated[Optional[str], typer.Option("--beach-name", help="Name column of the beaches (default 'nombre').")] = None,
+    spacing_m: Annotated[float, typer.Option("--spacing-m", help="Candidate garitas every this many metres of shore.")] = _GAR.spacing_m,
+    radius_m: Annotated[float, typer.Option("--radius-m", help="Shore a garita covers on each side, in metres.")] = _GAR.radius_m,
+    step_m: Annotated[float, typer.Option("--step-m", help="Demand sample spacing along the shore, in metres.")] = _GAR.demand_step_m,
+    max_snap_m: Annotated[float, typer.Option("--max-snap-m", help="Incidents farther from the shore are dropped.")] = _GAR.max_snap_m,
     p: POpt = None,
     target: TargetOpt = None,
     budget: BudgetOpt = None,
     min_spacing_m: SpacingOpt = None,
-    backup: BackupOpt = 0.0,
-    shore_bbox: Annotated[str | None, typer.Option("--shore-bbox", help="Clip the shore: min_lon,min_lat,max_lon,max_lat.")] = None,
+    backup: BackupOpt = _GAR.backup_weight,
+    shore_bbox: Annotated[Optional[str], typer.Option("--shore-bbox", help="Clip the shore: min_lon,min_lat,max_lon,max_lat.")] = None,
     harm: Annotated[bool, typer.Option("--harm/--no-harm", help="Weight incidents by the harm of their category.")] = True,
-    metric_crs: CrsOpt = "EPSG:9377",
+    metric_crs: MetricCrsOpt = None,
+    bbox: BBoxOpt = None,
     anywhere: AnywhereOpt = False,
-    time_limit: TimeOpt = 60.0,
-    gap: GapOpt = 1e-4,
-    method: MethodOpt = "auto",
-    seed: SeedOpt = 0,
+    time_limit: TimeOpt = _GAR.time_limit_s,
+    gap: GapOpt = _GAR.mip_rel_gap,
+    method: MethodOpt = _GAR.method,
+    seed: PlanSeedOpt = _GAR.random_state,
     curve_max: CurveOpt = None,
-    out_dir: OutOpt = Path("output/garitas"),
+    out_dir: OutOpt = None,
     formats: FormatOpt = None,
     top: TopOpt = 15,
+    manifest: ManifestOpt = None,
     lang: LangOpt = "es",
 ) -> None:
     """Plan beach garitas along a coast or beaches, with coverage measured along the shore."""
     from geoprio.placement.plan import plan_garitas
-    from geoprio.settings import COLOMBIA_BBOX
 
     lang = lang_option(lang)
-    fm = _check(method, formats, target)
+    fm = check_plan_formats(check_formats(formats))
+    _no_manifest_and_input(manifest, coast is not None or beaches is not None, "--coast / --beaches")
+    if manifest is not None:
+        _replay("garitas", manifest, out_dir, top, lang)
+        return
+    _check(method, target)
     if coast is None and beaches is None:
         raise typer.BadParameter("give --coast, --beaches or both")
-    with err.status("Optimizando…" if lang == "es" else "Optimizing…"):
+    settings = _settings(
+        visitors_column=visitors_column,
+        beach_name=beach_name,
+        spacing_m=spacing_m,
+        radius_m=radius_m,
+        demand_step_m=step_m,
+        max_snap_m=max_snap_m,
+        p=p,
+        target_share=target,
+        budget=budget,
+        min_spacing_m=min_spacing_m,
+        backup_weight=backup,
+        harm=harm,
+        shore_bbox=_shore_bbox(shore_bbox),
+        metric_crs=metric_crs,
+        time_limit_s=time_limit,
+        mip_rel_gap=gap,
+        method=method,
+        random_state=seed,
+        curve_max=curve_max,
+    )
+    with err.status(label("placement_cli", "optimizing", lang)):
         run = plan_garitas(
             coast=coast,
             beaches=beaches,
             existing=existing,
             incidents=incidents,
-            visitors_column=visitors_column,
-            beach_name=beach_name,
-            spacing_m=spacing_m,
-            radius_m=radius_m,
-            demand_step_m=step_m,
-            max_snap_m=max_snap_m,
-            p=p,
-            target_share=target,
-            budget=budget,
-            min_spacing_m=min_spacing_m,
-            backup_weight=backup,
-            harm=harm,
-            shore_bbox=_bbox(shore_bbox),
-            metric_crs=metric_crs,
-            bbox=None if anywhere else COLOMBIA_BBOX,
-            time_limit_s=time_limit,
-            mip_rel_gap=gap,
-            method=method,  # type: ignore[arg-type]
-            random_state=seed,
-            curve_max=curve_max,
+            bbox=_bbox(bbox, anywhere, lang),
+            **settings,
         )
-    _print_notes(run, lang)
-    _print_run(run, top=top, lang=lang, radius_m=radius_m)
-    _write(run, out_dir, fm, lang)
+    _finish(run, out_dir, fm, top, lang)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,17 +1,18 @@
-"""Camera and garita placement by coverage optimization: the numeric core, exact solvers, the geo adapter."""
+"""Camera and garita placement by coverage optimization.
 
-from geoprio.placement.core import (
-    CoverageProblem,
-    Method,
-    PlacementResult,
-    Status,
-    coverage_counts,
-    coverage_curve,
-    coverage_matrix,
-    maximize_coverage,
-    minimize_sites,
-    spacing_conflicts,
-)
+The flow, module by module: :mod:`~geoprio.placement.problem` (the coverage problem as
+arrays) → :mod:`~geoprio.placement.reduce` (the model the solvers see) →
+:mod:`~geoprio.placement.heuristics` (greedy, swaps, Lagrangian bound) →
+:mod:`~geoprio.placement.milp` and :mod:`~geoprio.placement.decomposition` (exact models) →
+:mod:`~geoprio.placement.workers` (worker processes to a hard deadline) →
+:mod:`~geoprio.placement.search`, :mod:`~geoprio.placement.maximize` (maximal covering) and
+:mod:`~geoprio.placement.minimize` (set covering), which return a
+:class:`~geoprio.placement.result.PlacementResult`. The geo adapter is
+:mod:`~geoprio.placement.sites` (demand, candidates) and :mod:`~geoprio.placement.shore`
+(garitas along a shore); :mod:`~geoprio.placement.plan` runs a camera or garita plan end to
+end from layers or files, with its options in :mod:`~geoprio.placement.options`.
+"""
+
 from geoprio.placement.decomposition import (
     DecompositionResult,
     decompose,
@@ -29,28 +30,56 @@ from geoprio.placement.heuristics import (
     lazy_greedy,
     swap_search,
 )
+from geoprio.placement.maximize import maximize_coverage
 from geoprio.placement.milp import (
     MilpOutcome,
-    Worker,
     lns,
     lscp_milp,
     mclp_milp,
-    run_workers,
+)
+from geoprio.placement.minimize import minimize_sites
+from geoprio.placement.options import (
+    CameraPlanOptions,
+    GaritaPlanOptions,
+    PlanSolverOptions,
 )
 from geoprio.placement.plan import (
     PathOrFrame,
     PlanRun,
     plan_cameras,
     plan_garitas,
-    write_plan,
+    replay_camera_plan,
+    replay_garita_plan,
+    run_camera_plan,
+    run_garita_plan,
+)
+from geoprio.placement.problem import (
+    CoverageProblem,
+    coverage_counts,
+    coverage_matrix,
+    spacing_conflicts,
 )
 from geoprio.placement.reduce import (
     Reduced,
     reduce_problem,
 )
+from geoprio.placement.result import (
+    Method,
+    PlacementResult,
+    Status,
+    coverage_curve,
+)
+from geoprio.placement.shore import (
+    Shore,
+    shore_candidates,
+    shore_coverage_problem,
+    shore_demand,
+    shore_from_layers,
+    shore_positions,
+    snap_to_shore,
+)
 from geoprio.placement.sites import (
     Demand,
-    Shore,
     Sites,
     candidate_grid,
     candidates_along_lines,
@@ -61,19 +90,19 @@ from geoprio.placement.sites import (
     drop_near,
     exclude_areas,
     facilities_from_points,
-    shore_candidates,
-    shore_coverage_problem,
-    shore_demand,
-    shore_from_layers,
-    shore_positions,
-    snap_to_shore,
+)
+from geoprio.placement.workers import (
+    Worker,
+    run_workers,
 )
 
 __all__ = [
+    "CameraPlanOptions",
     "CoverModel",
     "CoverageProblem",
     "DecompositionResult",
     "Demand",
+    "GaritaPlanOptions",
     "GreedyPath",
     "LagrangeResult",
     "Method",
@@ -81,6 +110,7 @@ __all__ = [
     "PathOrFrame",
     "PlacementResult",
     "PlanRun",
+    "PlanSolverOptions",
     "Reduced",
     "Shore",
     "Sites",
@@ -114,6 +144,10 @@ __all__ = [
     "plan_garitas",
     "price_from_multipliers",
     "reduce_problem",
+    "replay_camera_plan",
+    "replay_garita_plan",
+    "run_camera_plan",
+    "run_garita_plan",
     "run_workers",
     "shore_candidates",
     "shore_coverage_problem",
@@ -123,5 +157,4 @@ __all__ = [
     "snap_to_shore",
     "spacing_conflicts",
     "swap_search",
-    "write_plan",
 ]

@@ -57,6 +57,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from geoprio.placement.heuristics import CoverModel, lazy_greedy, swap_search
+from geoprio.placement.milp import fold_singletons, mclp_milp
+from geoprio.placement.reduce import merge_rows
 
 __all__ = ["DecompositionResult", "decompose", "lp_price", "price_from_multipliers"]
 
@@ -125,14 +127,12 @@ def lp_price(model: CoverModel, p: int, *, columns: np.ndarray, time_limit_s: fl
     """
     from scipy.optimize import linprog
 
-    from geoprio.placement.milp import _fold_singletons
-
     A = model.A[:, columns].tocsr()
     rows = np.flatnonzero(np.diff(A.indptr) > 0)
     if not len(rows) or len(columns) <= p:
         return None
     sub = CoverModel(A=A[rows], w1=model.w1[rows], w2=model.w2[rows])
-    colw, rest = _fold_singletons(sub)
+    colw, rest = fold_singletons(sub)
     Ar = sub.A[rest]
     w1r, w2r = sub.w1[rest], sub.w2[rest]
     bk = np.flatnonzero(w2r > 0)
@@ -172,11 +172,9 @@ def _components(model: CoverModel, keep: np.ndarray) -> list[np.ndarray]:
 
 
 def _submodel(model: CoverModel, cols: np.ndarray) -> CoverModel:
-    from geoprio.placement.reduce import _merge_rows
-
     rows = np.unique(model.csc[:, cols].indices)
     A = model.A[rows][:, cols].tocsr()
-    A, (w1, w2), _ = _merge_rows(A, [model.w1[rows], model.w2[rows]])
+    A, (w1, w2), _ = merge_rows(A, [model.w1[rows], model.w2[rows]])
     A.sort_indices()
     conf = None
     if model.conflicts is not None:
@@ -217,7 +215,6 @@ def _solve(comp: _Component, iv: _Interval, mu: float, time_limit_s: float) -> N
         iv.bound = iv.value
         iv.cols = np.flatnonzero((masks[best] >> np.arange(comp.sub.n_cols)) & 1)
         return
-    from geoprio.placement.milp import mclp_milp
 
     m = comp.sub.n_cols
     out = mclp_milp(

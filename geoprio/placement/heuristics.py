@@ -1,7 +1,7 @@
 """Fast placement heuristics and bounds on a reduced coverage model.
 
 Everything here works on a :class:`CoverModel`, the merged demand × candidate matrix that
-:mod:`geoprio.placement.core` builds (identical demand rows merged, rows already served by
+:mod:`geoprio.placement.reduce` builds (identical demand rows merged, rows already served by
 existing facilities folded into a constant). The value of a row covered ``k`` times by new
 sites is ``w1·min(k, 1) + w2·min(max(k − 1, 0), 1)``: ``w1`` is what the first new cover
 gains and ``w2`` the second (backup coverage; zero without it). The value is concave in
@@ -35,7 +35,10 @@ __all__ = [
     "CoverModel",
     "GreedyPath",
     "LagrangeResult",
+    "SwapResult",
+    "initial_multipliers",
     "lagrangian_bound",
+    "lagrangian_value",
     "lazy_greedy",
     "swap_search",
 ]
@@ -110,6 +113,10 @@ class CoverModel:
     def marginal(self, k: np.ndarray) -> np.ndarray:
         """Per-row gain of one more cover given current counts ``k``."""
         return np.where(k == 0, self.w1, np.where(k == 1, self.w2, 0.0))
+
+    def slim(self) -> CoverModel:
+        """A copy without the cached matrices (what is sent to a worker process)."""
+        return CoverModel(A=self.A, w1=self.w1, w2=self.w2, cost=self.cost, conflicts=self.conflicts, const=self.const)
 
 
 # --------------------------------------------------------------------------- greedy
@@ -239,6 +246,8 @@ def lazy_greedy(
 
 @dataclass(frozen=True)
 class SwapResult:
+    """A 1-swap local optimum: the chosen columns, their cover counts, value, passes and swaps made."""
+
     chosen: np.ndarray
     counts: np.ndarray
     value: float
@@ -306,7 +315,7 @@ def swap_search(
         if M.nnz:
             vals = M.data + gain[M.indices]
             ok = free[M.indices]
-            if slack is not None:
+            if slack is not None and cost is not None:  # a slack implies costs
                 rowid = np.repeat(np.arange(p), np.diff(M.indptr))
                 ok &= cost[M.indices] - cost[S[rowid]] <= slack + 1e-12
             vals = np.where(ok, vals, -np.inf)
@@ -321,7 +330,7 @@ def swap_search(
             kk = min(top_k, len(free_idx))
             top = free_idx[np.argpartition(-gain[free_idx], kk - 1)[:kk]]
             vk = gain[top][None, :] + M[:, top].toarray()
-            if slack is not None:
+            if slack is not None and cost is not None:
                 vk = np.where(cost[top][None, :] - cost[S][:, None] <= slack + 1e-12, vk, -np.inf)
             ak = np.argmax(vk, axis=1)
             bk = vk[np.arange(p), ak]

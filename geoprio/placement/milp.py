@@ -11,24 +11,20 @@ with :func:`scipy.optimize.milp` (HiGHS):
 * set covering (``lscp_milp``): minimum number (or cost) of sites such that every row is
   covered, or such that the covered weight reaches a target.
 
+A second kind of search, :func:`lns`, improves a plan by re-optimizing one neighbourhood at
+a time exactly (a window of nearby sites, the rest fixed) and streams each improvement back
+through ``send``.
+
 HiGHS may overrun its own ``time_limit`` (a long simplex solve is not interrupted), so the
-parent never calls it directly for the full model: :class:`Worker` runs each task in a
-child process (forked from a clean fork server) that the parent terminates at its deadline, keeping
-whatever the child reported so far. A second kind of task, :func:`lns`, improves a plan by
-re-optimizing one neighbourhood at a time exactly (a window of nearby sites, the rest
-fixed) and streams each improvement back; for maximal covering with ``p`` sites it first
-runs :func:`geoprio.placement.decomposition.decompose` (bounds and plans streamed back too)
-for up to ``DECOMPOSITION_SHARE`` of its time.
+solvers never call these on the full model in their own process: the worker processes of
+:mod:`geoprio.placement.workers` run them, and the parent stops them at its deadline.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 import time
-import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
 from typing import Any
 
 import numpy as np
@@ -36,10 +32,7 @@ import scipy.sparse as sp
 
 from geoprio.placement.heuristics import CoverModel
 
-__all__ = ["MilpOutcome", "Worker", "lns", "lscp_milp", "mclp_milp", "run_workers"]
-
-#: Share of the search worker's time the decomposition by site price may use before the neighbourhood search.
-DECOMPOSITION_SHARE = 0.6
+__all__ = ["MilpOutcome", "fold_singletons", "lns", "lscp_milp", "mclp_milp"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +59,7 @@ def _conflict_rows(conflicts: sp.csr_matrix | None, n_cols: int, n_vars: int) ->
     return sp.csr_matrix((np.ones(2 * c.nnz), (rows, cols)), shape=(c.nnz, n_vars))
 
 
-def _fold_singletons(model: CoverModel) -> tuple[np.ndarray, np.ndarray]:
+def fold_singletons(model: CoverModel) -> tuple[np.ndarray, np.ndarray]:
     """Per-column weight of rows only that column covers, and the indices of the other rows."""
     lens = np.diff(model.A.indptr)
     single = lens == 1
@@ -108,7 +101,7 @@ def mclp_milp(
     from scipy.optimize import LinearConstraint
 
     C = model.n_cols
-    colw, rest = _fold_singletons(model)
+    colw, rest = fold_singletons(model)
     Ar = model.A[rest]
     w1r, w2r = model.w1[rest], model.w2[rest]
     bk = np.flatnonzero(w2r > 0)
@@ -168,7 +161,7 @@ def lscp_milp(
         constraints.append(LinearConstraint(model.A, 1.0, np.inf))
         c = cost.astype(float)
     else:
-        colw, rest = _fold_singletons(model)
+        colw, rest = fold_singletons(model)
         Ar = model.A[rest]
         ny = len(rest)
         nvar = C + ny
@@ -232,7 +225,7 @@ def lns(
     windows: tuple[int, ...] = (40, 80, 160, 320),
     max_stall: int | None = None,
     sub_gap: float = 1e-4,
-    send=None,
+    send: Callable[[tuple[str, Any]], None] | None = None,
 ) -> tuple[np.ndarray, float, int]:
     """Large-neighbourhood search: re-solve one window of sites exactly at a time.
 
@@ -311,172 +304,3 @@ def lns(
     if send is not None:
         send(("lns_end", {"reason": reason, "windows": it, "window_size": windows[level]}))
     return S, value, it
-
-
-# --------------------------------------------------------------------------- worker processes
-
-
-def _slim(model: CoverModel) -> CoverModel:
-    """A copy without cached matrices (what is pickled to a worker)."""
-    return CoverModel(A=model.A, w1=model.w1, w2=model.w2, cost=model.cost, conflicts=model.conflicts, const=model.const)
-
-
-def _worker_main(conn: Connection) -> None:  # pragma: no cover - runs in a child process
-    try:  # everything goes back through the pipe; HiGHS sometimes prints debug lines to stdout itself
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.close(devnull)
-    except OSError:
-        pass
-    try:
-        task = conn.recv()
-        if task is None:
-            return
-        kind = task.pop("kind")
-        budget_s = task.pop("seconds")
-        nice = task.pop("nice", 0)
-        if nice and hasattr(os, "nice"):  # a lower priority than the other worker's (on a busy machine)
-            try:
-                os.nice(nice)
-            except OSError:  # pragma: no cover
-                pass
-        deadline = time.perf_counter() + budget_s
-        if kind == "mclp":
-            conn.send(
-                ("milp", mclp_milp(task["model"], p=task["p"], budget=task["budget"], time_limit_s=budget_s, mip_rel_gap=task["gap"]))
-            )
-        elif kind == "lscp":
-            lp = lscp_milp(task["model"], target=task["target"], time_limit_s=budget_s / 4, relax=True)
-            if lp.dual_bound is not None:
-                conn.send(("lp_bound", lp.dual_bound))
-            left = deadline - time.perf_counter()
-            conn.send(("milp", lscp_milp(task["model"], target=task["target"], time_limit_s=max(left, 0.05), mip_rel_gap=task["gap"])))
-        elif kind == "lns":
-            chosen = task["chosen"]
-            if task.get("price") is not None:  # first the decomposition by site price (maximal covering with p)
-                from geoprio.placement.decomposition import decompose
-
-                share = time.perf_counter() + DECOMPOSITION_SHARE * budget_s  # the rest is left to the neighbourhood search
-                dec = decompose(
-                    task["model"], p=task["p"], mu=task["price"], incumbent=chosen, deadline=share, gap=task["gap"], send=conn.send
-                )
-                conn.send(("decomp_end", dec.stats))
-                if dec.chosen is not None and len(dec.chosen):
-                    chosen = dec.chosen
-            lns(
-                task["model"],
-                chosen,
-                p=task["p"],
-                budget=task["budget"],
-                deadline=deadline,
-                random_state=task["random_state"],
-                send=conn.send,
-            )
-        conn.send(("done", None))
-    except (EOFError, BrokenPipeError, KeyboardInterrupt):
-        pass
-    except Exception as exc:  # report and exit: the parent keeps its own plan
-        try:
-            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"))
-        except (BrokenPipeError, OSError):
-            pass
-    finally:
-        conn.close()
-
-
-def _context() -> Any:
-    """The ``forkserver`` start method where available (else ``spawn``).
-
-    A fork server is a clean single-threaded process started once per parent process with
-    scipy and this module already imported; each worker is then forked from it in a few
-    milliseconds instead of starting a new interpreter (about 0.4 s). Forking the parent
-    itself is avoided: it may run threads (BLAS, HiGHS, the HTTP server).
-    """
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["scipy.optimize", "geoprio.placement.milp"])
-        return ctx
-    return mp.get_context("spawn")  # pragma: no cover - Windows
-
-
-class Worker:
-    """A child process that runs one solver task and can be stopped at any time.
-
-    Started early so that its start-up overlaps the parent's heuristics; :meth:`submit`
-    sends the task, :meth:`stop` terminates the process if still running.
-    """
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        ctx = _context()
-        self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_main, args=(child,), name=f"geoprio-{name}", daemon=True)
-        self.proc.start()
-        child.close()
-        self.active = True
-
-    def submit(self, task: dict[str, Any] | None) -> None:
-        try:
-            self.conn.send(task)
-        except (BrokenPipeError, OSError):
-            self.active = False
-        if task is None:
-            self.active = False
-
-    def stop(self) -> None:
-        self.active = False
-        if self.proc.is_alive():
-            self.proc.terminate()
-            self.proc.join(1.0)
-            if self.proc.is_alive():  # pragma: no cover - terminate is normally enough
-                self.proc.kill()
-                self.proc.join(1.0)
-        else:
-            self.proc.join(0.1)
-        try:
-            self.conn.close()
-        except OSError:  # pragma: no cover
-            pass
-
-
-def run_workers(workers: list[Worker], deadline: float, handle, idle=None) -> bool:
-    """Relay messages from ``workers`` to ``handle(name, kind, payload)`` until the deadline.
-
-    ``handle`` returns True to stop early (the plan is proven good enough). ``idle()``, if
-    given, is called between waits to do a slice of work in the parent and returns False
-    when it has nothing left to do. Every worker is stopped on return. Returns True when
-    the deadline (not the workers or ``handle``) ended the wait.
-    """
-    hit_deadline = False
-    try:
-        while True:
-            live = [w for w in workers if w.active]
-            if not live:
-                break
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                hit_deadline = True
-                break
-            timeout = min(left, 0.02) if idle is not None else left
-            ready = wait([w.conn for w in live], timeout=timeout)
-            stop = False
-            for w in live:
-                if w.conn not in ready:
-                    continue
-                try:
-                    kind, payload = w.conn.recv()
-                except (EOFError, OSError):
-                    w.active = False
-                    continue
-                if kind == "done":
-                    w.active = False
-                elif handle(w.name, kind, payload):
-                    stop = True
-            if stop:
-                break
-            if idle is not None and not ready and not idle():
-                idle = None
-    finally:
-        for w in workers:
-            w.stop()
-    return hit_deadline

@@ -1,31 +1,56 @@
-"""Camera and garita plans end to end: read the layers, build the problem, solve, write.
+"""Camera and garita plans end to end: read the layers, build the problem, solve; write on request.
 
-:func:`plan_cameras` and :func:`plan_garitas` are what ``geoprio plan cameras`` and
-``geoprio plan garitas`` call: they read the inputs (through :mod:`geoprio.records.load` and
-:mod:`geoprio.io.files`), build demand and candidate sites (:mod:`geoprio.placement.sites`), solve
-(:mod:`geoprio.placement.core`) and return a :class:`PlanRun` with map-ready layers.
-:func:`write_plan` writes the ranked sites, the covered demand, the coverage curve and
-the summary as CSV / GeoJSON / GeoPackage, plus a ``manifest.json`` (inputs with SHA-256,
-parameters, versions, outputs).
+:func:`plan_cameras` and :func:`plan_garitas` take data (layers, records, geoprio's own
+objects) or file paths, and their settings as keywords or as one options object
+(:class:`~geoprio.placement.options.CameraPlanOptions`,
+:class:`~geoprio.placement.options.GaritaPlanOptions`). They read the inputs (through
+:mod:`geoprio.records.load` and :mod:`geoprio.io.files`), build demand and candidate sites
+(:mod:`geoprio.placement.sites`, :mod:`geoprio.placement.shore`), solve
+(:mod:`geoprio.placement.maximize`, :mod:`geoprio.placement.minimize`) and return a
+:class:`PlanRun` with map-ready layers; nothing is written. ``PlanRun.write(out_dir,
+formats)`` writes the ranked sites, the covered demand, the coverage curve and the summary
+as CSV / GeoJSON / GeoPackage, plus a ``manifest.json`` (:func:`geoprio.io.results.write_result`)
+from which :func:`replay_camera_plan` / :func:`replay_garita_plan` re-run a plan made from files.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoprio.errors import InputError
+from geoprio.errors import ColumnError, InputError
 from geoprio.io import files as io
-from geoprio.io import manifest
-from geoprio.placement.core import CoverageProblem, Method, PlacementResult, _check_radius, maximize_coverage, minimize_sites
+from geoprio.io.results import Replay, Written, replay, write_result
+from geoprio.options import validated
+from geoprio.placement.maximize import maximize_coverage
+from geoprio.placement.minimize import minimize_sites
+from geoprio.placement.options import (
+    CAMERAS_KIND,
+    GARITAS_KIND,
+    PLAN_FORMATS,
+    CameraPlanOptions,
+    GaritaPlanOptions,
+    PlanSolverOptions,
+    check_plan_formats,
+)
+from geoprio.placement.problem import CoverageProblem, check_radius
+from geoprio.placement.result import PlacementResult
+from geoprio.placement.shore import (
+    Shore,
+    shore_candidates,
+    shore_coverage_problem,
+    shore_demand,
+    shore_from_layers,
+    snap_to_shore,
+)
 from geoprio.placement.sites import (
     Demand,
-    Shore,
     Sites,
     candidate_grid,
     candidates_along_lines,
@@ -36,23 +61,33 @@ from geoprio.placement.sites import (
     drop_near,
     exclude_areas,
     facilities_from_points,
-    shore_candidates,
-    shore_coverage_problem,
-    shore_demand,
-    shore_from_layers,
-    snap_to_shore,
 )
-from geoprio.settings import COLOMBIA_BBOX, DEFAULT_METRIC_CRS, OUTPUT_CRS
+from geoprio.settings import OUTPUT_CRS
 
-__all__ = ["FORMATS", "PlanRun", "plan_cameras", "plan_garitas", "write_plan"]
+__all__ = [
+    "FORMATS",
+    "PathOrFrame",
+    "PlanRun",
+    "plan_cameras",
+    "plan_garitas",
+    "replay_camera_plan",
+    "replay_garita_plan",
+    "run_camera_plan",
+    "run_garita_plan",
+]
 
-FORMATS = ("csv", "geojson", "gpkg")
-PathOrFrame = str | Path | gpd.GeoDataFrame | None
+#: Layer formats a plan writes (kept for older callers; :data:`geoprio.placement.options.PLAN_FORMATS`).
+FORMATS = PLAN_FORMATS
+#: A layer given as a file path or as a GeoDataFrame (None: not given).
+PathOrFrame: TypeAlias = str | Path | gpd.GeoDataFrame | None
+#: Summary keys that change from run to run (wall times, solver statistics): kept out of
+#: ``<prefix>_resumen.json`` so that a replay can reproduce it, recorded in the manifest.
+VOLATILE_SUMMARY_KEYS = ("time_s", "stats")
 
 
 @dataclass(frozen=True, eq=False)
 class PlanRun:
-    """A solved plan with its layers.
+    """A solved plan with its layers; :meth:`write` puts it on disk.
 
     Attributes
     ----------
@@ -75,6 +110,9 @@ class PlanRun:
         Files read.
     notes : dict
         Counts worth reporting (unknown categories, excluded candidates…).
+    options : CameraPlanOptions or GaritaPlanOptions or None
+        The options the plan ran with (stored in the manifest: a plan made from files can be
+        replayed from it).
     """
 
     kind: Literal["cameras", "garitas"]
@@ -86,19 +124,76 @@ class PlanRun:
     parameters: dict[str, Any]
     inputs: list[tuple[str, Path]]
     notes: dict[str, Any] = field(default_factory=dict)
+    options: CameraPlanOptions | GaritaPlanOptions | None = None
 
     @property
     def curve(self) -> pd.DataFrame:
         return self.result.curve
 
-    def summary(self) -> dict[str, Any]:
+    @property
+    def manifest_kind(self) -> str:
+        """The manifest kind: ``geoprio.plan.cameras`` or ``geoprio.plan.garitas``."""
+        return CAMERAS_KIND if self.kind == "cameras" else GARITAS_KIND
+
+    def summary(self, *, volatile: bool = True) -> dict[str, Any]:
+        """The result's summary with the plan's sizes and notes (``volatile=False``: without wall times and solver statistics)."""
         s = self.result.summary()
         s["kind"] = self.kind
         s["n_existing"] = int((self.sites["estado"] == "existente").sum())
         s["n_candidates"] = self.result.stats.get("candidates")
         s["n_demand"] = int(len(self.demand))
         s["notes"] = self.notes
+        if not volatile:
+            for k in VOLATILE_SUMMARY_KEYS:
+                s.pop(k, None)
         return s
+
+    def write(self, out_dir: str | Path, formats: Sequence[str] | None = None, *, command: str | None = None) -> Written:
+        """Write the plan's layers, curve, summary and ``manifest.json`` into ``out_dir``.
+
+        Files are named after the kind (``camaras_*`` or ``garitas_*``): ``_sitios``
+        (ranked new sites and the existing ones), ``_demanda`` (demand with its coverage),
+        ``_tramos`` and ``_costa`` (garitas: covered stretches and the shore) in each of
+        ``formats`` (``csv``, ``geojson``, ``gpkg``; default all), plus ``_curva.csv`` and
+        ``_resumen.json`` (the summary without wall times and solver statistics, which the
+        manifest records as ``solver_stats``).
+        """
+        fmts = check_plan_formats(formats)
+        out = Path(out_dir)
+        prefix = "camaras" if self.kind == "cameras" else "garitas"
+        written: list[Path] = []
+        layers: list[tuple[str, gpd.GeoDataFrame | None]] = [("sitios", self.sites), ("demanda", self.demand)]
+        if self.kind == "garitas":
+            layers += [("tramos", self.stretches), ("costa", self.shore)]
+        for name, layer in layers:
+            if layer is None:
+                continue
+            for fmt in fmts:
+                path = out / f"{prefix}_{name}.{fmt}"
+                if fmt == "csv":
+                    tab = pd.DataFrame(layer.drop(columns=layer.geometry.name))
+                    if (layer.geom_type == "Point").all() and "lon" not in tab:
+                        tab["lon"] = layer.geometry.x.round(7)
+                        tab["lat"] = layer.geometry.y.round(7)
+                    written.append(io.write_table(tab, path))
+                else:
+                    written.append(io.write_layer(layer, path))
+        written.append(io.write_table(self.curve, out / f"{prefix}_curva.csv"))
+        written.append(io.write_json(self.summary(volatile=False), out / f"{prefix}_resumen.json"))
+        summary = self.summary()
+        return write_result(
+            kind=self.manifest_kind,
+            out_dir=out,
+            files=written,
+            options=self.options,
+            inputs=list(self.inputs),
+            formats=fmts,
+            command=command,
+            run=f"plan {self.kind}",
+            parameters=self.parameters,
+            result={k: v for k, v in summary.items() if k not in ("stats", "parameters", "notes")},
+            solver_stats=summary["stats"],
+        )
 
 
 # --------------------------------------------------------------------------- reading
@@ -137,37 +232,71 @@ def _harm(harm: bool | str | Path, inputs: list[tuple[str, Path]]) -> Any:
     return load_harm_table(harm)
 
 
-def _solve(
-    problem: CoverageProblem,
-    *,
-    p: int | None,
-    target_share: float | None,
-    budget: float | None,
-    backup_weight: float,
-    time_limit_s: float,
-    mip_rel_gap: float,
-    method: Method,
-    random_state: int,
-    curve_max: int | None,
-) -> PlacementResult:
-    if target_share is not None:
-        if p is not None or budget is not None:
+def _index_layer(value: Any, index_column: str, inputs: list[tuple[str, Path]]) -> gpd.GeoDataFrame | None:
+    """Index zones from an index run, a :class:`~geoprio.zones.layers.Zones`, a layer or a file."""
+    from geoprio.index.run import IndexRun
+    from geoprio.zones.layers import Zones
+
+    if isinstance(value, IndexRun):
+        return value.table
+    if isinstance(value, Zones):
+        if index_column not in value.frame:
+            raise ColumnError(
+                f"index_zones: these zones have no {index_column!r} column; pass the index run (geoprio.index.run_index) "
+                f"or its table, whose 'index' column weights the demand"
+            )
+        return value.frame
+    if value is None or isinstance(value, gpd.GeoDataFrame | str | Path):
+        return _layer(value, "index_zones", inputs)
+    raise InputError(
+        f"index_zones: expected an index run (geoprio.index.run_index), Zones, a GeoDataFrame with an index column or a file, "
+        f"got {type(value).__name__}"
+    )
+
+
+def _options(model: type[PlanSolverOptions], options: PlanSolverOptions | None, settings: dict[str, Any], data: dict[str, Any]) -> Any:
+    """``options`` updated with ``settings`` and the paths among ``data`` (in-memory data leaves its path unset)."""
+    if options is not None and not isinstance(options, model):
+        raise InputError(f"options: expected {model.__name__}, got {type(options).__name__}")
+    doc = options.model_dump() if options is not None else {}
+    doc.update(settings)
+    for key, value in data.items():
+        if isinstance(value, str | Path):
+            doc[key] = Path(value)
+        elif value is not None:
+            doc[key] = None
+    name = "plan_cameras" if model is CameraPlanOptions else "plan_garitas"
+    return validated(model, doc, source=name, what="options")
+
+
+def _given(value: Any, path: Path | None) -> Any:
+    return value if value is not None else path
+
+
+def _solve(problem: CoverageProblem, o: PlanSolverOptions) -> PlacementResult:
+    if o.target_share is not None:
+        if o.p is not None or o.budget is not None:
             raise InputError("give either target_share (fewest sites to reach it) or p / budget (best coverage), not both")
         return minimize_sites(
-            problem, target_share=target_share, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, method=method, curve_max=curve_max
+            problem,
+            target_share=o.target_share,
+            time_limit_s=o.time_limit_s,
+            mip_rel_gap=o.mip_rel_gap,
+            method=o.method,
+            curve_max=o.curve_max,
         )
-    if p is None and budget is None:
+    if o.p is None and o.budget is None:
         raise InputError("say how many new sites (p), a budget, or a target share of demand to cover")
     return maximize_coverage(
         problem,
-        p=p,
-        budget=budget,
-        backup_weight=backup_weight,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=mip_rel_gap,
-        method=method,
-        random_state=random_state,
-        curve_max=curve_max,
+        p=o.p,
+        budget=o.budget,
+        backup_weight=o.backup_weight,
+        time_limit_s=o.time_limit_s,
+        mip_rel_gap=o.mip_rel_gap,
+        method=o.method,
+        random_state=o.random_state,
+        curve_max=o.curve_max,
     )
 
 
@@ -222,125 +351,115 @@ def _params(**kw: Any) -> dict[str, Any]:
 
 
 def plan_cameras(
-    incidents: Any,
+    incidents: Any = None,
     *,
-    radius_m: float = 100.0,
-    p: int | None = None,
-    target_share: float | None = None,
-    budget: float | None = None,
+    index_zones: Any = None,
     existing: PathOrFrame = None,
     candidates: PathOrFrame = None,
-    grid_spacing_m: float | None = None,
     streets: PathOrFrame = None,
-    street_spacing_m: float = 50.0,
     exclude: PathOrFrame = None,
-    cost_column: str | None = None,
-    index_zones: PathOrFrame = None,
-    index_column: str = "index",
-    index_weight: float = 1.0,
-    harm: bool | str | Path = True,
-    cell_size_m: float | None = None,
-    min_spacing_m: float | None = None,
-    backup_weight: float = 0.0,
-    metric_crs: str = DEFAULT_METRIC_CRS,
-    bbox: tuple[float, float, float, float] | None = COLOMBIA_BBOX,
-    incident_options: dict[str, Any] | None = None,
-    time_limit_s: float = 60.0,
-    mip_rel_gap: float = 1e-4,
-    method: Method = "auto",
-    random_state: int = 0,
-    curve_max: int | None = None,
+    options: CameraPlanOptions | None = None,
+    **settings: Any,
 ) -> PlanRun:
     """Plan new CCTV cameras where they see the most weighted crime.
 
-    Demand: the incidents, weighted by the harm of their category (``harm``; a harm
-    table file, True for geoprio's, False for 1 each) and by the priority index of their
-    zone (``index_zones`` with ``index_column`` on 0–100: weight × (1 + ``index_weight`` ×
-    index / 100)), optionally aggregated into ``cell_size_m`` cells. Candidates: a point
-    layer, a grid with ``grid_spacing_m`` (over ``index_zones`` when given, else around
-    the demand) and/or points every ``street_spacing_m`` along ``streets``; minus
-    ``exclude`` areas and, with ``min_spacing_m``, sites that close to an existing camera.
-    Without any candidate source, a grid at half the radius is used. Give ``p`` (new
-    cameras), ``budget`` (with ``cost_column``) or ``target_share`` (fewest cameras).
+    Demand: the ``incidents`` (records from :func:`geoprio.records.load.load_points`, a point
+    GeoDataFrame, a DataFrame with ``x``/``y`` or a file), weighted by the harm of their
+    category (``harm``: a harm table file, True for geoprio's, False for 1 each) and by the
+    priority index of their zone (``index_zones``: an index run from
+    :func:`geoprio.index.run_index`, :class:`~geoprio.zones.layers.Zones` or a layer whose
+    ``index_column`` is on 0–100, or its file; weight × (1 + ``index_weight`` × index /
+    100)), optionally aggregated into ``cell_size_m`` cells. Candidates: a point layer, a
+    grid with ``grid_spacing_m`` (over ``index_zones`` when given, else around the demand)
+    and/or points every ``street_spacing_m`` along ``streets``; minus ``exclude`` areas
+    and, with ``min_spacing_m``, sites that close to an existing camera. Without any
+    candidate source, a grid at half the radius is used. Give ``p`` (new cameras),
+    ``budget`` (with ``cost_column``) or ``target_share`` (fewest cameras).
+
+    The settings (``radius_m``, ``p``, ``time_limit_s``…) are the fields of
+    :class:`~geoprio.placement.options.CameraPlanOptions`, given as keywords or as
+    ``options`` (keywords win); an unknown keyword is a :class:`~geoprio.errors.ConfigError`.
+    Inputs given as paths are recorded in the options, so that the written manifest can
+    replay the plan.
     """
-    radius_m = _check_radius(radius_m)
+    data = {
+        "incidents": incidents,
+        "index_zones": index_zones,
+        "existing": existing,
+        "candidates": candidates,
+        "streets": streets,
+        "exclude": exclude,
+    }
+    o: CameraPlanOptions = _options(CameraPlanOptions, options, settings, data)
+    radius_m = check_radius(o.radius_m)
+    incidents = _given(incidents, o.incidents)
+    if incidents is None:
+        raise InputError("plan_cameras needs the incidents (records, a layer or a file)")
     inputs: list[tuple[str, Path]] = []
-    opts = dict(incident_options or {})
-    records = _records(incidents, "incidents", inputs, bbox, opts)
-    zones = _layer(index_zones, "index_zones", inputs)
-    table = _harm(harm, inputs)
+    records = _records(incidents, "incidents", inputs, o.bbox, dict(o.incident_options))
+    zones = _index_layer(_given(index_zones, o.index_zones), o.index_column, inputs)
+    table = _harm(o.harm, inputs)
     demand = demand_from_points(
         records,
-        metric_crs=metric_crs,
+        metric_crs=o.metric_crs,
         harm=table,
         zones=zones,
-        index_column=index_column,
+        index_column=o.index_column,
         zone_id_column="zone_id" if zones is not None and "zone_id" in zones else None,
-        index_weight=index_weight,
-        cell_size_m=cell_size_m,
+        index_weight=o.index_weight,
+        cell_size_m=o.cell_size_m,
     )
     notes: dict[str, Any] = {"demand": demand.notes}
     sets: list[Sites] = []
-    cand_layer = _layer(candidates, "candidates", inputs)
+    cand_layer = _layer(_given(candidates, o.candidates), "candidates", inputs)
     if cand_layer is not None:
-        sets.append(candidates_from_points(cand_layer, metric_crs=metric_crs, cost_column=cost_column, source="puntos"))
-    street_layer = _layer(streets, "streets", inputs)
+        sets.append(candidates_from_points(cand_layer, metric_crs=o.metric_crs, cost_column=o.cost_column, source="puntos"))
+    street_layer = _layer(_given(streets, o.streets), "streets", inputs)
     if street_layer is not None:
-        sets.append(candidates_along_lines(street_layer, spacing_m=street_spacing_m, metric_crs=metric_crs, cost_column=cost_column))
-    if grid_spacing_m is not None or not sets:
-        spacing = grid_spacing_m if grid_spacing_m is not None else radius_m / 2
+        sets.append(candidates_along_lines(street_layer, spacing_m=o.street_spacing_m, metric_crs=o.metric_crs, cost_column=o.cost_column))
+    if o.grid_spacing_m is not None or not sets:
+        spacing = o.grid_spacing_m if o.grid_spacing_m is not None else radius_m / 2
         if zones is not None:
-            sets.append(candidate_grid(spacing_m=spacing, area=zones, metric_crs=metric_crs))
+            sets.append(candidate_grid(spacing_m=spacing, area=zones, metric_crs=o.metric_crs))
         else:
-            sets.append(candidate_grid(spacing_m=spacing, near=demand.xy, near_m=radius_m, metric_crs=metric_crs))
+            sets.append(candidate_grid(spacing_m=spacing, near=demand.xy, near_m=radius_m, metric_crs=o.metric_crs))
     sites = combine_sites(*sets)
     n_candidates = len(sites)
-    ex_layer = _layer(exclude, "exclude", inputs)
+    ex_layer = _layer(_given(exclude, o.exclude), "exclude", inputs)
     if ex_layer is not None:
         sites = exclude_areas(sites, ex_layer)
-    old_layer = _layer(existing, "existing", inputs)
-    old = facilities_from_points(old_layer, metric_crs=metric_crs) if old_layer is not None else None
-    if old is not None and min_spacing_m:
-        sites = drop_near(sites, old, min_spacing_m)
+    old_layer = _layer(_given(existing, o.existing), "existing", inputs)
+    old = facilities_from_points(old_layer, metric_crs=o.metric_crs) if old_layer is not None else None
+    if old is not None and o.min_spacing_m:
+        sites = drop_near(sites, old, o.min_spacing_m)
     notes["candidates"] = {"generated": n_candidates, **sites.notes, "used": len(sites)}
-    if p is not None and p > len(sites):
-        raise InputError(f"p={p} new cameras requested but there are only {len(sites)} candidate sites")
+    if o.p is not None and o.p > len(sites):
+        raise InputError(f"p={o.p} new cameras requested but there are only {len(sites)} candidate sites")
     problem = coverage_problem(
-        demand, sites, radius_m=radius_m, existing=old, min_spacing_m=min_spacing_m, use_costs=cost_column is not None
+        demand, sites, radius_m=radius_m, existing=old, min_spacing_m=o.min_spacing_m, use_costs=o.cost_column is not None
     )
-    result = _solve(
-        problem,
-        p=p,
-        target_share=target_share,
-        budget=budget,
-        backup_weight=backup_weight,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=mip_rel_gap,
-        method=method,
-        random_state=random_state,
-        curve_max=curve_max,
-    )
+    result = _solve(problem, o)
     params = _params(
         radius_m=radius_m,
-        p=p,
-        target_share=target_share,
-        budget=budget,
-        grid_spacing_m=grid_spacing_m,
-        street_spacing_m=street_spacing_m if streets is not None else None,
-        cost_column=cost_column,
-        index_column=index_column if zones is not None else None,
-        index_weight=index_weight if zones is not None else None,
-        harm=harm if not isinstance(harm, Path) else str(harm),
-        cell_size_m=cell_size_m,
-        min_spacing_m=min_spacing_m,
-        backup_weight=backup_weight,
-        metric_crs=metric_crs,
-        bbox=bbox,
-        incident_options=opts,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=mip_rel_gap,
-        method=method,
-        random_state=random_state,
+        p=o.p,
+        target_share=o.target_share,
+        budget=o.budget,
+        grid_spacing_m=o.grid_spacing_m,
+        street_spacing_m=o.street_spacing_m if street_layer is not None else None,
+        cost_column=o.cost_column,
+        index_column=o.index_column if zones is not None else None,
+        index_weight=o.index_weight if zones is not None else None,
+        harm=o.harm,
+        cell_size_m=o.cell_size_m,
+        min_spacing_m=o.min_spacing_m,
+        backup_weight=o.backup_weight,
+        metric_crs=o.metric_crs,
+        bbox=o.bbox,
+        incident_options=dict(o.incident_options),
+        time_limit_s=o.time_limit_s,
+        mip_rel_gap=o.mip_rel_gap,
+        method=o.method,
+        random_state=o.random_state,
     )
     return PlanRun(
         kind="cameras",
@@ -352,6 +471,7 @@ def plan_cameras(
         parameters=params,
         inputs=inputs,
         notes=notes,
+        options=o,
     )
 
 
@@ -364,27 +484,8 @@ def plan_garitas(
     beaches: PathOrFrame = None,
     existing: PathOrFrame = None,
     incidents: Any = None,
-    visitors_column: str | None = None,
-    beach_name: str | None = None,
-    spacing_m: float = 100.0,
-    radius_m: float = 500.0,
-    demand_step_m: float = 10.0,
-    max_snap_m: float = 200.0,
-    p: int | None = None,
-    target_share: float | None = None,
-    budget: float | None = None,
-    min_spacing_m: float | None = None,
-    backup_weight: float = 0.0,
-    harm: bool | str | Path = True,
-    shore_bbox: tuple[float, float, float, float] | None = None,
-    metric_crs: str = DEFAULT_METRIC_CRS,
-    bbox: tuple[float, float, float, float] | None = COLOMBIA_BBOX,
-    incident_options: dict[str, Any] | None = None,
-    time_limit_s: float = 60.0,
-    mip_rel_gap: float = 1e-4,
-    method: Method = "auto",
-    random_state: int = 0,
-    curve_max: int | None = None,
+    options: GaritaPlanOptions | None = None,
+    **settings: Any,
 ) -> PlanRun:
     """Plan beach garitas along a shore, with coverage measured along the shoreline.
 
@@ -395,73 +496,69 @@ def plan_garitas(
     weighted by harm), or ``visitors_column`` of the beach layer spread along each beach.
     A garita covers ``radius_m`` of shore on either side. Existing garitas are snapped to
     the shore and kept.
+
+    The settings are the fields of :class:`~geoprio.placement.options.GaritaPlanOptions`,
+    given as keywords or as ``options`` (keywords win); layers given as paths are recorded
+    in the options, so that the written manifest can replay the plan.
     """
-    radius_m = _check_radius(radius_m)
+    data = {"coast": coast, "beaches": beaches, "existing": existing, "incidents": incidents}
+    o: GaritaPlanOptions = _options(GaritaPlanOptions, options, settings, data)
+    radius_m = check_radius(o.radius_m)
     inputs: list[tuple[str, Path]] = []
-    coast_l = _layer(coast, "coast", inputs)
-    beach_l = _layer(beaches, "beaches", inputs)
-    shore = shore_from_layers(coast_l, beach_l, metric_crs=metric_crs, beach_name=beach_name, bbox=shore_bbox)
+    coast_l = _layer(_given(coast, o.coast), "coast", inputs)
+    beach_l = _layer(_given(beaches, o.beaches), "beaches", inputs)
+    shore = shore_from_layers(coast_l, beach_l, metric_crs=o.metric_crs, beach_name=o.beach_name, bbox=o.shore_bbox)
     notes: dict[str, Any] = {"shore": shore.notes}
-    if incidents is not None and visitors_column is not None:
+    incidents = _given(incidents, o.incidents)
+    if incidents is not None and o.visitors_column is not None:
         raise InputError("give beach incidents or a visitors column, not both")
     if incidents is not None:
-        records = _records(incidents, "incidents", inputs, bbox, dict(incident_options or {}))
-        pts = demand_from_points(records, metric_crs=metric_crs, harm=_harm(harm, inputs))
-        demand = shore_demand(shore, points=pts, max_snap_m=max_snap_m)
+        records = _records(incidents, "incidents", inputs, o.bbox, dict(o.incident_options))
+        pts = demand_from_points(records, metric_crs=o.metric_crs, harm=_harm(o.harm, inputs))
+        demand = shore_demand(shore, points=pts, max_snap_m=o.max_snap_m)
         demand_kind = "incidents"
-    elif visitors_column is not None:
+    elif o.visitors_column is not None:
         if beach_l is None:
             raise InputError("visitors_column needs the beach polygons (beaches=…)")
-        demand = shore_demand(shore, step_m=demand_step_m, visitors=beach_l, visitors_column=visitors_column, beach_name=beach_name)
+        demand = shore_demand(shore, step_m=o.demand_step_m, visitors=beach_l, visitors_column=o.visitors_column, beach_name=o.beach_name)
         demand_kind = "visitors"
     else:
-        demand = shore_demand(shore, step_m=demand_step_m)
+        demand = shore_demand(shore, step_m=o.demand_step_m)
         demand_kind = "metres_of_shore"
     notes["demand"] = demand.notes
-    sites = shore_candidates(shore, spacing_m=spacing_m)
+    sites = shore_candidates(shore, spacing_m=o.spacing_m)
     n_candidates = len(sites)
-    old_l = _layer(existing, "existing", inputs)
-    old = snap_to_shore(shore, facilities_from_points(old_l, metric_crs=metric_crs)) if old_l is not None else None
-    if old is not None and min_spacing_m:
-        sites = drop_near(sites, old, min_spacing_m)
+    old_l = _layer(_given(existing, o.existing), "existing", inputs)
+    old = snap_to_shore(shore, facilities_from_points(old_l, metric_crs=o.metric_crs)) if old_l is not None else None
+    if old is not None and o.min_spacing_m:
+        sites = drop_near(sites, old, o.min_spacing_m)
     notes["candidates"] = {"generated": n_candidates, **sites.notes, "used": len(sites)}
     if old is not None:
         notes["existing"] = {"n": len(old), "max_distance_to_shore_m": float(np.nanmax(old.frame["distance_to_shore_m"]))}
-    if p is not None and p > len(sites):
-        raise InputError(f"p={p} new garitas requested but there are only {len(sites)} candidate sites along the shore")
-    problem = shore_coverage_problem(shore, demand, sites, radius_m=radius_m, existing=old, min_spacing_m=min_spacing_m)
-    result = _solve(
-        problem,
-        p=p,
-        target_share=target_share,
-        budget=budget,
-        backup_weight=backup_weight,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=mip_rel_gap,
-        method=method,
-        random_state=random_state,
-        curve_max=curve_max,
-    )
+    if o.p is not None and o.p > len(sites):
+        raise InputError(f"p={o.p} new garitas requested but there are only {len(sites)} candidate sites along the shore")
+    problem = shore_coverage_problem(shore, demand, sites, radius_m=radius_m, existing=old, min_spacing_m=o.min_spacing_m)
+    result = _solve(problem, o)
     site_layer = _site_layer(result, sites, old)
     stretches = _stretches(shore, site_layer, sites, old, result, radius_m)
     params = _params(
         demand=demand_kind,
-        spacing_m=spacing_m,
+        spacing_m=o.spacing_m,
         radius_m=radius_m,
-        demand_step_m=demand_step_m if demand_kind != "incidents" else None,
-        max_snap_m=max_snap_m if demand_kind == "incidents" else None,
-        visitors_column=visitors_column,
-        p=p,
-        target_share=target_share,
-        budget=budget,
-        min_spacing_m=min_spacing_m,
-        backup_weight=backup_weight,
-        shore_bbox=shore_bbox,
-        metric_crs=metric_crs,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=mip_rel_gap,
-        method=method,
-        random_state=random_state,
+        demand_step_m=o.demand_step_m if demand_kind != "incidents" else None,
+        max_snap_m=o.max_snap_m if demand_kind == "incidents" else None,
+        visitors_column=o.visitors_column,
+        p=o.p,
+        target_share=o.target_share,
+        budget=o.budget,
+        min_spacing_m=o.min_spacing_m,
+        backup_weight=o.backup_weight,
+        shore_bbox=o.shore_bbox,
+        metric_crs=o.metric_crs,
+        time_limit_s=o.time_limit_s,
+        mip_rel_gap=o.mip_rel_gap,
+        method=o.method,
+        random_state=o.random_state,
     )
     return PlanRun(
         kind="garitas",
@@ -473,14 +570,17 @@ def plan_garitas(
         parameters=params,
         inputs=inputs,
         notes=notes,
+        options=o,
     )
 
 
 def _stretches(
     shore: Shore, layer: gpd.GeoDataFrame, sites: Sites, old: Sites | None, result: PlacementResult, radius_m: float
 ) -> gpd.GeoDataFrame:
+    if sites.shore_pos is None:
+        raise InputError("garita sites need their position along the shore (build them with shore_candidates)")
     pos = [sites.shore_pos[result.selected]]
-    if old is not None and len(old):
+    if old is not None and len(old) and old.shore_pos is not None:
         pos.append(old.shore_pos)
     pos_all = np.concatenate(pos)
     ok = np.isfinite(pos_all)
@@ -499,57 +599,28 @@ def _stretches(
     return out[ok].reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------- writing
+# --------------------------------------------------------------------------- jobs from files and replays
 
 
-def write_plan(
-    run: PlanRun,
-    out_dir: str | Path,
-    *,
-    formats: tuple[str, ...] | list[str] = FORMATS,
-    command: str | None = None,
-) -> tuple[list[Path], Path]:
-    """Write a plan's layers, curve, summary and ``manifest.json`` into ``out_dir``.
+def run_camera_plan(options: CameraPlanOptions) -> PlanRun:
+    """The camera plan of an options object whose inputs are files (what ``--manifest`` replays)."""
+    if options.incidents is None:
+        raise InputError("this camera plan was made from data in memory (no incidents file): it cannot be re-run from its options")
+    return plan_cameras(options=options)
 
-    Files are named after the kind (``camaras_*`` or ``garitas_*``): ``_sitios``
-    (ranked new sites and the existing ones), ``_demanda`` (demand with its coverage),
-    ``_tramos`` and ``_costa`` (garitas: covered stretches and the shore) in each of
-    ``formats`` (``csv``, ``geojson``, ``gpkg``), plus ``_curva.csv`` and
-    ``_resumen.json``. Returns the outputs and the manifest path.
-    """
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise InputError(f"unknown output format(s) {bad}; choose from {list(FORMATS)}")
-    out = Path(out_dir)
-    prefix = "camaras" if run.kind == "cameras" else "garitas"
-    written: list[Path] = []
-    layers: list[tuple[str, gpd.GeoDataFrame | None]] = [("sitios", run.sites), ("demanda", run.demand)]
-    if run.kind == "garitas":
-        layers += [("tramos", run.stretches), ("costa", run.shore)]
-    for name, layer in layers:
-        if layer is None:
-            continue
-        for fmt in formats:
-            path = out / f"{prefix}_{name}.{fmt}"
-            if fmt == "csv":
-                tab = pd.DataFrame(layer.drop(columns=layer.geometry.name))
-                if (layer.geom_type == "Point").all() and "lon" not in tab:
-                    tab["lon"] = layer.geometry.x.round(7)
-                    tab["lat"] = layer.geometry.y.round(7)
-                written.append(io.write_table(tab, path))
-            else:
-                written.append(io.write_layer(layer, path))
-    written.append(io.write_table(run.curve, out / f"{prefix}_curva.csv"))
-    summary = run.summary()
-    written.append(io.write_json(summary, out / f"{prefix}_resumen.json"))
-    doc = manifest.document(
-        kind=f"geoprio.plan.{run.kind}",
-        command=command,
-        inputs=list(run.inputs),
-        outputs=written,
-        run=f"plan {run.kind}",
-        parameters=run.parameters,
-        result={k: v for k, v in summary.items() if k not in ("stats", "parameters", "notes")},
-    )
-    mpath = manifest.write(doc, out / "manifest.json")
-    return written, mpath
+
+def run_garita_plan(options: GaritaPlanOptions) -> PlanRun:
+    """The garita plan of an options object whose inputs are files (what ``--manifest`` replays)."""
+    if options.coast is None and options.beaches is None:
+        raise InputError("this garita plan was made from layers in memory (no coast or beaches file): it cannot be re-run from its options")
+    return plan_garitas(options=options)
+
+
+def replay_camera_plan(manifest: str | Path, *, out_dir: str | Path | None = None) -> Replay:
+    """Re-run a camera plan from its ``manifest.json`` and compare the outputs with the recorded ones."""
+    return replay(manifest, kind=CAMERAS_KIND, options_type=CameraPlanOptions, run=run_camera_plan, out_dir=out_dir)
+
+
+def replay_garita_plan(manifest: str | Path, *, out_dir: str | Path | None = None) -> Replay:
+    """Re-run a garita plan from its ``manifest.json`` and compare the outputs with the recorded ones."""
+    return replay(manifest, kind=GARITAS_KIND, options_type=GaritaPlanOptions, run=run_garita_plan, out_dir=out_dir)

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from geoprio.placement.heuristics import CoverModel
+from geoprio.placement.problem import CoverageProblem
 
-if TYPE_CHECKING:  # pragma: no cover
-    from geoprio.placement.core import CoverageProblem
-
-__all__ = ["Reduced", "reduce_problem"]
+__all__ = ["Reduced", "merge_rows", "reduce_problem"]
 
 #: Above this Σ(row length)², dominated candidates are not searched (AᵀA would be too big).
 DOMINANCE_MAX_WORK = 20_000_000
@@ -53,7 +51,7 @@ class Reduced:
         return cov / t, bk / t
 
 
-def _merge_rows(A: sp.csr_matrix, cols_of_vals: list[np.ndarray]) -> tuple[sp.csr_matrix, list[np.ndarray], int]:
+def merge_rows(A: sp.csr_matrix, cols_of_vals: list[np.ndarray]) -> tuple[sp.csr_matrix, list[np.ndarray], int]:
     """Merge rows with identical column sets, summing the given per-row arrays.
 
     Rows are hashed by two random 64-bit sums of their column codes plus their length,
@@ -156,7 +154,7 @@ def reduce_problem(problem: CoverageProblem, *, backup_weight: float, allow_domi
     Ar = Ar[:, useful].tocsr()
     cost = None if problem.costs is None else problem.costs[useful]
     conf = None if problem.conflicts is None else problem.conflicts[useful][:, useful].tocsr()
-    Ar, vals, merged = _merge_rows(Ar, vals)
+    Ar, vals, merged = merge_rows(Ar, vals)
     dominated = 0
     work = float((np.diff(Ar.indptr).astype(float) ** 2).sum())
     if allow_dominance and beta == 0 and conf is None and Ar.shape[1] > 1 and work <= DOMINANCE_MAX_WORK:
@@ -167,7 +165,7 @@ def reduce_problem(problem: CoverageProblem, *, backup_weight: float, allow_domi
             cols = cols[keepc]
             Ar = Ar[:, keepc].tocsr()
             cost = None if cost is None else cost[keepc]
-            Ar, vals, more = _merge_rows(Ar, vals)
+            Ar, vals, more = merge_rows(Ar, vals)
             merged += more
     Ar.sort_indices()
     model = CoverModel(A=Ar, w1=vals[0], w2=vals[1], cost=cost, conflicts=conf, const=const)

@@ -163,3 +163,59 @@ def test_cameras_for_medellin_homicides(shared_data, tmp_path):
     seen = np.asarray(cKDTree(_projected(sites["lon"], sites["lat"])).query_ball_point(hxy, 150.0 + 1e-3, return_length=True)) > 0
     assert seen.sum() == pytest.approx(summary["objective"])
     assert summary["objective"] <= summary["bound"] and 0 < summary["covered_share"] < 1
+
+
+# --------------------------------------------------------------------------- replay, bbox, fallback
+
+
+def test_plan_garitas_replays_from_its_manifest(tmp_path):
+    out = tmp_path / "garitas"
+    res = run(
+        "garitas", "--coast", DEMO / "costa.geojson", "--beaches", DEMO / "playas.geojson",
+        "--existing", DEMO / "garitas.geojson", "--p", "3", "--radius-m", "400", "--out", out, "--format", "csv",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["kind"] == "geoprio.plan.garitas" and manifest["options"]["p"] == 3
+    res = run("garitas", "--manifest", out / "manifest.json")
+    assert res.exit_code == 0, res.output
+    assert "Reproducido" in res.output and "Plan de garitas: 3 nuevas" in res.output
+    res = run("garitas", "--manifest", out / "manifest.json", "--coast", DEMO / "costa.geojson")
+    assert res.exit_code == 2 and "give either --coast / --beaches or --manifest, not both" in res.output
+
+
+def test_bbox_none_accepts_points_outside_colombia_and_anywhere_still_works(tmp_path):
+    rng = np.random.default_rng(0)
+    pts = pd.DataFrame({"x": -87.65 + rng.normal(0, 0.01, 300), "y": 41.85 + rng.normal(0, 0.01, 300), "category": "hurto"})
+    path = tmp_path / "chicago.csv"
+    pts.to_csv(path, index=False)
+    base = ["cameras", path, "--p", "3", "--radius-m", "150", "--metric-crs", "EPSG:26916", "--method", "heuristic", "--format", "csv"]
+    res = run(*base, "--out", tmp_path / "a")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    res = run(*base, "--bbox", "none", "--out", tmp_path / "b")
+    assert res.exit_code == 0, res.output
+    res = run(*base, "--bbox", "-88,41,-87,42", "--out", tmp_path / "c")
+    assert res.exit_code == 0, res.output
+    res = run(*base, "--anywhere", "--out", tmp_path / "d")
+    assert res.exit_code == 0 and "--anywhere está en desuso: use --bbox none" in res.output
+    res = run(*base, "--bbox", "chicago", "--out", tmp_path / "e")
+    assert (
+        res.exit_code == 1 and "--bbox: expected 'colombia', 'zones', 'none' or 'minlon,minlat,maxlon,maxlat', got 'chicago'" in res.output
+    )
+
+
+def test_a_fallback_to_the_heuristics_is_printed(tmp_path, monkeypatch):
+    import sys
+
+    import geoprio.placement.workers as workers
+
+    monkeypatch.setattr(workers, "worker_command", lambda: [sys.executable, "-c", "import sys; sys.exit(3)"])
+    res = run(
+        "cameras", DEMO / "delitos.csv", "--p", "40", "--radius-m", "100", "--grid-spacing-m", "50", "--gap", "0",
+        "--method", "milp", "--time-limit", "10", "--out", tmp_path, "--format", "csv", "--lang", "en",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "status: heuristic fallback: the exact search failed" in res.output
+    assert "Warning: the exact search could not run (milp: exited with code 3 before finishing its task)" in res.output
+    summary = json.loads((tmp_path / "camaras_resumen.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "fallback" and summary["fallback"].startswith("milp: exited with code 3")

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 from geoprio.errors import InputError
-from geoprio.placement.core import (
+from geoprio.placement import (
     CoverageProblem,
     coverage_counts,
     coverage_curve,
@@ -29,7 +29,8 @@ from geoprio.placement.core import (
     spacing_conflicts,
 )
 from geoprio.placement.heuristics import CoverModel, lazy_greedy, swap_search
-from geoprio.placement.milp import Worker, lns, run_workers
+from geoprio.placement.milp import lns
+from geoprio.placement.workers import Worker, run_workers
 
 # --------------------------------------------------------------------------- helpers
 
@@ -560,7 +561,7 @@ def test_decomposition_optimum_equals_the_full_milp_and_spopt(seed):
 def test_decomposition_runs_in_the_search_worker_and_reports_its_proof():
     from geoprio.placement.decomposition import price_from_multipliers
     from geoprio.placement.heuristics import initial_multipliers, lagrangian_bound
-    from geoprio.placement.milp import _slim, mclp_milp
+    from geoprio.placement.milp import mclp_milp
     from geoprio.placement.reduce import reduce_problem
 
     d, c, w = clustered(3000, 250, 4000.0, seed=2)
@@ -575,7 +576,7 @@ def test_decomposition_runs_in_the_search_worker_and_reports_its_proof():
     worker.submit(
         {
             "kind": "lns",
-            "model": _slim(model),
+            "model": model.slim(),
             "chosen": start,
             "p": p,
             "budget": None,
@@ -621,12 +622,11 @@ def test_hard_deadline_returns_the_best_plan_found_and_its_bound():
 def test_worker_is_terminated_at_the_deadline():
     d, c, w = clustered(20_000, 2_000, 5_000.0, seed=1)
     prob = CoverageProblem.from_points(d, c, radius_m=300.0, weights=w)
-    from geoprio.placement.milp import _slim
     from geoprio.placement.reduce import reduce_problem
 
     model = reduce_problem(prob, backup_weight=0.0, allow_dominance=True).model
     worker = Worker("milp")
-    worker.submit({"kind": "mclp", "model": _slim(model), "p": 100, "budget": None, "gap": 0.0, "seconds": 600.0})
+    worker.submit({"kind": "mclp", "model": model.slim(), "p": 100, "budget": None, "gap": 0.0, "seconds": 600.0})
     seen = []
     import time
 

@@ -14,8 +14,7 @@ from pyproj import Transformer
 from scipy.spatial.distance import cdist
 
 from geoprio.errors import CRSError, InputError
-from geoprio.placement.core import maximize_coverage
-from geoprio.placement.sites import (
+from geoprio.placement import (
     Shore,
     candidate_grid,
     candidates_along_lines,
@@ -25,6 +24,7 @@ from geoprio.placement.sites import (
     drop_near,
     exclude_areas,
     facilities_from_points,
+    maximize_coverage,
     shore_candidates,
     shore_coverage_problem,
     shore_demand,
