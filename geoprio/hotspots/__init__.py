@@ -1,12 +1,32 @@
-"""Hot spots: Gi*, kernel density, density clusters, emerging patterns, backtests, displacement."""
+"""Hot spots: Gi*, kernel density, density clusters, emerging patterns, backtests, displacement.
+
+Numeric cores (arrays in, arrays out): :mod:`~geoprio.hotspots.gistar`,
+:mod:`~geoprio.hotspots.density`, :mod:`~geoprio.hotspots.clusters`,
+:mod:`~geoprio.hotspots.emerging`, :mod:`~geoprio.hotspots.backtest`,
+:mod:`~geoprio.hotspots.displacement`. On validated records and zones:
+:mod:`~geoprio.hotspots.options` (:class:`HotspotOptions`), :mod:`~geoprio.hotspots.grid`
+(cells), :mod:`~geoprio.hotspots.find` (:func:`find_hotspots`),
+:mod:`~geoprio.hotspots.backtest_run` (:func:`run_backtest`),
+:mod:`~geoprio.hotspots.displacement_run` (:func:`run_displacement`). From files, replayable
+from a manifest: :mod:`~geoprio.hotspots.jobs`.
+"""
 
 from geoprio.hotspots.backtest import (
+    DEFAULT_AREA_SHARES,
     capture,
     capture_curve,
     evaluate,
     evaluate_methods,
 )
+from geoprio.hotspots.backtest_run import (
+    BACKTEST_KIND,
+    BACKTEST_METHODS,
+    BacktestRun,
+    curve_svg,
+    run_backtest,
+)
 from geoprio.hotspots.clusters import (
+    DEFAULT_COMPLEXITY,
     ComplexityConfig,
     ComplexityIndicator,
     DensityClusters,
@@ -24,18 +44,35 @@ from geoprio.hotspots.density import (
     kernel_density,
 )
 from geoprio.hotspots.displacement import (
+    DEFAULT_BUFFER_M,
     DisplacementResult,
     displacement_areas,
     measure_displacement,
     reading,
+    reading_code,
     wdq,
 )
+from geoprio.hotspots.displacement_run import (
+    DISPLACEMENT_KIND,
+    DisplacementRun,
+    run_displacement,
+)
 from geoprio.hotspots.emerging import (
+    PATTERNS,
     EmergingResult,
     classify_patterns,
     emerging_hotspots,
     mann_kendall,
+    pattern_code,
     pattern_labels,
+)
+from geoprio.hotspots.find import (
+    GI_CODES,
+    HOTSPOTS_KIND,
+    HotspotRun,
+    find_hotspots,
+    gi_class_labels,
+    gi_codes,
 )
 from geoprio.hotspots.gistar import (
     GiStarResult,
@@ -48,46 +85,66 @@ from geoprio.hotspots.gistar import (
     knn_weights,
     make_weights,
 )
-from geoprio.hotspots.run import (
-    BacktestRun,
-    DisplacementRun,
-    Format,
+from geoprio.hotspots.grid import (
     Grid,
-    HotspotOptions,
-    HotspotRun,
-    TimeBin,
     area_from_points,
-    curve_svg,
-    find_hotspots,
-    gi_class_labels,
     make_cells,
-    run_backtest,
-    run_displacement,
     to_metric,
-    write_backtest,
-    write_displacement,
-    write_hotspots,
-    write_run_manifest,
+    to_output_crs,
+)
+from geoprio.hotspots.jobs import (
+    BacktestJob,
+    DisplacementJob,
+    HotspotJob,
+    PointsSource,
+    ZonesSource,
+    load_source_points,
+    load_source_zones,
+    parse_where,
+    replay_backtest,
+    replay_displacement,
+    replay_hotspots,
+    run_backtest_job,
+    run_displacement_job,
+    run_hotspot_job,
+    select_period,
+)
+from geoprio.hotspots.options import (
+    HotspotOptions,
+    TimeBin,
 )
 
 __all__ = [
+    "BACKTEST_KIND",
+    "BACKTEST_METHODS",
+    "DEFAULT_AREA_SHARES",
+    "DEFAULT_BUFFER_M",
+    "DEFAULT_COMPLEXITY",
+    "DISPLACEMENT_KIND",
+    "GI_CODES",
+    "HOTSPOTS_KIND",
+    "PATTERNS",
+    "BacktestJob",
     "BacktestRun",
     "ComplexityConfig",
     "ComplexityIndicator",
     "DensityClusters",
+    "DisplacementJob",
     "DisplacementResult",
     "DisplacementRun",
     "EmergingResult",
     "Engine",
-    "Format",
     "GiStarResult",
     "Grid",
+    "HotspotJob",
     "HotspotOptions",
     "HotspotRun",
     "Kernel",
     "Method",
+    "PointsSource",
     "TimeBin",
     "WeightsKind",
+    "ZonesSource",
     "area_from_points",
     "capture",
     "capture_curve",
@@ -105,25 +162,35 @@ __all__ = [
     "fdr_adjust",
     "find_hotspots",
     "gi_class_labels",
+    "gi_codes",
     "gi_star",
     "gi_star_matrix",
     "kernel_density",
     "knn_weights",
     "load_complexity_config",
+    "load_source_points",
+    "load_source_zones",
     "make_cells",
     "make_weights",
     "mann_kendall",
     "measure_displacement",
+    "parse_where",
+    "pattern_code",
     "pattern_labels",
     "profile_clusters",
     "rank_complexity",
     "reading",
+    "reading_code",
+    "replay_backtest",
+    "replay_displacement",
+    "replay_hotspots",
     "run_backtest",
+    "run_backtest_job",
     "run_displacement",
+    "run_displacement_job",
+    "run_hotspot_job",
+    "select_period",
     "to_metric",
+    "to_output_crs",
     "wdq",
-    "write_backtest",
-    "write_displacement",
-    "write_hotspots",
-    "write_run_manifest",
 ]

@@ -53,14 +53,14 @@ def _check(scores: np.ndarray, counts: np.ndarray, areas: np.ndarray, name: str 
     return np.where(np.isnan(s), -np.inf, s), c, a
 
 
-def _check_shares(shares: Sequence[float]) -> np.ndarray:
+def _check_shares(shares: Sequence[float] | np.ndarray) -> np.ndarray:
     sh = np.asarray(list(shares), dtype=float)
     if sh.size == 0 or not np.isfinite(sh).all() or (sh <= 0).any() or (sh > 1).any():
         raise InputError(f"area shares must be in (0, 1], e.g. 0.05 for 5 %; got {list(shares)}")
     return sh
 
 
-def capture(scores: np.ndarray, counts: np.ndarray, areas: np.ndarray, shares: Sequence[float]) -> np.ndarray:
+def capture(scores: np.ndarray, counts: np.ndarray, areas: np.ndarray, shares: Sequence[float] | np.ndarray) -> np.ndarray:
     """Counts captured when the highest-scoring cells covering each area share are flagged.
 
     Cells tied at the threshold are taken fractionally (see the module docstring).
@@ -170,9 +170,7 @@ def capture_curve(
     Returns ``area_share`` and one ``hit_rate`` column per method, plus ``best`` (the
     most any area of that size could capture) and ``random`` (equal to the share).
     """
-    if shares is None:
-        shares = np.unique(np.concatenate([np.arange(1, 201) / 1000.0, np.arange(21, 101) / 100.0]))
-    sh = _check_shares(shares)
+    sh = _check_shares(np.unique(np.concatenate([np.arange(1, 201) / 1000.0, np.arange(21, 101) / 100.0])) if shares is None else shares)
     t = np.asarray(test_counts, dtype=float)
     total = t.sum()
     if total <= 0:

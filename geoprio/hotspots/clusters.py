@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import shapely
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -44,6 +44,8 @@ from geoprio.errors import ConfigError, InputError, MissingDependencyError
 from geoprio.index.config import IndexOptions
 from geoprio.index.estimator import PriorityIndex
 from geoprio.io import files as io
+from geoprio.labels import label
+from geoprio.options import Options
 
 __all__ = [
     "DEFAULT_COMPLEXITY",
@@ -61,8 +63,6 @@ Method = Literal["dbscan", "hdbscan"]
 Engine = Literal["auto", "hdbscan", "sklearn"]
 
 _DOW = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DOW_ES = ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
-_DOW_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 # --------------------------------------------------------------------------- DBSCAN
@@ -336,7 +336,7 @@ def _hdbscan(X: np.ndarray, min_cluster_size: int, min_samples: int, selection: 
     """Labels, membership strengths and the engine used."""
     if engine in ("auto", "hdbscan"):
         try:
-            import hdbscan  # type: ignore[import-untyped]
+            import hdbscan  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
             if engine == "hdbscan":
                 raise MissingDependencyError("engine='hdbscan' needs the hdbscan package: pip install hdbscan") from None
@@ -391,20 +391,20 @@ def cluster_polygons(X: np.ndarray, labels: np.ndarray, *, ratio: float = 0.3, b
         return np.array([], dtype=object)
     k = int(labels.max()) + 1
     rows = np.unique(np.column_stack([labels[m].astype(float), X[m]]), axis=0)  # sorted by label, duplicates removed
-    mp = shapely.multipoints(rows[:, 1:], indices=rows[:, 0].astype(np.int64))
+    mp = np.asarray(shapely.multipoints(rows[:, 1:], indices=rows[:, 0].astype(np.int64)), dtype=object)
     if len(mp) < k:  # labels without points (cannot happen with relabelled clusters)
-        mp = np.concatenate([mp, np.full(k - len(mp), shapely.MultiPoint(), dtype=object)])
+        empty = np.empty(k - len(mp), dtype=object)
+        empty[:] = shapely.MultiPoint()
+        mp = np.concatenate([mp, empty])
     hull = shapely.concave_hull(mp, ratio=ratio)
-    return shapely.buffer(hull, max(buffer_m, 1e-3), quad_segs=4)
+    return np.asarray(shapely.buffer(hull, max(buffer_m, 1e-3), quad_segs=4), dtype=object)
 
 
 # --------------------------------------------------------------------------- profiles
 
 
-def _top_categories(label: np.ndarray, category: pd.Series, weight: np.ndarray, k: int, top: int, lang: str) -> list[str]:
-    df = pd.DataFrame(
-        {"c": label, "cat": category.astype("string").fillna("(sin categoría)" if lang == "es" else "(no category)"), "w": weight}
-    )
+def _top_categories(cluster: np.ndarray, category: pd.Series, weight: np.ndarray, k: int, top: int, lang: str) -> list[str]:
+    df = pd.DataFrame({"c": cluster, "cat": category.astype("string").fillna(label("hotspots", "no_category", lang)), "w": weight})
     g = df.groupby(["c", "cat"], sort=False)["w"].sum().reset_index()
     g["share"] = g["w"] / g.groupby("c")["w"].transform("sum")
     g = g.sort_values(["c", "w", "cat"], ascending=[True, False, True], kind="stable")
@@ -509,7 +509,7 @@ def profile_clusters(
         for j, name in enumerate(_DOW):
             prof[f"dow_{name}"] = Ds[:, j].round(4)
         prof["weekend_share"] = Ds[:, 5:].sum(axis=1).round(4)
-        prof["peak_days"] = _peak_text(Ds, _DOW_ES if lang == "es" else _DOW_EN, 2)
+        prof["peak_days"] = _peak_text(Ds, label("hotspots", "weekdays", lang).split(","), 2)
         all_dates = pd.to_datetime(records["date"]).dropna()
         if len(all_dates):
             end = all_dates.max()
@@ -553,11 +553,7 @@ def profile_clusters(
 # --------------------------------------------------------------------------- complexity ranking
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ComplexityIndicator(_Model):
+class ComplexityIndicator(Options):
     """One indicator of the complexity score: a column of the cluster profile."""
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -571,7 +567,7 @@ class ComplexityIndicator(_Model):
         return self.label or self.name
 
 
-class ComplexityConfig(_Model):
+class ComplexityConfig(Options):
     """The complexity ranking of clusters, configured like the index (``[index]``, ``[[indicators]]``).
 
     ``index.weighting`` may be ``explicit`` (each indicator's ``weight``) or ``equal``;
@@ -642,7 +638,7 @@ def rank_complexity(profiles: pd.DataFrame, config: ComplexityConfig = DEFAULT_C
     if len(profiles) < 2:
         out["complexity"] = 100.0 if len(profiles) else []
         out["complexity_rank"] = 1 if len(profiles) else []
-        out["complexity_tier"] = ("alta" if opts.lang == "es" else "high") if len(profiles) else []
+        out["complexity_tier"] = label("hotspots", "tier_high", opts.lang) if len(profiles) else []
         out["drivers"] = ""
         return out, notes
     X = pd.DataFrame({i.name: pd.to_numeric(profiles[i.name], errors="coerce").fillna(0.0).to_numpy() for i in used})

@@ -19,7 +19,7 @@ points, ``Dm`` the median distance to their mean centre and ``n`` the (weighted)
 points. It adapts to the spread of the incidents and their number, is robust to far-away
 outliers (through ``Dm``), needs no tuning, and gives the same surface analysts obtain
 from the tool they know, so results can be compared. It is meant for smooth city-wide
-surfaces: for predicting where incidents concentrate, :func:`geoprio.hotspots.run.find_hotspots`
+surfaces: for predicting where incidents concentrate, :func:`geoprio.hotspots.find.find_hotspots`
 defaults to twice the cell size instead (measured in the README's backtests).
 """
 

@@ -41,8 +41,9 @@ import pandas as pd
 import shapely
 
 from geoprio.errors import InputError
+from geoprio.labels import label
 
-__all__ = ["DEFAULT_BUFFER_M", "DisplacementResult", "displacement_areas", "measure_displacement", "wdq"]
+__all__ = ["DEFAULT_BUFFER_M", "DisplacementResult", "displacement_areas", "measure_displacement", "reading", "reading_code", "wdq"]
 
 #: Buffer ring width (metres) by default; see the module docstring.
 DEFAULT_BUFFER_M = 250.0
@@ -80,41 +81,25 @@ def wdq(
     }
 
 
-_READING = {
-    "es": {
-        "no_success": "sin efecto en el área intervenida (medida de éxito ≥ 0): el WDQ no se interpreta",
-        "diffusion_big": "difusión de beneficios mayor que el efecto directo",
-        "diffusion": "difusión de beneficios al anillo",
-        "none": "sin desplazamiento ni difusión",
-        "displacement": "desplazamiento menor que el beneficio directo (efecto neto positivo)",
-        "backfire": "desplazamiento mayor que el beneficio directo (efecto neto negativo)",
-    },
-    "en": {
-        "no_success": "no effect in the target area (success measure ≥ 0): the WDQ is not interpreted",
-        "diffusion_big": "diffusion of benefits larger than the direct effect",
-        "diffusion": "diffusion of benefits to the buffer",
-        "none": "no displacement nor diffusion",
-        "displacement": "displacement smaller than the direct benefit (net gain)",
-        "backfire": "displacement larger than the direct benefit (net loss)",
-    },
-}
-
-
 def reading(measures: dict[str, float], lang: str = "es", *, tol: float = 0.05) -> str:
     """The reading of a WDQ (see the module docstring); ``|WDQ| < tol`` counts as zero."""
-    t = _READING["en" if lang == "en" else "es"]
+    return label("hotspots", f"reading_{reading_code(measures, tol=tol)}", "en" if lang == "en" else "es")
+
+
+def reading_code(measures: dict[str, float], *, tol: float = 0.05) -> str:
+    """The code of a WDQ's reading: ``no_success``, ``none``, ``diffusion_big``, ``diffusion``, ``displacement`` or ``backfire``."""
     if not measures["success"] < 0:
-        return t["no_success"]
+        return "no_success"
     q = measures["wdq"]
     if abs(q) < tol:
-        return t["none"]
+        return "none"
     if q > 1:
-        return t["diffusion_big"]
+        return "diffusion_big"
     if q > 0:
-        return t["diffusion"]
+        return "diffusion"
     if q >= -1:
-        return t["displacement"]
-    return t["backfire"]
+        return "displacement"
+    return "backfire"
 
 
 def displacement_areas(

@@ -41,8 +41,9 @@ from scipy import stats
 
 from geoprio.errors import InputError
 from geoprio.hotspots.gistar import fdr_adjust, gi_star_matrix
+from geoprio.labels import check_lang, label
 
-__all__ = ["PATTERNS", "EmergingResult", "classify_patterns", "emerging_hotspots", "mann_kendall", "pattern_labels"]
+__all__ = ["PATTERNS", "EmergingResult", "classify_patterns", "emerging_hotspots", "mann_kendall", "pattern_code", "pattern_labels"]
 
 #: Pattern code → name. Positive codes are hot-spot patterns, negative their cold mirrors.
 PATTERNS: dict[int, str] = {
@@ -57,47 +58,25 @@ PATTERNS: dict[int, str] = {
     8: "historical",
 }
 
-_LABELS = {
-    "es": {
-        0: "sin patrón",
-        1: "nuevo punto {k}",
-        2: "punto {k} consecutivo",
-        3: "punto {k} en intensificación",
-        4: "punto {k} persistente",
-        5: "punto {k} en disminución",
-        6: "punto {k} esporádico",
-        7: "punto {k} oscilante",
-        8: "punto {k} histórico",
-        "hot": "caliente",
-        "cold": "frío",
-    },
-    "en": {
-        0: "no pattern",
-        1: "new {k} spot",
-        2: "consecutive {k} spot",
-        3: "intensifying {k} spot",
-        4: "persistent {k} spot",
-        5: "diminishing {k} spot",
-        6: "sporadic {k} spot",
-        7: "oscillating {k} spot",
-        8: "historical {k} spot",
-        "hot": "hot",
-        "cold": "cold",
-    },
-}
+
+def pattern_code(code: int) -> str:
+    """The label code of a pattern code: ``3`` → ``"trend_intensifying_hot"``, ``0`` → ``"trend_none"``."""
+    c = int(code)
+    if c == 0:
+        return "trend_none"
+    return f"trend_{PATTERNS[abs(c)]}_{'hot' if c > 0 else 'cold'}"
 
 
 def pattern_labels(codes: np.ndarray, lang: str = "es") -> np.ndarray:
     """Readable names of pattern codes (``3`` → ``"punto caliente en intensificación"``)."""
-    if lang not in _LABELS:
-        raise InputError(f"lang must be 'es' or 'en', got {lang!r}")
-    t = _LABELS[lang]
-    lookup = {0: t[0]}
-    for c in range(1, 9):
-        lookup[c] = t[c].format(k=t["hot"])
-        lookup[-c] = t[c].format(k=t["cold"])
+    try:
+        lang = check_lang(lang)
+    except InputError:
+        raise InputError(f"lang must be 'es' or 'en', got {lang!r}") from None
     codes = np.asarray(codes, dtype=np.int64)
-    return np.array([lookup[int(c)] for c in np.unique(codes)], dtype=object)[np.searchsorted(np.unique(codes), codes)]
+    uniq = np.unique(codes)
+    names = np.array([label("hotspots", pattern_code(c), lang) for c in uniq], dtype=object)
+    return names[np.searchsorted(uniq, codes)]
 
 
 def mann_kendall(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -17,15 +17,13 @@ from typer.testing import CliRunner
 from geoprio.cli.hotspots import register
 from geoprio.demo.city import make_demo_city, write_demo_city
 from geoprio.errors import CRSError, InputError
-from geoprio.hotspots.run import (
+from geoprio.hotspots import (
     HotspotOptions,
     find_hotspots,
     make_cells,
     run_backtest,
     run_displacement,
     to_metric,
-    write_backtest,
-    write_hotspots,
 )
 from geoprio.records.load import load_points
 from geoprio.zones.layers import load_zones
@@ -104,7 +102,7 @@ def test_cells_have_every_column_and_emerging_patterns(run):
 
 
 def test_outputs_and_manifest(run, tmp_path):
-    paths = write_hotspots(run, tmp_path, formats=["csv", "geojson"], command="test")
+    paths = list(run.write(tmp_path, ["csv", "geojson"], command="test").files)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
         "hotspots_celdas.csv",
@@ -135,7 +133,7 @@ def test_backtest_on_the_demo_city(delitos, upz, tmp_path):
     assert cell["test"].sum() + bt.notes["outside_study_area"]["test"] == pytest.approx(
         delitos.data.loc[(d >= "2024-07-01").to_numpy(), "weight"].sum(), abs=3 * 3
     )
-    write_backtest(bt, tmp_path, formats=["geojson"])
+    bt.write(tmp_path, ["geojson"])
     assert (tmp_path / "backtest_curva.svg").read_text(encoding="utf-8").startswith("<svg")
     curve = pd.read_csv(tmp_path / "backtest_curva.csv")
     assert {"area_share", "prior", "kde", "best", "random"} <= set(curve.columns)
