@@ -1,40 +1,81 @@
-"""Offline-ready Leaflet maps (through Folium) of what the other stages computed."""
+"""Offline-ready Leaflet maps (through Folium) of what the other stages computed.
 
-from geoprio.maps.core import (
-    AssetMode,
-    ColorBy,
-    Lang,
-    LayerInfo,
-    MapOutput,
-    MapResult,
-    PlanKind,
+The maps draw what ``geoprio index``, ``hotspots``, ``plan``, ``indicators`` and ``entornos``
+computed and never compute an analysis themselves. One module per concern:
+
+* :mod:`~geoprio.maps.text` — the labels (``resources/labels/maps.toml``) and number formats;
+* :mod:`~geoprio.maps.style` — palettes, colour ramps, legend HTML;
+* :mod:`~geoprio.maps.elements` — Leaflet/branca elements (legend panels, title, search), CSS;
+* :mod:`~geoprio.maps.geometry` — layer checks, simplification in metres, rounding, GeoJSON;
+  the only module that knows Leaflet's ``[lat, lon]``;
+* one module per layer family: :mod:`~geoprio.maps.index_layer` (index choropleth, parent
+  outline), :mod:`~geoprio.maps.hotspot_layers` (clusters, Gi* cells, density),
+  :mod:`~geoprio.maps.placement_layers` (camera and garita plans, existing facilities),
+  :mod:`~geoprio.maps.tracking_layer` (plan tracking), :mod:`~geoprio.maps.entornos_layer`
+  (priority places);
+* :mod:`~geoprio.maps.assets` — the vendored web assets (folder, inline or CDN);
+* :mod:`~geoprio.maps.page` — ``new_map``, ``finish_map``, ``build_map``, ``render_html``,
+  ``write_map`` and the ``MapResult`` / ``MapOutput`` records;
+* :mod:`~geoprio.maps.from_files` — the map job: ``MapOptions``, ``make_map``,
+  ``replay_map``, ``map_from_files``;
+* :mod:`~geoprio.maps.demo` — ``demo_maps``, the demo's maps.
+
+Labels are Spanish by default and English with ``lang="en"``. Only aggregates are drawn
+(zones, clusters, cells, sites), never incident points: a map of a million incidents
+aggregated to a city grid stays well under 5 MB (``tests/maps/test_maps.py``).
+"""
+
+from geoprio.maps.assets import ASSETS_DIR, AssetMode
+from geoprio.maps.demo import DEMO_FILES, demo_maps
+from geoprio.maps.elements import LayerInfo
+from geoprio.maps.entornos_layer import add_entornos_layer
+from geoprio.maps.from_files import MapOptions, make_map, map_from_files, map_options, replay_map
+from geoprio.maps.geometry import DEFAULT_DECIMALS, DEFAULT_TOLERANCE_M, round_coordinates, simplify_m
+from geoprio.maps.hotspot_layers import (
+    DEFAULT_MAX_CELLS,
+    DENSITY_COLUMNS,
+    GI_CLASSES,
+    GI_CODES,
     add_cluster_layer,
     add_density_layer,
-    add_entornos_layer,
-    add_facilities_layer,
     add_gistar_layer,
-    add_index_layer,
-    add_parent_outline,
-    add_plan_layer,
-    add_tracking_layer,
+    gi_code_of_word,
+)
+from geoprio.maps.index_layer import ColorBy, add_index_layer, add_parent_outline
+from geoprio.maps.page import (
+    DEFAULT_MAP_NAME,
+    MAP_KIND,
+    MapOutput,
+    MapResult,
     build_map,
-    demo_maps,
     finish_map,
-    format_size,
-    map_from_files,
     new_map,
-    progress_color,
     render_html,
-    round_coordinates,
-    simplify_m,
     write_map,
 )
+from geoprio.maps.placement_layers import PlanKind, add_facilities_layer, add_plan_layer
+from geoprio.maps.style import PROGRESS_CLASSES, progress_color
+from geoprio.maps.text import format_size, map_labels
+from geoprio.maps.tracking_layer import add_tracking_layer
+from geoprio.settings import Lang
 
 __all__ = [
+    "ASSETS_DIR",
+    "DEFAULT_DECIMALS",
+    "DEFAULT_MAP_NAME",
+    "DEFAULT_MAX_CELLS",
+    "DEFAULT_TOLERANCE_M",
+    "DEMO_FILES",
+    "DENSITY_COLUMNS",
+    "GI_CLASSES",
+    "GI_CODES",
+    "MAP_KIND",
+    "PROGRESS_CLASSES",
     "AssetMode",
     "ColorBy",
     "Lang",
     "LayerInfo",
+    "MapOptions",
     "MapOutput",
     "MapResult",
     "PlanKind",
@@ -51,10 +92,15 @@ __all__ = [
     "demo_maps",
     "finish_map",
     "format_size",
+    "gi_code_of_word",
+    "make_map",
     "map_from_files",
+    "map_labels",
+    "map_options",
     "new_map",
     "progress_color",
     "render_html",
+    "replay_map",
     "round_coordinates",
     "simplify_m",
     "write_map",

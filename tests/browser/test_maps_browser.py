@@ -33,10 +33,9 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
-from geoprio.hotspots.density import kernel_density
-from geoprio.hotspots.gistar import distance_band_weights, gi_star
-from geoprio.maps import core as maps
-from geoprio.records.load import load_points
+import geoprio.maps as maps
+from geoprio.hotspots import distance_band_weights, gi_star, kernel_density
+from geoprio.records import load_points
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -186,8 +185,7 @@ def _write_standin_outputs(xy: np.ndarray, out: Path, *, cell_m: float = 200.0) 
 @pytest.fixture(scope="module")
 def demo_maps_dir(tmp_path_factory) -> tuple[Path, list[maps.MapOutput]]:
     """The demo folder with the index run and stand-in hot-spot and plan outputs, and its maps."""
-    from geoprio.index.config import load_config
-    from geoprio.index.run import run_index, write_outputs
+    from geoprio.index import load_config, run_index
 
     folder = tmp_path_factory.mktemp("demo")
     for name in ("camaras.geojson", "garitas.geojson"):
@@ -200,13 +198,13 @@ def demo_maps_dir(tmp_path_factory) -> tuple[Path, list[maps.MapOutput]]:
         }
     )
     run = run_index(cfg)
-    write_outputs(run)
+    run.write()
     rec = load_points(DEMO / "delitos.csv", kind="crime").data
     area = shapely.union_all(run.table.geometry.to_numpy())
     inside = shapely.contains_xy(area, rec["x"].to_numpy(), rec["y"].to_numpy())
     xy = gpd.GeoSeries(gpd.points_from_xy(rec["x"][inside], rec["y"][inside]), crs="EPSG:4326").to_crs(METRIC).get_coordinates().to_numpy()
     _write_standin_outputs(xy, folder / "output")
-    from geoprio.entornos.run import load_entornos_config, run_entornos
+    from geoprio.entornos import load_entornos_config, run_entornos
 
     ecfg = load_entornos_config(DEMO / "entornos.toml")
     ecfg = ecfg.model_copy(
@@ -216,7 +214,7 @@ def demo_maps_dir(tmp_path_factory) -> tuple[Path, list[maps.MapOutput]]:
             "deploy": None,
         }
     )
-    run_entornos(ecfg)
+    run_entornos(ecfg).write()  # writes into ecfg.output.dir
     out_dir = tmp_path_factory.mktemp("maps")
     outs = maps.demo_maps(folder, out_dir)
     # and one self-contained English page, opened from file://

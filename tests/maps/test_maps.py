@@ -1,4 +1,4 @@
-"""Maps (geoprio.maps.core, geoprio.cli.maps): layers and labels, offline assets, metric simplification, size."""
+"""Maps (geoprio.maps, geoprio.cli.maps): layers and labels, offline assets, metric simplification, size."""
 
 from __future__ import annotations
 
@@ -16,11 +16,10 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+import geoprio.maps as maps
 from geoprio.cli import app as cli_app
 from geoprio.errors import ColumnError, CRSError, InputError
-from geoprio.hotspots.density import kernel_density
-from geoprio.hotspots.gistar import distance_band_weights, gi_star
-from geoprio.maps import core as maps
+from geoprio.hotspots import distance_band_weights, gi_star, kernel_density
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo"
@@ -539,8 +538,7 @@ def test_errors_name_the_file_the_argument_and_what_was_expected(tmp_path):
 @pytest.fixture(scope="module")
 def demo_outputs(tmp_path_factory) -> Path:
     """The demo index run into a temporary folder (data/demo/output is not committed)."""
-    from geoprio.index.config import load_config
-    from geoprio.index.run import run_index, write_outputs
+    from geoprio.index import load_config, run_index
 
     folder = tmp_path_factory.mktemp("demo")
     for name in ("camaras.geojson", "garitas.geojson"):
@@ -552,7 +550,7 @@ def demo_outputs(tmp_path_factory) -> Path:
             "robustness": cfg.robustness.model_copy(update={"draws": 200}),
         }
     )
-    write_outputs(run_index(cfg))
+    run_index(cfg).write()
     return folder
 
 
@@ -830,12 +828,11 @@ def test_tracking_layer_errors_name_the_choice_and_what_is_there():
 @pytest.fixture(scope="module")
 def tracking_output(tmp_path_factory) -> Path:
     """``geoprio indicators`` run on the tiny city of test_targets (its real zone layer)."""
-    from geoprio.seguimiento.progress import track, write_tracking
-    from geoprio.seguimiento.targets import load_targets
+    from geoprio.seguimiento import load_targets, track
     from tests.builders import write_tiny_city
 
     root = tmp_path_factory.mktemp("seguimiento")
-    write_tracking(track(load_targets(write_tiny_city(root / "ciudad"))), root / "out")
+    track(load_targets(write_tiny_city(root / "ciudad"))).write(root / "out")
     return root / "out" / "seguimiento_zonas.geojson"
 
 
@@ -888,7 +885,7 @@ def test_cli_map_seguimiento_option(tracking_output, tmp_path):
 def test_entornos_layer_colours_by_index_and_shows_the_hour_profile(tmp_path):
     import shapely
 
-    from geoprio.maps.core import add_entornos_layer, build_map
+    from geoprio.maps import add_entornos_layer, build_map
 
     areas = gpd.GeoDataFrame(
         {

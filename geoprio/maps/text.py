@@ -1,0 +1,80 @@
+"""What a map says: its labels in Spanish or English, and how it writes numbers and text.
+
+The words live in ``geoprio/resources/labels/maps.toml`` (read with :mod:`geoprio.labels`);
+:func:`map_labels` returns them for one language. The formatting helpers turn values into
+the short strings that tooltips, popups and legends show (``"—"`` for anything missing) and
+escape text, since tooltips are inserted into the page as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from geoprio.errors import InputError
+from geoprio.labels import LANGS, check_lang, labels
+from geoprio.settings import DEFAULT_LANG, Lang
+
+__all__ = ["MAP_LANG", "fmt_int", "fmt_num", "fmt_pct", "fmt_pvalue", "fmt_text", "format_size", "is_finite", "map_labels"]
+
+#: The language of a map unless told (:data:`geoprio.settings.DEFAULT_LANG`, typed as a :data:`Lang`).
+MAP_LANG: Lang = check_lang(DEFAULT_LANG)
+#: The label topic of the maps (``geoprio/resources/labels/maps.toml``).
+TOPIC = "maps"
+
+
+def map_labels(lang: str) -> Mapping[str, str]:
+    """Every word a map shows, in ``lang`` (``"es"`` or ``"en"``), keyed by code."""
+    if lang not in LANGS:
+        raise InputError(f"lang must be {' or '.join(map(repr, LANGS))}, got {lang!r}")
+    return labels(TOPIC, lang)
+
+
+def is_finite(x: Any) -> bool:
+    """Whether ``x`` is a finite number (or a string of one)."""
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_num(x: Any, digits: int = 1) -> str:
+    """``1234.5`` → ``"1,234.5"``; ``"—"`` when ``x`` is not a finite number."""
+    if not is_finite(x):
+        return "—"
+    return f"{float(x):,.{digits}f}"
+
+
+def fmt_pct(x: Any, digits: int = 1) -> str:
+    """A share in [0, 1] as a percentage: ``0.25`` → ``"25.0 %"``."""
+    s = fmt_num(100 * float(x) if is_finite(x) else None, digits)
+    return s if s == "—" else f"{s} %"
+
+
+def fmt_int(x: Any) -> str:
+    """A number rounded to an integer, ``"—"`` when missing."""
+    return str(int(round(float(x)))) if is_finite(x) else "—"
+
+
+def fmt_pvalue(p: Any) -> str:
+    """A p-value with three decimals, ``"< 0.001"`` below that."""
+    return "< 0.001" if is_finite(p) and float(p) < 0.001 else fmt_num(p, 3)
+
+
+def fmt_text(x: Any) -> str:
+    """Escaped text for tooltips (they are inserted as HTML); ``""`` for a missing value."""
+    if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
+        return ""
+    return html.escape(str(x))
+
+
+def format_size(n_bytes: int) -> str:
+    """``1,234,567`` → ``"1.23 MB"`` (decimal units)."""
+    for unit, size in (("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.2f} {unit}"
+    return f"{n_bytes} B"
