@@ -1,81 +1,54 @@
-"""``geoprio indicators``: track a plan's indicators against their targets."""
+"""``geoprio indicators``: track a plan's indicators against their targets, or replay a run.
+
+Parses the options, calls :func:`geoprio.seguimiento.track` (or
+:func:`geoprio.seguimiento.replay_tracking` with ``--manifest``), writes the result, and prints
+its tables in the words of ``geoprio/resources/labels/seguimiento_cli.toml``.
+"""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-from geoprio.cli.common import err, friendly, lang_option, out
+from geoprio.cli.common import (
+    FormatOpt,
+    ManifestOpt,
+    OutOpt,
+    check_formats,
+    command_line,
+    err,
+    friendly,
+    lang_option,
+    out,
+    print_replay,
+    print_written,
+)
+from geoprio.labels import labels
+from geoprio.seguimiento import format_number, format_percent, load_targets, replay_tracking, track
 
-__all__ = ["indicators"]
+__all__ = ["indicators", "print_tracking", "register"]
 
-_T = {
-    "es": {
-        "title": "Seguimiento{title} — {year}",
-        "indicator": "Indicador",
-        "level": "Nivel",
-        "trend": "Tendencia",
-        "unit": "Unidad",
-        "baseline": "Línea base",
-        "target": "Meta {year}",
-        "actual": "Observado {year}",
-        "progress": "Avance",
-        "uncapped": "Sin tope",
-        "city": "ciudad",
-        "zones_met": "{met} de {n} zonas cumplen",
-        "objective": "Objetivo",
-        "weight": "Peso",
-        "objectives": "Objetivos — {year}",
-        "plan": "Avance del plan {year}: {value}",
-        "lost": "Dónde se pierde la meta de «{label}» en {year} ({level}): {zones}",
-        "notes": "Notas",
-        "more": "… y {n} más en seguimiento.json",
-        "written": "Archivos escritos",
-        "ytd": " (acumulado a {months} meses)",
-    },
-    "en": {
-        "title": "Plan tracking{title} — {year}",
-        "indicator": "Indicator",
-        "level": "Level",
-        "trend": "Trend",
-        "unit": "Unit",
-        "baseline": "Baseline",
-        "target": "Target {year}",
-        "actual": "Actual {year}",
-        "progress": "Progress",
-        "uncapped": "Uncapped",
-        "city": "city",
-        "zones_met": "{met} of {n} zones meet it",
-        "objective": "Objective",
-        "weight": "Weight",
-        "objectives": "Objectives — {year}",
-        "plan": "Plan progress {year}: {value}",
-        "lost": "Where the target of “{label}” is lost in {year} ({level}): {zones}",
-        "notes": "Notes",
-        "more": "… and {n} more in seguimiento.json",
-        "written": "Files written",
-        "ytd": " (year to date, {months} months)",
-    },
-}
+#: Label topic of what this command prints.
+TOPIC = "seguimiento_cli"
 
 
-def _pct(v: float | None) -> str:
-    return "–" if v is None else f"{100 * v:.1f} %"
+def _city_cells(ind: Mapping[str, Any], t: Mapping[str, str]) -> tuple[str, str, str]:
+    """Baseline, target and actual of a city indicator in the report year."""
+    s = ind["summary"]
+    base = f"{format_number(ind['baseline'])} ({ind['baseline_year']})" if ind.get("baseline") is not None else "–"
+    actual = format_number(s.get("actual"))
+    if s.get("months") and s["months"] < 12:
+        actual += t["ytd"].format(months=s["months"])
+    return base, format_number(s.get("target")), actual
 
 
-def _num(v: float | None) -> str:
-    from geoprio.seguimiento.report_html import _num as fmt
-
-    return fmt(v)
-
-
-def print_tracking(doc: dict[str, Any], *, lang: str, max_notes: int = 12) -> None:
+def print_tracking(doc: Mapping[str, Any], *, lang: str, max_notes: int = 12) -> None:
     """Print the progress tables of a ``seguimiento.json`` document."""
-    t = _T[lang]
+    t = labels(TOPIC, lang)
     year = doc["year"]
     title = f" — {doc['title']}" if doc.get("title") else ""
     table = Table(title=t["title"].format(title=title, year=year))
@@ -95,42 +68,41 @@ def print_tracking(doc: dict[str, Any], *, lang: str, max_notes: int = 12) -> No
         s = ind["summary"]
         city = ind["level"] == "city"
         if city:
-            base = f"{_num(ind['baseline'])} ({ind['baseline_year']})" if ind.get("baseline") is not None else "–"
-            actual = _num(s.get("actual"))
-            if s.get("months") and s["months"] < 12:
-                actual += t["ytd"].format(months=s["months"])
-            target = _num(s.get("target"))
+            base, target, actual = _city_cells(ind, t)
         else:
             base, target = f"({ind['baseline_year']})", "–"
             actual = t["zones_met"].format(met=s.get("zones_met", 0), n=s.get("zones", 0))
-        table.add_row(
-            ind["label"],
-            t["city"] if city else ind["level"],
-            ind["trend_label"],
-            ind["unit_label"],
-            base,
-            target,
-            actual,
-            _pct(s.get("progress")),
-            _pct(s.get("progress_uncapped")),
-        )
+        level = t["city"] if city else ind["level"]
+        progress = [format_percent(s.get("progress")), format_percent(s.get("progress_uncapped"))]
+        table.add_row(ind["label"], level, ind["trend_label"], ind["unit_label"], base, target, actual, *progress)
     out.print(table)
     objectives = Table(title=t["objectives"].format(year=year))
     objectives.add_column(t["objective"])
     objectives.add_column(t["weight"], justify="right")
     objectives.add_column(t["progress"], justify="right")
     for o in doc["objectives"]:
-        objectives.add_row(o["label"], f"{o['weight']:g}", _pct(o["progress"]))
+        objectives.add_row(o["label"], f"{o['weight']:g}", format_percent(o["progress"]))
     out.print(objectives)
-    out.print(t["plan"].format(year=year, value=_pct(doc["plan"]["progress"])))
+    out.print(t["plan"].format(year=year, value=format_percent(doc["plan"]["progress"])))
+    _print_lost(doc, t)
+    _print_notes(doc, t, max_notes)
+
+
+def _print_lost(doc: Mapping[str, Any], t: Mapping[str, str]) -> None:
+    """Where each city target is lost in the report year: the zones with the largest shortfall."""
+    year = doc["year"]
     for ind in doc["indicators"]:
         rows = (ind.get("breakdown") or {}).get("by_year", {}).get(str(year))
         if not rows:
             continue
         lost = sorted((r for r in rows if (r.get("share_of_shortfall") or 0) > 0), key=lambda r: -r["share_of_shortfall"])
         if lost:
-            zones = ", ".join(f"{r['name'] or r['zone_id']} ({_pct(r['share_of_shortfall'])})" for r in lost[:5])
+            zones = ", ".join(f"{r['name'] or r['zone_id']} ({format_percent(r['share_of_shortfall'])})" for r in lost[:5])
             out.print(t["lost"].format(label=ind["label"], year=year, level=ind["breakdown"]["level"], zones=zones))
+
+
+def _print_notes(doc: Mapping[str, Any], t: Mapping[str, str], max_notes: int) -> None:
+    """The indicators' notes, at most ``max_notes`` of them."""
     notes = [f"{ind['id']}: {n['text']}" for ind in doc["indicators"] for n in ind["notes"]]
     if notes:
         out.print(f"{t['notes']}:")
@@ -143,32 +115,44 @@ def print_tracking(doc: dict[str, Any], *, lang: str, max_notes: int = 12) -> No
 @friendly
 def indicators(
     targets: Annotated[
-        Path,
+        Optional[Path],  # noqa: UP045 - typer reads the annotation
         typer.Argument(
-            metavar="TARGETS.toml", help="TOML targets file: zones, sources, population, objectives, indicators (see the README)."
+            metavar="TARGETS.toml",
+            help="TOML targets file: zones, sources, population, objectives, indicators (see the README).",
+            show_default=False,
         ),
-    ],
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (overrides dir in the file's \\[output] table).")] = None,  # noqa: UP045
-    lang: Annotated[Optional[str], typer.Option("--lang", help="Language of what users read: es (default) or en.")] = None,  # noqa: UP045
+    ] = None,
+    out_dir: OutOpt = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", help="Language of what users read: es or en (default: the file's).")] = None,  # noqa: UP045
     year: Annotated[Optional[int], typer.Option("--year", help="Year to report (default: the latest programmed year with data).")] = None,  # noqa: UP045
+    formats: FormatOpt = None,
+    manifest: ManifestOpt = None,
 ) -> None:
-    """Track a plan's indicators: actual values, progress against targets, per objective and plan, per zone."""
-    from geoprio.seguimiento.progress import track, write_tracking
-    from geoprio.seguimiento.targets import load_targets
+    """Track a plan's indicators: actual values, progress against targets, per objective and plan, per zone.
 
+    --out overrides dir in the file's [output] table; --format is the format of the per-zone
+    layer seguimiento_zonas (default geojson); --manifest re-runs seguimiento_manifest.json.
+    """
+    fmts = check_formats(formats)
+    if manifest is not None:
+        if targets is not None:
+            raise typer.BadParameter("give either TARGETS.toml or --manifest, not both")
+        with err.status("…"):
+            replay = replay_tracking(manifest, out_dir=out_dir, command=command_line())
+        print_replay(replay, lang_option(lang) if lang is not None else replay.result.lang)
+        return
+    if targets is None:
+        raise typer.BadParameter("give a TARGETS.toml file or --manifest")
     cfg = load_targets(targets)
     lang = lang_option(lang) if lang is not None else cfg.options.lang
-    command = " ".join(["geoprio", *sys.argv[1:]]) if sys.argv else None
     with err.status("…"):
         res = track(cfg, year=year, lang=lang)
-        paths = write_tracking(res, out_dir.resolve() if out_dir is not None else None, command=command, targets_file=targets)
+        written = res.write(out_dir.resolve() if out_dir is not None else None, fmts, command=command_line(), targets_file=targets)
     for report in res.data.reports:
         if report.n_read:
             err.print(report.summary(lang), markup=False)
     print_tracking(res.to_dict(), lang=lang)
-    out.print(f"{_T[lang]['written']}:")
-    for p in [*paths, *([res.manifest] if res.manifest else [])]:
-        out.print(f"  {p}", markup=False)
+    print_written(written, lang)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,51 +1,68 @@
-"""Seguimiento: progress of plan indicators against their targets, per zone and year."""
+"""Seguimiento: progress of a plan's indicators against their targets, per zone and year.
 
-from geoprio.seguimiento.progress import (
-    IndicatorResult,
-    Note,
-    TrackingResult,
-    UnitSeries,
+The flow, one module each: the targets file and its models (:mod:`~geoprio.seguimiento.config`),
+the data it names (:mod:`~geoprio.seguimiento.data`), the numeric core
+(:mod:`~geoprio.seguimiento.arithmetic`, with :mod:`~geoprio.seguimiento.notes`), the run
+(:mod:`~geoprio.seguimiento.tracking`: :func:`track`, :func:`replay_tracking`), the result and
+its files (:mod:`~geoprio.seguimiento.result`), the HTML report
+(:mod:`~geoprio.seguimiento.report_html`) and number formatting
+(:mod:`~geoprio.seguimiento.formatting`)::
+
+    from geoprio.seguimiento import load_targets, track
+
+    res = track(load_targets("data/examples/bogota_seguimiento.toml"), year=2021)
+    res.write("output/seguimiento")
+"""
+
+from geoprio.seguimiento.arithmetic import (
+    Direction,
+    Trend,
     YearProgress,
     attainment,
     capped,
     decompose_change,
     level_progress,
     progress_series,
-    track,
-    unit_label,
     weighted_progress,
-    write_tracking,
-    zone_layer,
 )
-from geoprio.seguimiento.report_html import (
-    bar_chart,
-    line_chart,
-    nice_ticks,
-    render_report,
-)
-from geoprio.seguimiento.targets import (
-    Direction,
-    IndicatorData,
+from geoprio.seguimiento.config import (
+    CITY,
+    UNPLACED,
     LevelInfo,
     ObjectiveConfig,
     PopulationByYear,
-    PopulationTable,
     TargetsConfig,
     TrackedIndicator,
-    TrackingData,
     TrackingOptions,
     TrackingOutput,
-    Trend,
     Unit,
     load_targets,
-    load_tracking_data,
-    months_by_year,
     parse_targets,
-    read_population,
     read_program_csv,
 )
+from geoprio.seguimiento.data import (
+    IndicatorData,
+    PopulationTable,
+    TrackingData,
+    load_tracking_data,
+    months_by_year,
+    read_population,
+)
+from geoprio.seguimiento.formatting import format_compact, format_number, format_percent
+from geoprio.seguimiento.notes import Note
+from geoprio.seguimiento.report_html import bar_chart, line_chart, nice_ticks, render_report
+from geoprio.seguimiento.result import (
+    IndicatorResult,
+    TrackingResult,
+    UnitSeries,
+    unit_label,
+    zone_layer,
+)
+from geoprio.seguimiento.tracking import replay_tracking, track
 
 __all__ = [
+    "CITY",
+    "UNPLACED",
     "Direction",
     "IndicatorData",
     "IndicatorResult",
@@ -68,6 +85,9 @@ __all__ = [
     "bar_chart",
     "capped",
     "decompose_change",
+    "format_compact",
+    "format_number",
+    "format_percent",
     "level_progress",
     "line_chart",
     "load_targets",
@@ -79,9 +99,9 @@ __all__ = [
     "read_population",
     "read_program_csv",
     "render_report",
+    "replay_tracking",
     "track",
     "unit_label",
     "weighted_progress",
-    "write_tracking",
     "zone_layer",
 ]

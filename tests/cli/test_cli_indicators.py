@@ -37,7 +37,7 @@ def test_indicators_prints_progress_and_writes_outputs(targets, tmp_path):
     for name in ("seguimiento.csv", "seguimiento.json", "seguimiento_zonas.geojson", "seguimiento.html", "seguimiento_manifest.json"):
         assert (tmp_path / "out" / name).is_file() and name in text
     manifest = json.loads((tmp_path / "out" / "seguimiento_manifest.json").read_text(encoding="utf-8"))
-    assert manifest["outputs"] and manifest["config"]["title"] == "Ciudad de prueba"
+    assert manifest["outputs"] and manifest["options"]["title"] == "Ciudad de prueba"  # the run's options, whole
 
 
 def test_english_and_year(targets, tmp_path):

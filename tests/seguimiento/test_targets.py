@@ -15,8 +15,7 @@ import pytest
 
 from geoprio.errors import ConfigError, InputError
 from geoprio.io import files as io
-from geoprio.seguimiento.progress import track, write_tracking, zone_layer
-from geoprio.seguimiento.targets import UNPLACED, load_targets, parse_targets, read_program_csv
+from geoprio.seguimiento import UNPLACED, load_targets, parse_targets, read_program_csv, track, zone_layer
 from tests.builders import POPULATION, TARGETS_TOML, write_tiny_city  # noqa: F401
 
 
@@ -129,8 +128,9 @@ def test_hours_filter_as_in_the_index(tmp_path):
 
 def test_outputs_csv_json_geojson_html_and_manifest(tiny, tmp_path):
     path, res = tiny
-    paths = write_tracking(res, tmp_path / "out", command="geoprio indicators metas.toml", targets_file=path)
-    names = sorted(p.name for p in paths) + [res.manifest.name]
+    written = res.write(tmp_path / "out", command="geoprio indicators metas.toml", targets_file=path)
+    paths = list(written.files)
+    names = sorted(p.name for p in paths) + [written.manifest.name]
     assert names == ["seguimiento.csv", "seguimiento.html", "seguimiento.json", "seguimiento_zonas.geojson", "seguimiento_manifest.json"]
     table = pd.read_csv(tmp_path / "out" / "seguimiento.csv", dtype={"zone_id": str})
     row = table[(table["indicator"] == "hurto") & (table["year"] == 2023)].iloc[0]
@@ -149,7 +149,7 @@ def test_outputs_csv_json_geojson_html_and_manifest(tiny, tmp_path):
     html = (tmp_path / "out" / "seguimiento.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and '<html lang="es">' in html
     assert html.count("<svg") == 4 and "<script" not in html and "src=" not in html and 'href="http' not in html
-    manifest = json.loads(res.manifest.read_text(encoding="utf-8"))
+    manifest = json.loads(written.manifest.read_text(encoding="utf-8"))
     assert manifest["kind"] == "geoprio.seguimiento" and manifest["parameters"]["year"] == 2023
     inputs = {Path(i["path"]).name: i["sha256"] for i in manifest["inputs"]}
     assert set(inputs) == {"metas.toml", "zonas.geojson", "delitos.csv", "quejas.csv", "poblacion.csv"}
@@ -499,7 +499,7 @@ def test_html_report_draws_in_a_real_browser_without_the_network(tiny, tmp_path)
     if not Path(chromium).is_file():
         pytest.skip("Debian's chromium is not installed")
     _, res = tiny
-    write_tracking(res, tmp_path / "html")
+    res.write(tmp_path / "html")
     page_url = (tmp_path / "html" / "seguimiento.html").as_uri()
     requests, errors = [], []
     with sync_api.sync_playwright() as p:

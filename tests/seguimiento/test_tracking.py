@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geoprio.seguimiento.progress import Note, attainment, capped, decompose_change, level_progress, progress_series, weighted_progress
+from geoprio.seguimiento.arithmetic import attainment, capped, decompose_change, level_progress, progress_series, weighted_progress
+from geoprio.seguimiento.data import months_by_year
+from geoprio.seguimiento.notes import Note
 from geoprio.seguimiento.report_html import nice_ticks
-from geoprio.seguimiento.targets import months_by_year
 
 
 def codes(entry) -> list[str]:
