@@ -35,7 +35,6 @@ from geoprio.entornos.run import (
     plan_summary,
     replay_entornos,
     run_entornos,
-    write_entornos,
 )
 
 __all__ = [
@@ -67,5 +66,4 @@ __all__ = [
     "run_entornos",
     "surroundings",
     "windows",
-    "write_entornos",
 ]

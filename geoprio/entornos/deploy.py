@@ -31,10 +31,15 @@ shift of ``d + 1`` that has started by ``h`` is still running at ``h``). The ran
 closes the week: Sunday's rank-``k`` shift chains into Monday's rank-``k`` shift, which a
 day-by-day matching with arbitrary choices does not guarantee. :func:`check_schedule`
 verifies the result anyway.
+
+The time budget ``time_limit_s`` covers the whole call: HiGHS gets what model building left
+of it. When HiGHS stops before finding any plan, a greedy plan (shifts by value, kept while
+the three rules hold) is returned instead, and :attr:`DeploymentPlan.method` says so.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,6 +52,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from geoprio.errors import ConfigError, InputError
+from geoprio.labels import LANGS, label
 
 __all__ = [
     "DAY_NAMES",
@@ -63,11 +69,11 @@ __all__ = [
 SLOTS_PER_WEEK = 168
 MAX_SHIFT_HOURS = 12
 
-#: Weekday names, index 0 = Monday.
-DAY_NAMES: dict[str, list[str]] = {
-    "es": ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-}
+#: The least time HiGHS is given when model building has used up the budget.
+MIN_SOLVE_SECONDS = 0.01
+
+#: Weekday names per language, index 0 = Monday (from the ``entornos`` label topic).
+DAY_NAMES: dict[str, list[str]] = {lang: [label("entornos", f"day_{d}", lang) for d in range(7)] for lang in LANGS}
 
 _STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
 _COLUMNS = ["team", "place", "place_index", "day", "start_hour", "end_hour", "start_slot", "value", "share"]
@@ -142,6 +148,9 @@ class DeploymentPlan:
         Working weekdays.
     n_candidates : int
         Shift columns in the model after the exact reductions.
+    method : str
+        ``"milp"`` (HiGHS's plan) or ``"greedy"`` (HiGHS stopped before finding any plan, so
+        the shifts are a greedy fallback; ``status`` says why HiGHS stopped).
     """
 
     shifts: pd.DataFrame
@@ -156,6 +165,7 @@ class DeploymentPlan:
     shift_hours: int
     days: tuple[int, ...]
     n_candidates: int
+    method: str = "milp"
 
     def by_team(self) -> pd.DataFrame:
         """Schedule per team: the shifts sorted by team, day and start hour."""
@@ -182,8 +192,10 @@ def _whole(x: Any) -> int | None:
     """``x`` as an int if it is a whole number (a table cell may hold 4.0), else None."""
     if _is_int(x):
         return int(x)
-    if isinstance(x, Real) and not isinstance(x, bool) and np.isfinite(x) and float(x).is_integer():
-        return int(x)
+    if isinstance(x, Real) and not isinstance(x, bool):
+        f = float(x)
+        if math.isfinite(f) and f.is_integer():
+            return int(f)
     return None
 
 
@@ -287,10 +299,13 @@ def _solve(
     n_places: int,
     teams: int,
     shift_hours: int,
-    time_limit_s: float,
+    deadline: float,
     mip_rel_gap: float,
-) -> tuple[np.ndarray, float | None, str, float]:
-    """HiGHS on the shift model: chosen columns, dual bound (maximization), status and seconds."""
+) -> tuple[np.ndarray, float | None, str, float, str]:
+    """HiGHS on the shift model, stopped at ``deadline`` (a :func:`time.perf_counter` value):
+    chosen columns, dual bound (maximization), status, seconds and method (``"milp"``, or
+    ``"greedy"`` when HiGHS stopped before finding a plan).
+    """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n = len(value)
@@ -307,22 +322,21 @@ def _solve(
     if per_day.shape[0]:
         constraints.append(LinearConstraint(per_day, -np.inf, float(teams)))
     t0 = time.perf_counter()
+    time_limit = max(deadline - t0, MIN_SOLVE_SECONDS)
     res = milp(
         -value,
         integrality=np.ones(n),
         bounds=Bounds(0.0, 1.0),
         constraints=constraints,
-        options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap), "disp": False},
+        options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap), "disp": False},
     )
     secs = time.perf_counter() - t0
     status = _STATUS.get(int(res.status), "error")
     bound_raw = getattr(res, "mip_dual_bound", None)
     bound = -float(bound_raw) if bound_raw is not None and np.isfinite(bound_raw) else None
     if res.x is None:
-        chosen = _greedy(place, slot, value, teams=teams, shift_hours=shift_hours)
-    else:
-        chosen = np.flatnonzero(res.x > 0.5)
-    return chosen, bound, status, secs
+        return _greedy(place, slot, value, teams=teams, shift_hours=shift_hours), bound, status, secs, "greedy"
+    return np.flatnonzero(res.x > 0.5), bound, status, secs, "milp"
 
 
 # --------------------------------------------------------------------------- teams
@@ -471,7 +485,9 @@ def plan_deployment(
     place_ids : sequence, optional
         An id per row of ``values`` to report instead of the row index.
     time_limit_s : float
-        HiGHS time limit in seconds (HiGHS may overrun it slightly).
+        Wall-time budget of the call in seconds: building the model counts against it and
+        HiGHS gets what remains as its time limit. HiGHS checks its limit between search
+        steps, so it may overrun it slightly (there is no hard stop from outside).
     mip_rel_gap : float
         Relative gap at which HiGHS stops and reports ``"optimal"``.
     prune : bool
@@ -491,6 +507,7 @@ def plan_deployment(
         Bad ``teams`` (including more teams than places), ``shift_hours``, ``days``,
         ``start_hours``, ``time_limit_s`` or ``mip_rel_gap``.
     """
+    started = time.perf_counter()
     v = _check_values(values)
     P = v.shape[0]
     if not _is_int(teams) or int(teams) < 1:
@@ -523,11 +540,18 @@ def plan_deployment(
     place, slot, value = _candidates(v, teams=teams, shift_hours=shift_hours, days=days_t, starts=starts_t, prune=prune)
     n_candidates = len(value)
     if n_candidates:
-        chosen, bound, status, secs = _solve(
-            place, slot, value, n_places=P, teams=teams, shift_hours=shift_hours, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
+        chosen, bound, status, secs, method = _solve(
+            place,
+            slot,
+            value,
+            n_places=P,
+            teams=teams,
+            shift_hours=shift_hours,
+            deadline=started + float(time_limit_s),
+            mip_rel_gap=mip_rel_gap,
         )
     else:
-        chosen, bound, status, secs = np.zeros(0, dtype=np.int64), 0.0, "optimal", 0.0
+        chosen, bound, status, secs, method = np.zeros(0, dtype=np.int64), 0.0, "optimal", 0.0, "milp"
     place, slot, value = place[chosen], slot[chosen], value[chosen]
     covered = float(value.sum())
     if bound is None:
@@ -569,4 +593,5 @@ def plan_deployment(
         shift_hours=shift_hours,
         days=days_t,
         n_candidates=int(n_candidates),
+        method=method,
     )

@@ -36,6 +36,7 @@ from scipy import stats
 
 from geoprio.errors import ColumnError, ConfigError, CRSError, InputError
 from geoprio.io import files as io
+from geoprio.labels import label
 from geoprio.records.report import ValidationReport
 from geoprio.settings import DEFAULT_METRIC_CRS, DEFAULT_POINT_CRS, OUTPUT_CRS
 from geoprio.zones.layers import Zones, check_metric_crs
@@ -115,9 +116,10 @@ class Places:
         return Zones(frame=frame, level="entorno", metric_crs=self.metric_crs, report=self.report)
 
     def summary(self, lang: str = "es") -> str:
+        """One line for the user: how many places, and how many of each type."""
         counts = self.frame["type"].value_counts()
         parts = ", ".join(f"{t} {n}" for t, n in counts.items())
-        return f"{len(self)} {'lugares' if lang == 'es' else 'places'} ({parts})"
+        return label("entornos", "places_summary", lang).format(n=len(self), parts=parts)
 
 
 def _radii(types: pd.Series, radius_m: float | Mapping[str, float], default_radius_m: float, source: str) -> np.ndarray:
@@ -419,7 +421,7 @@ def surroundings(
         ratio = np.where(d_ring > 0, d_in / d_ring, np.nan)
     total = n_in + n_ring
     p_value = np.where(total > 0, stats.binom.sf(n_in - 1, total, a_in / (a_in + a_out)), np.nan)
-    names = {"es": ("atrae", "refleja su zona", "sin incidentes"), "en": ("attracts", "reflects its area", "no incidents")}[lang]
+    names = [label("entornos", code, lang) for code in ("attracts", "reflects", "no_incidents")]
     attracts = (total > 0) & (p_value < alpha) & ((d_in > d_ring) | (d_ring == 0))
     pattern = np.where(total == 0, names[2], np.where(attracts, names[0], names[1]))
     table = pd.DataFrame(

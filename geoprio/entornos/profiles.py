@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from geoprio.errors import ConfigError
+from geoprio.labels import LANGS, label
 
 __all__ = [
     "DAY_ABBR",
@@ -35,10 +36,8 @@ __all__ = [
 
 HOURS_PER_WEEK = 168
 
-DAY_ABBR = {
-    "es": ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"],
-    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-}
+#: Weekday abbreviations per language, index 0 = Monday (from the ``entornos`` label topic).
+DAY_ABBR: dict[str, list[str]] = {lang: [label("entornos", f"day_abbr_{d}", lang) for d in range(7)] for lang in LANGS}
 
 
 def peak_mask(values: np.ndarray, share: float) -> np.ndarray:

@@ -17,6 +17,11 @@ The run, from a TOML file like the index's (``geoprio entornos entornos.toml``):
 5. **plan de despliegue** (:mod:`geoprio.entornos.deploy`): teams assigned to (place, shift) pairs
    to cover as many weighted incidents as possible, solved exactly with HiGHS.
 
+:func:`run_entornos` takes one :class:`EntornosConfig` and returns an :class:`EntornosRun`; it
+writes nothing. ``run.write(out_dir, formats)`` writes the outputs and ``manifest.json``
+(:mod:`geoprio.io.results`), and :func:`replay_entornos` re-runs a manifest.
+:meth:`EntornosConfig.with_overrides` applies the command line's changes to a configuration.
+
 *Weighted incidents* (``[incidents]``) are what surroundings, profiles and the plan count:
 the records of the chosen point sources (all by default), optionally filtered by category,
 each weighted by its count column and, with ``harm_weighted = true``, by its harm.
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +41,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
+from geoprio.entornos.deploy import DeploymentPlan, plan_deployment
 from geoprio.entornos.places import DEFAULT_RADIUS_M, Places, incident_pairs, load_places, surroundings
 from geoprio.entornos.profiles import PlaceProfiles, peak_mask, place_profiles
 from geoprio.errors import ConfigError
@@ -45,14 +51,15 @@ from geoprio.index.config import (
     OutputConfig,
     RobustnessConfig,
     SourceConfig,
-    _Model,
     check_weekdays,
-    validated,
 )
 from geoprio.index.estimator import PriorityIndex
 from geoprio.index.measures import IndicatorTable, SmallZoneRule, filter_records, indicator_table
+from geoprio.index.run import fit_index, load_source, pillar_notes, result_table
 from geoprio.io import files as io
 from geoprio.io import manifest
+from geoprio.io.results import Replay, Written, replay, write_result
+from geoprio.options import Options, validated
 from geoprio.records.harm import HarmTable, load_harm_table
 from geoprio.records.load import Records
 from geoprio.settings import DEFAULT_METRIC_CRS
@@ -69,7 +76,6 @@ __all__ = [
     "parse_entornos_config",
     "replay_entornos",
     "run_entornos",
-    "write_entornos",
 ]
 
 OUTPUT_NAME = "entornos"
@@ -79,7 +85,7 @@ MANIFEST_KIND = "geoprio.entornos"
 # --------------------------------------------------------------------------- configuration
 
 
-class PlacesConfig(_Model):
+class PlacesConfig(Options):
     """The place layer and each place's influence area."""
 
     path: Path
@@ -116,7 +122,7 @@ class PlacesConfig(_Model):
         return v
 
 
-class IncidentsConfig(_Model):
+class IncidentsConfig(Options):
     """What the *weighted incidents* of surroundings, profiles and the plan are."""
 
     sources: list[str] | None = None
@@ -126,13 +132,13 @@ class IncidentsConfig(_Model):
     harm_weighted: bool = False
 
 
-class ProfileConfig(_Model):
+class ProfileConfig(Options):
     """Peak hours: the fewest hours holding ``share`` of a place's weighted incidents."""
 
     share: float = Field(default=0.5, gt=0, le=1)
 
 
-class DeployConfig(_Model):
+class DeployConfig(Options):
     """The *plan de despliegue*: teams, shift length, working days."""
 
     teams: int = Field(ge=1)
@@ -152,7 +158,7 @@ class DeployConfig(_Model):
         return v
 
 
-class EntornosConfig(_Model):
+class EntornosConfig(Options):
     """A complete entornos run."""
 
     places: PlacesConfig
@@ -217,8 +223,48 @@ class EntornosConfig(_Model):
         )
 
     def input_paths(self) -> list[Path]:
+        """Every input file of the run: the places, the sources and the harm table (if any)."""
         paths = [self.places.path] + [s.path for s in self.sources.values()]
         return paths + ([self.harm_table] if self.harm_table else [])
+
+    def with_overrides(
+        self,
+        sections: Mapping[str, Options] | None = None,
+        *,
+        radius_m: float | None = None,
+        overlap: str | None = None,
+        teams: int | None = None,
+        shift_hours: int | None = None,
+        days: Sequence[int] | None = None,
+        source: str = "<command line>",
+    ) -> EntornosConfig:
+        """A copy with the command line's changes applied and validated again.
+
+        ``sections`` replaces whole sections (``output``, ``robustness``, ``index``, as
+        :func:`geoprio.cli.index.config_overrides` builds them); ``radius_m`` sets one radius
+        for every type (dropping ``radius_by_type``); ``teams``, ``shift_hours`` and ``days``
+        change the ``[deploy]`` section, or create it when ``teams`` is given. A bad value
+        raises :class:`~geoprio.errors.ConfigError` naming the setting.
+        """
+        doc = self.model_dump(mode="json")
+        for key, value in (sections or {}).items():
+            doc[key] = value.model_dump(mode="json")
+        if radius_m is not None:
+            doc["places"].update(radius_m=radius_m, radius_by_type=None)
+        if overlap is not None:
+            doc["places"]["overlap"] = overlap
+        deploy: dict[str, Any] = {}
+        if teams is not None:
+            deploy["teams"] = teams
+        if shift_hours is not None:
+            deploy["shift_hours"] = shift_hours
+        if days is not None:
+            deploy["days"] = list(days)
+        if deploy:
+            if self.deploy is None and teams is None:
+                raise ConfigError(f"{source}: shift_hours and days need teams (or a [deploy] section in the config)")
+            doc["deploy"] = {**(doc.get("deploy") or {}), **deploy}
+        return parse_entornos_config(doc, source=source)
 
 
 def parse_entornos_config(doc: dict[str, Any], *, source: str = "<config>", base: Path | None = None) -> EntornosConfig:
@@ -235,9 +281,9 @@ def load_entornos_config(path: str | os.PathLike[str]) -> EntornosConfig:
 # --------------------------------------------------------------------------- the run
 
 
-@dataclass
+@dataclass(frozen=True)
 class EntornosRun:
-    """Everything an entornos run produced."""
+    """Everything an entornos run produced; :meth:`write` writes it (nothing is written before)."""
 
     config: EntornosConfig
     places: Places
@@ -247,10 +293,51 @@ class EntornosRun:
     stability: pd.DataFrame | None
     table: gpd.GeoDataFrame
     profiles: PlaceProfiles
-    plan: Any | None  # geoprio.entornos.deploy.DeploymentPlan
+    plan: DeploymentPlan | None
     notes: dict[str, Any]
-    outputs: list[Path] = field(default_factory=list)
-    manifest: Path | None = None
+    #: The manifest kind of the run protocol.
+    kind: str = field(default=MANIFEST_KIND, init=False)
+
+    def write(self, out_dir: str | Path | None = None, formats: Sequence[str] | None = None, *, command: str | None = None) -> Written:
+        """Write the ranked places, profiles, the plan and ``manifest.json`` into ``out_dir``.
+
+        ``out_dir`` defaults to the configuration's ``output.dir`` and ``formats`` to its
+        ``output.formats``. Files, with ``<name>`` = ``output.name`` (``entornos`` by default):
+        ``<name>.{csv,geojson,gpkg,parquet}`` (one row per place, geometry = influence area),
+        ``<name>_perfiles.csv`` (place × weekday × hour), ``<name>_despliegue_equipos.csv``,
+        ``<name>_despliegue_lugares.csv`` and ``<name>_despliegue.json`` (when a plan was asked
+        for), ``<name>_validacion.json`` and ``<name>_notas.json``; then the manifest.
+        """
+        cfg = self.config
+        out = Path(out_dir) if out_dir is not None else cfg.output.dir
+        fmts = list(formats) if formats is not None else list(cfg.output.formats)
+        name = cfg.output.name or OUTPUT_NAME
+        paths = io.write_formats(self.table, out, name, fmts)
+        paths.append(io.write_table(self.profiles.long(lang=cfg.index.lang).round(6), out / f"{name}_perfiles.csv"))
+        if self.plan is not None and cfg.deploy is not None:
+            paths.append(io.write_table(self.plan.by_team(), out / f"{name}_despliegue_equipos.csv"))
+            paths.append(io.write_table(self.plan.by_place(), out / f"{name}_despliegue_lugares.csv"))
+            paths.append(io.write_json(plan_summary(self.plan, cfg.deploy), out / f"{name}_despliegue.json"))
+        reports = [self.places.report] + [s.report for s in self.sources.values()]
+        paths.append(io.write_json({r.source: r.to_dict() for r in reports}, out / f"{name}_validacion.json"))
+        paths.append(io.write_json(self.notes, out / f"{name}_notas.json"))
+        return write_result(
+            kind=MANIFEST_KIND,
+            out_dir=out,
+            files=paths,
+            options=cfg,
+            inputs=cfg.input_paths(),
+            formats=fmts,
+            command=command,
+            parameters={"index": self.index.get_params(), "weights_used": self.notes["weights"]},
+            result=self._solve_record(),
+        )
+
+    def _solve_record(self) -> dict[str, Any]:
+        """What the manifest (not the outputs) records of the plan's solve: it differs between runs."""
+        if self.plan is None:
+            return {}
+        return {"deployment_solve_seconds": round(float(self.plan.solve_seconds), 3), "deployment_method": self.plan.method}
 
 
 def _near_places(records: Records, places: Places, overlap: str) -> Records:
@@ -297,8 +384,6 @@ def _weighted_incidents(cfg: EntornosConfig, sources: dict[str, Records], harm: 
 def _place_table(
     places: Places, zones: Zones, model: PriorityIndex, stability: pd.DataFrame | None, itable: IndicatorTable
 ) -> pd.DataFrame:
-    from geoprio.index.run import result_table
-
     t = pd.DataFrame(result_table(zones, model, stability, itable)).drop(
         columns=["level", "population", "parent_name", "small_denominator"], errors="ignore"
     )
@@ -311,16 +396,8 @@ def _place_table(
     return t
 
 
-def run_entornos(
-    cfg: EntornosConfig,
-    *,
-    write: bool = True,
-    progress: Callable[[str], None] | None = None,
-    command: str | None = None,
-) -> EntornosRun:
-    """Run the entornos analysis ``cfg`` describes; write outputs and the manifest if ``write``."""
-    from geoprio.index.run import fit_index, load_source, pillar_notes
-
+def run_entornos(cfg: EntornosConfig, *, progress: Callable[[str], None] | None = None) -> EntornosRun:
+    """Run the entornos analysis ``cfg`` describes; write nothing (see :meth:`EntornosRun.write`)."""
     say = progress or (lambda _msg: None)
     pc = cfg.places
     say("lugares")
@@ -386,8 +463,6 @@ def run_entornos(
     table["hours_peak"] = pd.Series(["".join("1" if b else "0" for b in row) for row in day_peak], index=places.ids)
     plan = None
     if cfg.deploy is not None:
-        from geoprio.entornos.deploy import plan_deployment
-
         say("plan de despliegue")
         d = cfg.deploy
         ranked = table.loc[table["rank"].notna()].sort_values("rank", kind="stable")
@@ -416,17 +491,13 @@ def run_entornos(
             "total": float(incidents["weight"].sum()),
         },
     }
-    run = EntornosRun(cfg, places, zones, sources, model, stability, gdf, profiles, plan, notes)
-    if write:
-        say("escritura")
-        write_entornos(run, command=command)
-    return run
+    return EntornosRun(cfg, places, zones, sources, model, stability, gdf, profiles, plan, notes)
 
 
 # --------------------------------------------------------------------------- outputs
 
 
-def plan_summary(plan: Any, cfg: DeployConfig) -> dict[str, Any]:
+def plan_summary(plan: DeploymentPlan, cfg: DeployConfig) -> dict[str, Any]:
     """The plan's summary as plain data (the JSON output and the API). The solve time, which
     differs between runs, goes to the manifest instead, so that a replay can compare outputs.
     """
@@ -444,60 +515,24 @@ def plan_summary(plan: Any, cfg: DeployConfig) -> dict[str, Any]:
     }
 
 
-def write_entornos(run: EntornosRun, *, command: str | None = None) -> list[Path]:
-    """Write the ranked places, profiles, the plan and a manifest into ``output.dir``.
+def replay_entornos(path: str | Path, *, out_dir: str | Path | None = None, progress: Callable[[str], None] | None = None) -> Replay:
+    """Re-run the entornos run a manifest describes, write it into ``out_dir`` (the manifest's
+    folder by default) and compare the text outputs with the recorded ones.
 
-    ``entornos.{csv,geojson,gpkg,parquet}`` (one row per place, geometry = influence area),
-    ``entornos_perfiles.csv`` (place × weekday × hour), ``entornos_despliegue_equipos.csv``,
-    ``entornos_despliegue_lugares.csv`` and ``entornos_despliegue.json`` (when a plan was
-    asked for), ``entornos_validacion.json`` and ``entornos_manifest.json``.
+    Manifests written before the run protocol (the configuration under ``"config"``, in an
+    ``entornos_manifest.json``) are replayed too. Raises :class:`~geoprio.errors.ManifestError`
+    if an input is missing or changed since the run.
     """
-    cfg = run.config
-    out_dir = cfg.output.dir
-    name = cfg.output.name or OUTPUT_NAME
-    lang = cfg.index.lang
-    paths = io.write_formats(run.table, out_dir, name, cfg.output.formats)
-    paths.append(io.write_table(run.profiles.long(lang=lang).round(6), out_dir / f"{name}_perfiles.csv"))
-    if run.plan is not None and cfg.deploy is not None:
-        paths.append(io.write_table(run.plan.by_team(), out_dir / f"{name}_despliegue_equipos.csv"))
-        paths.append(io.write_table(run.plan.by_place(), out_dir / f"{name}_despliegue_lugares.csv"))
-        paths.append(io.write_json(plan_summary(run.plan, cfg.deploy), out_dir / f"{name}_despliegue.json"))
-    reports = [run.places.report] + [s.report for s in run.sources.values()]
-    paths.append(io.write_json({r.source: r.to_dict() for r in reports}, out_dir / f"{name}_validacion.json"))
-    paths.append(io.write_json(run.notes, out_dir / f"{name}_notas.json"))
-    run.outputs = paths
-    run.manifest = _write_manifest(run, paths, out_dir / f"{name}_manifest.json", command=command)
-    return paths
 
+    def run(cfg: EntornosConfig) -> EntornosRun:
+        return run_entornos(cfg, progress=progress)
 
-def _write_manifest(run: EntornosRun, outputs: list[Path], path: Path, *, command: str | None) -> Path:
-    cfg = run.config
-    doc = manifest.document(
-        kind=MANIFEST_KIND,
-        command=command,
-        config=cfg,
-        inputs=cfg.input_paths(),
-        outputs=outputs,
-        parameters={"index": run.index.get_params(), "weights_used": run.notes["weights"]},
-        result={"deployment_solve_seconds": round(float(run.plan.solve_seconds), 3)} if run.plan is not None else {},
-    )
-    return manifest.write(doc, path)
-
-
-def replay_entornos(
-    path: str | Path, *, out_dir: Path | None = None, progress: Callable[[str], None] | None = None
-) -> tuple[EntornosRun, list[str], list[str]]:
-    """Re-run the entornos run a manifest describes; return the run and the names of the text
-    outputs identical to / different from the recorded ones.
-
-    Raises :class:`~geoprio.errors.ManifestError` if an input is missing or changed since the run.
-    """
     p = Path(path)
     doc = manifest.read(p, kind=MANIFEST_KIND)
-    manifest.check_inputs(doc, source=p)
-    cfg = parse_entornos_config(doc["config"], source=p.name)
-    if out_dir is not None:
-        cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"dir": out_dir.resolve()})})
-    run = run_entornos(cfg, progress=progress, command=f"geoprio entornos --manifest {p}")
-    identical, different = manifest.compare_outputs(doc, run.outputs)
-    return run, identical, different
+    if "options" in doc or "config" not in doc:
+        return replay(p, kind=MANIFEST_KIND, options_type=EntornosConfig, run=run, out_dir=out_dir)
+    manifest.check_inputs(doc, source=p)  # a manifest from before the run protocol
+    result = run(parse_entornos_config(doc["config"], source=f"{p} (config)"))
+    written = result.write(out_dir if out_dir is not None else p.parent)
+    identical, different = manifest.compare_outputs(doc, written.files)
+    return Replay(result, written, identical, different)

@@ -479,3 +479,29 @@ def test_realistic_size_300_places_20_teams():
     place, start, value = deploy._candidates(values, teams=20, shift_hours=8, days=tuple(range(7)), starts=tuple(range(24)))
     assert plan.covered >= value[deploy._greedy(place, start, value, teams=20, shift_hours=8)].sum()
     assert plan.covered == pytest.approx(values.sum() * plan.share)
+
+
+def test_the_time_budget_covers_model_building_and_the_fallback_is_named(monkeypatch):
+    import time
+
+    import scipy.optimize
+
+    values = sparse_values(2, {(0, slot(4, 20)): 3, (0, slot(4, 21)): 3, (1, slot(4, 20)): 4, (1, slot(4, 21)): 4})
+    seen: dict[str, float] = {}
+    candidates = deploy._candidates
+
+    def slow_candidates(*args, **kwargs):
+        time.sleep(0.3)
+        return candidates(*args, **kwargs)
+
+    def stopped(c, **kwargs):
+        seen["time_limit"] = kwargs["options"]["time_limit"]
+        return scipy.optimize.OptimizeResult(x=None, fun=None, status=1, message="Time limit reached", mip_dual_bound=-20.0)
+
+    monkeypatch.setattr(deploy, "_candidates", slow_candidates)
+    monkeypatch.setattr(scipy.optimize, "milp", stopped)
+    plan = plan_deployment(values, teams=1, shift_hours=2, days=[4], time_limit_s=1.0)
+    assert 0 < seen["time_limit"] <= 0.7 + 1e-3
+    assert (plan.status, plan.method) == ("time_limit", "greedy")
+    monkeypatch.undo()
+    assert plan_deployment(values, teams=1, shift_hours=2, days=[4]).method == "milp"

@@ -105,6 +105,8 @@ def tiny(tmp_path):
 
 def test_counts_index_and_hours_on_a_hand_made_case(tiny):
     run = run_entornos(load_entornos_config(tiny))
+    assert not (tiny.parent / "out").exists()  # a run writes nothing until asked
+    written = run.write()
     t = run.table.set_index("place_id")
     assert t["hurtos"].to_dict() == {"A": 3.0, "B": 2.0, "C": 2.0}
     assert t["lesiones"].to_dict() == {"A": 1.0, "B": 0.0, "C": 0.0}
@@ -115,11 +117,11 @@ def test_counts_index_and_hours_on_a_hand_made_case(tiny):
     assert t.loc["A", "peak_hours"] == "20:00–21:00" and t.loc["A", "peak_hours_share"] == 0.5
     assert t.loc["A", "peak_week"] == "vie 20:00–22:00"  # two slots of one each: the earliest on ties
     assert str(t.loc["A", "type"]) == "estación" and t.loc["A", "name"] == "Estación Norte"
-    paths = {p.name for p in run.outputs}
+    paths = {p.name for p in written.files}
     assert {"entornos.csv", "entornos.geojson", "entornos_perfiles.csv", "entornos_validacion.json"} <= paths
     profile = pd.read_csv(tiny.parent / "out" / "entornos_perfiles.csv", dtype={"place_id": str})
     assert profile.loc[profile["place_id"] == "B", ["weekday", "hour", "incidents"]].values.tolist() == [[0, 8, 1.0], [5, 22, 1.0]]
-    manifest = json.loads((tiny.parent / "out" / "entornos_manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tiny.parent / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["kind"] == "geoprio.entornos" and len(manifest["inputs"]) == 2
     gj = gpd.read_file(tiny.parent / "out" / "entornos.geojson")
     assert gj.crs.to_epsg() == 4326 and set(gj.geom_type) == {"Polygon"}  # influence areas
@@ -128,7 +130,7 @@ def test_counts_index_and_hours_on_a_hand_made_case(tiny):
 def test_nearest_overlap_counts_shared_incidents_once(tiny):
     cfg = load_entornos_config(tiny)
     cfg = cfg.model_copy(update={"places": cfg.places.model_copy(update={"overlap": "nearest"})})
-    run = run_entornos(cfg, write=False)
+    run = run_entornos(cfg)
     t = run.table.set_index("place_id")
     assert t["hurtos"].to_dict() == {"A": 3.0, "B": 1.0, "C": 2.0}  # the tie goes to A, listed first
 
@@ -176,7 +178,7 @@ def test_medellin_metro_stations_by_homicides_within_100_m(shared_data):
 
     cfg = load_entornos_config(ROOT / "data" / "examples" / "medellin_metro_homicidios.toml")
     cfg = cfg.model_copy(update={"deploy": None, "robustness": cfg.robustness.model_copy(update={"draws": 100})})
-    run = run_entornos(cfg, write=False)
+    run = run_entornos(cfg)
     t = run.table.set_index("place_id")
     assert len(t) == 48
     homicides = load_points(shared_data / "medellin" / "medellin_homicides.csv", date="fecha_hecho", category="modalidad")
@@ -209,7 +211,7 @@ def test_bogota_stations_on_labelled_synthetic_thefts(shared_data, tmp_path):
     cfg = cfg.model_copy(
         update={"sources": {"hurtos": src}, "deploy": deploy, "robustness": cfg.robustness.model_copy(update={"draws": 0})}
     )
-    run = run_entornos(cfg, write=False)
+    run = run_entornos(cfg)
     assert len(run.table) == 149 and run.table["rank"].min() == 1
     points = load_points(csv, category="delito")
     assert len(points) == len(frame)
@@ -221,8 +223,8 @@ def test_manifest_replays_identically_and_refuses_changed_inputs(tiny):
     cfg = cfg.model_copy(
         update={"deploy": parse_entornos_config({**cfg.model_dump(mode="json"), "deploy": {"teams": 1, "shift_hours": 2}}).deploy}
     )
-    run = run_entornos(cfg)
-    r = runner.invoke(app, ["entornos", "--manifest", str(run.manifest), "--out", str(tiny.parent / "again")])
+    written = run_entornos(cfg).write()
+    r = runner.invoke(app, ["entornos", "--manifest", str(written.manifest), "--out", str(tiny.parent / "again")])
     assert r.exit_code == 0, r.output
     assert "Reproducido:" in r.output
     again = {
@@ -230,13 +232,13 @@ def test_manifest_replays_identically_and_refuses_changed_inputs(tiny):
     }
     first = {p.name: p.read_bytes() for p in (tiny.parent / "out").iterdir() if p.suffix in (".csv", ".json") and "manifest" not in p.name}
     assert again == first and "entornos_despliegue.json" in again
-    doc = json.loads(run.manifest.read_text(encoding="utf-8"))
+    doc = json.loads(written.manifest.read_text(encoding="utf-8"))
     assert doc["result"]["deployment_solve_seconds"] >= 0 and {"numpy", "scipy", "shapely"} <= set(doc["environment"])
     delitos = tiny.parent / "delitos.csv"
     delitos.write_text(delitos.read_text(encoding="latin-1") + "D99;2024-03-07;10:00;Hurto a personas;4,6;-74,08\n", encoding="latin-1")
-    r = runner.invoke(app, ["entornos", "--manifest", str(run.manifest)])
+    r = runner.invoke(app, ["entornos", "--manifest", str(written.manifest)])
     assert r.exit_code == 1 and "changed since the run" in r.output and "Traceback" not in r.output
-    r = runner.invoke(app, ["index", "--manifest", str(run.manifest)])
+    r = runner.invoke(app, ["index", "--manifest", str(written.manifest)])
     assert r.exit_code == 1 and "a 'geoprio.entornos' manifest, expected 'geoprio.index'" in r.output
 
 
@@ -246,9 +248,37 @@ def test_pillars_work_on_places(tiny):
         '[index.pillars]\npatrimonio = ["hurtos"]\nvida = ["lesiones"]\n\n[index.pillar_weights]\npatrimonio = 1\nvida = 3\n\n[robustness]',
     )
     tiny.write_text(text, encoding="utf-8")
-    run = run_entornos(load_entornos_config(tiny), write=False)
+    run = run_entornos(load_entornos_config(tiny))
     t = run.table.set_index("place_id")
     # minmax within each one-indicator pillar: A is 100 on both, B and C 0; pillar weights 1:3
     assert t.loc["A", "pillar__patrimonio"] == 100 and t.loc["A", "pillar__vida"] == 100 and t.loc["B", "pillar__vida"] == 0
     assert run.index.weights_.to_dict() == pytest.approx({"hurtos": 0.25, "lesiones": 0.75})
     assert run.notes["pillars"]["vida"]["weight"] == 0.75
+
+
+def test_manifest_from_before_the_run_protocol_replays(tiny):
+    """Manifests written before ``run.write`` (config under "config", entornos_manifest.json) still replay."""
+    written = run_entornos(load_entornos_config(tiny)).write()
+    doc = json.loads(written.manifest.read_text(encoding="utf-8"))
+    doc["config"] = doc.pop("options")
+    del doc["formats"]
+    old = written.manifest.with_name("entornos_manifest.json")
+    old.write_text(json.dumps(doc), encoding="utf-8")
+    written.manifest.unlink()
+    r = runner.invoke(app, ["entornos", "--manifest", str(old), "--out", str(tiny.parent / "again")])
+    assert r.exit_code == 0, r.output
+    assert "Reproducido: 4 salidas idénticas" in r.output and (tiny.parent / "again" / "manifest.json").is_file()
+
+
+def test_command_line_overrides_are_merged_by_the_library(tiny):
+    cfg = load_entornos_config(tiny)
+    assert cfg.deploy is None
+    changed = cfg.with_overrides(radius_m=50, overlap="nearest", teams=2, days=[4, 5])
+    assert changed.places.radius_m == 50 and changed.places.radius_by_type is None and changed.places.overlap == "nearest"
+    assert (changed.deploy.teams, changed.deploy.shift_hours, changed.deploy.days) == (2, 8, [4, 5])
+    assert changed.with_overrides(shift_hours=4).deploy.teams == 2
+    with pytest.raises(ConfigError, match="shift_hours and days need teams"):
+        cfg.with_overrides(shift_hours=4)
+    with pytest.raises(ConfigError, match="deploy.days"):
+        cfg.with_overrides(teams=1, days=[4, 9])
+    assert cfg.places.radius_m == 100  # the original is untouched (frozen)
