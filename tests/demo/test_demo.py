@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo city generator (geoprio.demo.city)."""
+"""Tests of the synthetic demo city (geoprio.demo): generator, written files and configuration resources."""
 
 from __future__ import annotations
 
@@ -459,3 +459,40 @@ def test_written_demo_files_are_byte_identical_for_the_same_seed(tmp_path) -> No
     assert "indice.toml" in names and "delitos.csv" in names
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+# ----------------------------------------------------------------------------- configuration files
+
+
+def test_config_resources_are_the_files_the_demo_writes(tmp_path) -> None:
+    from importlib import resources
+
+    from geoprio.demo import CONFIG_FILES, demo_config_text, write_demo_city
+
+    config = write_demo_city(make_demo_city(5, n_incidents=300), tmp_path)
+    assert config == tmp_path / "indice.toml"
+    folder = resources.files("geoprio") / "resources" / "demo"
+    assert sorted(p.name for p in folder.iterdir() if p.name.endswith(".toml")) == sorted(CONFIG_FILES)
+    for name in CONFIG_FILES:
+        shipped = (folder / name).read_bytes()
+        assert (tmp_path / name).read_bytes() == shipped, name
+        assert demo_config_text(name).encode("utf-8") == shipped, name
+
+
+def test_config_resources_load_as_configs(tmp_path) -> None:
+    from geoprio.demo import write_demo_city
+    from geoprio.entornos import load_entornos_config
+    from geoprio.index import load_config
+
+    write_demo_city(make_demo_city(5, n_incidents=300), tmp_path)
+    cfg = load_config(tmp_path / "indice.toml")
+    assert [i.name for i in cfg.indicators] == ["violencia", "hurto_personas", "hurto_patrimonio", "convivencia", "quejas", "tendencia"]
+    ecfg = load_entornos_config(tmp_path / "entornos.toml")
+    assert ecfg.deploy is not None and ecfg.deploy.teams == 4
+
+
+def test_unknown_config_file_raises() -> None:
+    from geoprio.demo import demo_config_text
+
+    with pytest.raises(ConfigError, match="not a demo configuration file"):
+        demo_config_text("otro.toml")
