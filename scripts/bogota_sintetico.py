@@ -1,4 +1,4 @@
-"""Write a clearly synthetic 2019 personal-theft point set for Bogotá (see ``geoprio.demo.city.synthetic_incidents``).
+"""Write a clearly synthetic 2019 personal-theft point set for Bogotá (see ``geoprio.demo.records.synthetic_incidents``).
 
 Bogotá publishes crime per UPZ, not as points. This script keeps the SDSCJ's real 2019
 per-UPZ totals of *hurto a personas* and scatters them uniformly inside each urban UPZ,
@@ -6,7 +6,11 @@ with the demo's hour profile, so that the TransMilenio stations can be ranked as
 illustration (``data/examples/bogota_transmilenio_sintetico.toml``). The stations'
 ranking then reflects each UPZ's theft density, not real station-level crime.
 
-    python scripts/bogota_sintetico.py [--shared ../shared/data] [--out output/bogota_sintetico]
+    .venv/bin/python scripts/bogota_sintetico.py [--shared ../shared/data] [--out output/bogota_sintetico]
+
+Run it with the Python that has geoprio installed (the project's ``.venv``). By default it
+writes into the repository's ``output/`` folder (ignored by git), where the example config
+looks for the file; ``--out`` writes elsewhere (then point the config's ``path`` there).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def write_synthetic(shared: Path, out_dir: Path, *, seed: int = 2019) -> Path:
     """Write ``hurtos_sinteticos_2019.csv`` into ``out_dir`` and return its path."""
-    from geoprio.demo.city import synthetic_incidents
+    from geoprio.demo import synthetic_incidents
     from geoprio.io import files as io
     from geoprio.records.load import load_zone_table
     from geoprio.zones.layers import load_zones
@@ -37,6 +41,10 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, default=ROOT / "output" / "bogota_sintetico")
     args = parser.parse_args()
+    try:
+        import geoprio  # noqa: F401
+    except ImportError:
+        parser.exit(1, "geoprio is not installed in this Python; run the script with the project's .venv/bin/python\n")
     print(write_synthetic(args.shared, args.out))
 
 

@@ -1,20 +1,37 @@
 """``geoprio index``: the prioritization index and the ranked zone list from a config file.
 
-A thin layer over :func:`geoprio.index.run.run_index`; :func:`print_index` and
+A thin layer over :func:`geoprio.index.run.run_index` (then :meth:`~geoprio.index.run.IndexRun.write`
+where the config says) and :func:`geoprio.index.run.replay_manifest`; :func:`print_index` and
 :func:`print_reports` are shared with ``geoprio demo``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import pandas as pd
 import typer
 from rich.table import Table
 
-from geoprio.cli.common import LangOpt, check_formats, err, friendly, lang_option, out, print_written
+from geoprio.cli.common import (
+    FormatOpt,
+    LangOpt,
+    ManifestOpt,
+    OutOpt,
+    TopOpt,
+    check_formats,
+    command_line,
+    err,
+    friendly,
+    lang_option,
+    out,
+    print_replay,
+    print_written,
+)
+from geoprio.errors import InputError
 from geoprio.labels import label, labels
+from geoprio.settings import DEFAULT_LANG
 
 __all__ = ["config_overrides", "index_cmd", "print_index", "print_reports", "register"]
 
@@ -38,7 +55,7 @@ def print_index(run: Any, *, top: int, lang: str) -> None:
             str(int(r["rank"])),
             str(r["zone_id"]),
             str(r["name"]) + (" †" if bool(r.get("small_denominator", False)) else ""),
-            "" if _isna(r["parent_name"]) else str(r["parent_name"]),
+            "" if pd.isna(r["parent_name"]) else str(r["parent_name"]),
             f"{r['index']:.1f}",
             str(r["tier"]),
         ]
@@ -48,37 +65,15 @@ def print_index(run: Any, *, top: int, lang: str) -> None:
         rich_table.add_row(*cells)
     out.print(rich_table)
     if "small_denominator" in table.columns and table["small_denominator"].any():
+        small = table[table["small_denominator"].astype(bool)]
+        flagged = ", ".join(f"{z} {n}" for z, n in zip(small["zone_id"], small["name"], strict=True))
         minimum = run.config.index.min_population
-        flagged = ", ".join(
-            f"{z} {n}"
-            for z, n in zip(table.loc[table["small_denominator"], "zone_id"], table.loc[table["small_denominator"], "name"], strict=True)
-        )
         out.print(t["small"].format(n=f"{minimum:g}", action=t["small_" + run.config.index.small_zones], zones=flagged))
     excluded = table[table["rank"].isna()]
     if len(excluded):
         out.print(
             f"{t['excluded']}: " + ", ".join(f"{z} ({why})" for z, why in zip(excluded["zone_id"], excluded["excluded"], strict=True))
         )
-
-
-def _isna(v: Any) -> bool:
-    try:
-        return bool(v != v) or v is None  # NaN or None
-    except (TypeError, ValueError):
-        return v is None or str(v) == "<NA>"
-
-
-def _print_reports(run: Any, lang: str) -> None:
-    for report in run.reports:
-        if report.n_read:
-            err.print(report.summary(lang))
-
-
-def _isna(v: Any) -> bool:
-    try:
-        return bool(v != v) or v is None  # NaN or None
-    except (TypeError, ValueError):
-        return v is None or str(v) == "<NA>"
 
 
 def print_reports(run: Any, lang: str) -> None:
@@ -88,59 +83,19 @@ def print_reports(run: Any, lang: str) -> None:
             err.print(report.summary(lang))
 
 
-@friendly
-def index_cmd(
-    config: Annotated[Optional[Path], typer.Argument(help="TOML configuration of the run (see the README).")] = None,
-    manifest: Annotated[
-        Optional[Path], typer.Option("--manifest", help="Re-run a previous run from its manifest.json and check the outputs are identical.")
-    ] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Output folder (overrides the config's).")] = None,
-    formats: Annotated[
-        Optional[list[str]], typer.Option("--format", help="Output format, repeatable: csv, geojson, gpkg, parquet.")
-    ] = None,
-    draws: Annotated[Optional[int], typer.Option("--draws", min=0, help="Monte Carlo draws for rank stability (0 turns it off).")] = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="Rows to print.")] = 15,
-    lang: LangOpt = "es",
-) -> None:
-    """Compute the prioritization index and the ranked zone list from a config file."""
-    from geoprio.index.config import load_config
-    from geoprio.index.run import replay_manifest, run_index
-
-    lang = lang_option(lang)
-    command = " ".join(["geoprio", *sys.argv[1:]]) if sys.argv else None
-    if manifest is not None:
-        if config is not None:
-            raise typer.BadParameter("give either CONFIG or --manifest, not both")
-        replay = replay_manifest(manifest, out_dir=out_dir)
-        print_reports(replay.run, lang)
-        print_index(replay.run, top=top, lang=lang)
-        print_written(replay.run.outputs, lang, replay.run.manifest)
-        if replay.different:
-            err.print(label("cli", "differs", lang).format(files=", ".join(replay.different)))
-            raise typer.Exit(1)
-        out.print(label("cli", "reproduced", lang).format(n=len(replay.identical)))
-        return
-    if config is None:
-        raise typer.BadParameter("give a CONFIG file or --manifest")
-    cfg = load_config(config)
-    cfg = cfg.model_copy(update=config_overrides(cfg, out_dir=out_dir, formats=formats, draws=draws, lang=lang))
-    with err.status("…"):
-        run = run_index(cfg, command=command)
-    print_reports(run, lang)
-    print_index(run, top=top, lang=lang)
-    print_written(run.outputs, lang, run.manifest)
-
-
 def config_overrides(cfg: Any, *, out_dir: Path | None, formats: list[str] | None, draws: int | None, lang: str) -> dict[str, Any]:
     """The ``output``, ``robustness`` and ``index`` sections of a run config with the command
     line's ``--out``, ``--format``, ``--draws`` and ``--lang`` applied (only those that change).
+
+    Works on any config with those sections (the index's and the entornos' run configs).
     """
+    fmts = check_formats(formats)
     updates: dict[str, Any] = {}
-    if out_dir is not None or formats:
+    if out_dir is not None or fmts:
         updates["output"] = cfg.output.model_copy(
             update={
                 **({"dir": out_dir.resolve()} if out_dir is not None else {}),
-                **({"formats": list(check_formats(formats) or ())} if formats else {}),
+                **({"formats": list(fmts)} if fmts else {}),
             }
         )
     if draws is not None:
@@ -148,6 +103,47 @@ def config_overrides(cfg: Any, *, out_dir: Path | None, formats: list[str] | Non
     if lang != cfg.index.lang:
         updates["index"] = cfg.index.model_copy(update={"lang": lang})
     return updates
+
+
+@friendly
+def index_cmd(
+    config: Annotated[Optional[Path], typer.Argument(help="TOML configuration of the run (see the README).")] = None,
+    manifest: ManifestOpt = None,
+    out_dir: OutOpt = None,
+    formats: FormatOpt = None,
+    draws: Annotated[Optional[int], typer.Option("--draws", min=0, help="Monte Carlo draws for rank stability (0 turns it off).")] = None,
+    top: TopOpt = 15,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Compute the prioritization index and the ranked zone list from a config file.
+
+    The outputs go to the config's [output] folder and formats unless --out / --format say
+    otherwise; --manifest re-runs a previous run and checks its outputs are identical.
+    """
+    from geoprio.index.config import load_config
+    from geoprio.index.run import replay_manifest, run_index
+
+    lang = lang_option(lang)
+    check_formats(formats)
+    if manifest is not None:
+        if config is not None:
+            raise InputError("give either CONFIG or --manifest, not both")
+        with err.status(label("cli", "working", lang)):
+            replay = replay_manifest(manifest, out_dir=out_dir)
+        print_reports(replay.result, lang)
+        print_index(replay.result, top=top, lang=lang)
+        print_replay(replay, lang)
+        return
+    if config is None:
+        raise InputError("give a CONFIG file or --manifest (see geoprio index --help)")
+    cfg = load_config(config)
+    cfg = cfg.model_copy(update=config_overrides(cfg, out_dir=out_dir, formats=formats, draws=draws, lang=lang))
+    with err.status(label("cli", "working", lang)):
+        run = run_index(cfg, command=command_line())
+        written = run.write()
+    print_reports(run, lang)
+    print_index(run, top=top, lang=lang)
+    print_written(written, lang)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,9 +15,9 @@ from geoprio.index.config import (
     check_weekdays,
     load_config,
     parse_config,
-    validated,
 )
 from geoprio.index.estimator import (
+    TIER_CODES,
     Aggregation,
     Direction,
     Normalization,
@@ -26,6 +26,7 @@ from geoprio.index.estimator import (
     aggregate,
     check_pillars,
     normalize,
+    tier_codes,
     tier_labels,
     transform,
 )
@@ -45,9 +46,10 @@ from geoprio.index.rates import (
     raw_rate,
 )
 from geoprio.index.run import (
+    KIND,
     IndexRun,
-    Replay,
     build_zones,
+    config_from_manifest,
     denominator_alternatives,
     fit_index,
     load_source,
@@ -55,11 +57,12 @@ from geoprio.index.run import (
     replay_manifest,
     result_table,
     run_index,
-    write_manifest,
-    write_outputs,
+    tie_source,
 )
 
 __all__ = [
+    "KIND",
+    "TIER_CODES",
     "Aggregation",
     "Direction",
     "GridConfig",
@@ -73,7 +76,6 @@ __all__ = [
     "ParentConfig",
     "PopulationConfig",
     "PriorityIndex",
-    "Replay",
     "RobustnessConfig",
     "RunConfig",
     "SmallZoneRule",
@@ -85,6 +87,7 @@ __all__ = [
     "check_hours",
     "check_pillars",
     "check_weekdays",
+    "config_from_manifest",
     "denominator_alternatives",
     "eb_global",
     "eb_spatial",
@@ -103,9 +106,8 @@ __all__ = [
     "replay_manifest",
     "result_table",
     "run_index",
+    "tier_codes",
     "tier_labels",
+    "tie_source",
     "transform",
-    "validated",
-    "write_manifest",
-    "write_outputs",
 ]

@@ -10,15 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from geoprio.errors import ConfigError
 from geoprio.io import files as io
-from geoprio.settings import DEFAULT_LANG, DEFAULT_METRIC_CRS, RATE_PER
-
-M = TypeVar("M", bound=BaseModel)
+from geoprio.options import Options, validated
+from geoprio.settings import DEFAULT_LANG, DEFAULT_METRIC_CRS, DEFAULT_SEED, OUTPUT_FORMATS, RATE_PER, Lang, OutputFormat
 
 __all__ = [
     "GridConfig",
@@ -32,14 +30,13 @@ __all__ = [
     "SourceConfig",
     "ZonesConfig",
     "load_config",
+    "check_hours",
+    "check_weekdays",
+    "parse_config",
 ]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PopulationConfig(_Model):
+class PopulationConfig(Options):
     """Residents per zone from a table keyed by zone id, and optionally an ambient population
     (visitors, workers, transit boardings) from another column of the same table.
     """
@@ -52,7 +49,7 @@ class PopulationConfig(_Model):
     where: dict[str, Any] | None = None
 
 
-class ParentConfig(_Model):
+class ParentConfig(Options):
     """The enclosing level (e.g. localidades for UPZ)."""
 
     path: Path
@@ -62,14 +59,14 @@ class ParentConfig(_Model):
     method: Literal["overlap", "attribute"] = "overlap"
 
 
-class GridConfig(_Model):
+class GridConfig(Options):
     """Use grid cells over the zones' area instead of the zones themselves."""
 
     cell_size_m: float = Field(gt=0)
     shape: Literal["square", "hex"] = "square"
 
 
-class ZonesConfig(_Model):
+class ZonesConfig(Options):
     """The zone layer: columns, filters, population, parent level, optional grid."""
 
     path: Path
@@ -88,7 +85,7 @@ class ZonesConfig(_Model):
     grid: GridConfig | None = None
 
 
-class SourceConfig(_Model):
+class SourceConfig(Options):
     """One input file. Its layout follows from the keys given:
     ``zone_id`` → a table aggregated per zone; ``key`` → records naming a place;
     otherwise points with coordinates.
@@ -165,7 +162,7 @@ def check_weekdays(v: list[int] | None) -> list[int] | None:
     return v
 
 
-class IndicatorConfig(_Model):
+class IndicatorConfig(Options):
     """One indicator of the index."""
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -205,7 +202,7 @@ class IndicatorConfig(_Model):
         return self.label or self.name
 
 
-class IndexOptions(_Model):
+class IndexOptions(Options):
     """How indicators are transformed, normalized, weighted, aggregated and tiered.
 
     ``pillars`` (TOML table ``[index.pillars]``: pillar name = [indicator names]) groups the
@@ -222,7 +219,7 @@ class IndexOptions(_Model):
     aggregation: Literal["arithmetic", "geometric"] = "arithmetic"
     tiers: Literal["quantiles", "natural_breaks"] = "quantiles"
     n_tiers: int = Field(default=3, ge=2, le=5)
-    lang: Literal["es", "en"] = DEFAULT_LANG  # type: ignore[assignment]
+    lang: Lang = DEFAULT_LANG
     min_population: float | None = Field(default=None, gt=0)
     small_zones: Literal["flag", "exclude", "smooth"] = "flag"
     pillars: dict[str, list[str]] | None = None
@@ -243,7 +240,7 @@ class IndexOptions(_Model):
         return self
 
 
-class RobustnessConfig(_Model):
+class RobustnessConfig(Options):
     """The Monte Carlo over weights and normalizations (``draws = 0`` turns it off)."""
 
     draws: int = Field(default=1000, ge=0)
@@ -252,19 +249,19 @@ class RobustnessConfig(_Model):
     aggregations: list[Literal["arithmetic", "geometric"]] | None = None
     pillar_aggregations: list[Literal["arithmetic", "geometric"]] | None = None
     top_k: int = Field(default=10, ge=1)
-    random_state: int = 20241
+    random_state: int = DEFAULT_SEED
     denominators: list[Literal["population", "ambient", "eb", "eb_spatial", "area", "none"]] | None = None
 
 
-class OutputConfig(_Model):
+class OutputConfig(Options):
     """Where outputs go and in which formats."""
 
     dir: Path = Path("output")
     name: str | None = None
-    formats: list[Literal["csv", "geojson", "gpkg", "parquet"]] = ["csv", "geojson", "gpkg", "parquet"]
+    formats: list[OutputFormat] = Field(default_factory=lambda: list(OUTPUT_FORMATS))
 
 
-class RunConfig(_Model):
+class RunConfig(Options):
     """A complete index run."""
 
     zones: ZonesConfig
@@ -361,26 +358,6 @@ class RunConfig(_Model):
         if self.harm_table:
             paths.append(self.harm_table)
         return paths
-
-
-def _format_validation(source: str, exc: ValidationError, *, what: str = "configuration") -> str:
-    lines = [f"{source}: invalid {what}"]
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"  {loc or '(top level)'}: {msg}")
-    return "\n".join(lines)
-
-
-def validated(model: type[M], doc: dict[str, Any], *, source: str, base: Path | None = None) -> M:
-    """Validate ``doc`` as ``model``; errors become one :class:`ConfigError` naming each setting.
-    With ``base``, relative paths are resolved against it (the model's ``resolved``).
-    """
-    try:
-        cfg = model.model_validate(doc)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation(source, exc)) from None
-    return cfg.resolved(base) if base is not None else cfg  # type: ignore[attr-defined,no-any-return]
 
 
 def parse_config(doc: dict[str, Any], *, source: str = "<config>", base: Path | None = None) -> RunConfig:

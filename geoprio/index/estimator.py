@@ -59,14 +59,18 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from geoprio.errors import ConfigError, InputError
+from geoprio.labels import LANGS, label
+from geoprio.settings import DEFAULT_LANG
 
 __all__ = [
     "AGGREGATIONS",
     "NORMALIZATIONS",
+    "TIER_CODES",
     "PriorityIndex",
     "aggregate",
     "check_pillars",
     "normalize",
+    "tier_codes",
     "tier_labels",
     "transform",
 ]
@@ -79,28 +83,28 @@ TierMethod = Literal["quantiles", "natural_breaks"]
 NORMALIZATIONS: tuple[str, ...] = ("minmax", "zscore", "rank")
 AGGREGATIONS: tuple[str, ...] = ("arithmetic", "geometric")
 
-_TIER_LABELS = {
-    "es": {
-        2: ["baja", "alta"],
-        3: ["baja", "media", "alta"],
-        4: ["baja", "media", "alta", "muy alta"],
-        5: ["muy baja", "baja", "media", "alta", "muy alta"],
-    },
-    "en": {
-        2: ["low", "high"],
-        3: ["low", "medium", "high"],
-        4: ["low", "medium", "high", "very high"],
-        5: ["very low", "low", "medium", "high", "very high"],
-    },
+#: Tier codes from lowest to highest priority, per number of tiers; their words are in the
+#: ``index_tiers`` label topic (``high`` is ``alta`` in Spanish).
+TIER_CODES: dict[int, tuple[str, ...]] = {
+    2: ("low", "high"),
+    3: ("low", "medium", "high"),
+    4: ("low", "medium", "high", "very_high"),
+    5: ("very_low", "low", "medium", "high", "very_high"),
 }
 
 
-def tier_labels(k: int, lang: str = "es") -> list[str]:
+def tier_codes(k: int) -> list[str]:
+    """Tier codes from lowest to highest priority for ``k`` tiers (2 to 5)."""
+    if k not in TIER_CODES:
+        raise ConfigError(f"tiers: k must be 2 to 5, got k={k!r}")
+    return list(TIER_CODES[k])
+
+
+def tier_labels(k: int, lang: str = DEFAULT_LANG) -> list[str]:
     """Tier names from lowest to highest priority (``alta`` is the top tier in Spanish)."""
-    try:
-        return list(_TIER_LABELS[lang][k])
-    except KeyError:
-        raise ConfigError(f"tiers: k must be 2 to 5 and lang 'es' or 'en', got k={k!r}, lang={lang!r}") from None
+    if k not in TIER_CODES or lang not in LANGS:
+        raise ConfigError(f"tiers: k must be 2 to 5 and lang 'es' or 'en', got k={k!r}, lang={lang!r}")
+    return [label("index_tiers", code, lang) for code in TIER_CODES[k]]
 
 
 # --------------------------------------------------------------------------- array functions
@@ -377,7 +381,7 @@ class PriorityIndex:
         tiers: TierMethod = "quantiles",
         n_tiers: int = 3,
         labels: Mapping[str, str] | None = None,
-        lang: str = "es",
+        lang: str = DEFAULT_LANG,
         pillars: Mapping[str, Sequence[str]] | None = None,
         pillar_weights: Literal["equal"] | Mapping[str, float] | None = "equal",
         pillar_aggregation: Aggregation = "arithmetic",
@@ -514,14 +518,8 @@ class PriorityIndex:
         if unknown:
             raise InputError(f"exclude names zones that are not in the table: {unknown[:5]}")
         nan_rows = X.isna().any(axis=1)
-        reasons = {
-            z: (
-                f"sin valor: {', '.join(X.columns[X.loc[z].isna()])}"
-                if self.lang == "es"
-                else f"missing: {', '.join(X.columns[X.loc[z].isna()])}"
-            )
-            for z in X.index[nan_rows]
-        }
+        missing = label("index", "missing_values", self.lang)
+        reasons = {z: missing.format(indicators=", ".join(X.columns[X.loc[z].isna()])) for z in X.index[nan_rows]}
         reasons.update(exclude)
         out_mask = X.index.isin(list(reasons))
         self.excluded_ = pd.Series([reasons[z] for z in X.index[out_mask]], index=X.index[out_mask], dtype="string", name="excluded")

@@ -29,10 +29,12 @@ import pandas as pd
 from geoprio.errors import ConfigError, InputError
 from geoprio.index import rates
 from geoprio.index.config import IndicatorConfig
+from geoprio.labels import label
 from geoprio.records.harm import HarmTable
 from geoprio.records.load import Records, ZoneTable
 from geoprio.records.text import fold, fold_series
-from geoprio.zones.layers import Zones
+from geoprio.settings import DEFAULT_LANG
+from geoprio.zones.layers import Zones, as_zones
 
 __all__ = [
     "IndicatorTable",
@@ -256,9 +258,13 @@ def indicator_table(
     *,
     harm_table: HarmTable | None = None,
     small_zones: SmallZoneRule = SmallZoneRule(),
-    lang: str = "es",
+    lang: str = DEFAULT_LANG,
 ) -> IndicatorTable:
-    """Compute every indicator for every zone."""
+    """Compute every indicator for every zone (``sources`` maps each indicator's source name to its records)."""
+    zones = as_zones(zones)
+    missing = sorted({ind.source for ind in indicators} - set(sources))
+    if missing:
+        raise InputError(f"indicator_table: no records for source(s) {missing}; sources given: {sorted(sources)}")
     cols, notes, extras = {}, {}, {}
     small = pd.Series(False, index=zones.ids, name="small_denominator")
     for ind in indicators:
@@ -273,12 +279,9 @@ def indicator_table(
     exclude: dict[str, str] = {}
     if small_zones.action == "exclude" and small.any():
         pop = zones.frame.set_index("zone_id")["population"]
+        why = label("index", "small_denominator", lang)
         for z in small.index[small.to_numpy()]:
-            exclude[str(z)] = (
-                f"denominador menor que {small_zones.min_population:g} (población {pop[z]:g})"
-                if lang == "es"
-                else f"denominator under {small_zones.min_population:g} (population {pop[z]:g})"
-            )
+            exclude[str(z)] = why.format(minimum=f"{small_zones.min_population:g}", population=f"{pop[z]:g}")
     return IndicatorTable(pd.DataFrame(cols, index=zones.ids), notes, pd.DataFrame(extras, index=zones.ids), small, exclude)
 
 

@@ -1,26 +1,32 @@
-"""The index run end to end: load, validate, tie to zones, measure, index, write, manifest.
+"""The index run end to end: load, validate, tie to zones, measure, index; then, when asked, write.
 
-:func:`run_index` is what ``geoprio index`` and ``geoprio demo`` call; the HTTP API will
-call it too. Each run writes, beside its outputs, a manifest (inputs with their SHA-256,
-the resolved configuration, geoprio's version, the time) from which
-:func:`replay_manifest` re-runs it and checks that the outputs are identical.
+:func:`run_index` takes one :class:`~geoprio.index.config.RunConfig` (which holds the input
+paths and every load setting, so a run can be rebuilt from it) and returns an
+:class:`IndexRun`; it writes nothing. :meth:`IndexRun.write` writes the ranked table in the
+chosen formats, the validation report, the notes and a ``manifest.json`` (kind
+``geoprio.index``, by :func:`geoprio.io.results.write_result`), from which
+:func:`replay_manifest` re-runs the index and checks that the outputs are identical.
+``geoprio index`` and ``geoprio demo`` call these; the HTTP API and seguimiento reuse
+:func:`build_zones`, :func:`load_source` and :func:`tie_source`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
 
-from geoprio.index.config import IndexOptions, IndicatorConfig, RobustnessConfig, RunConfig, SourceConfig, parse_config
+from geoprio.errors import InputError, ManifestError
+from geoprio.index.config import IndexOptions, IndicatorConfig, RobustnessConfig, RunConfig, SourceConfig, ZonesConfig, parse_config
 from geoprio.index.estimator import PriorityIndex
 from geoprio.index.measures import IndicatorTable, SmallZoneRule, harm_weights, indicator_table
 from geoprio.io import files as io
 from geoprio.io import manifest
+from geoprio.io.results import Replay, Written, replay, write_result
 from geoprio.records.harm import HarmTable, load_harm_table
 from geoprio.records.load import Records, ZoneTable, load_keyed, load_points, load_zone_table
 from geoprio.records.report import ValidationReport
@@ -28,14 +34,28 @@ from geoprio.zones.assign import PointLocator
 from geoprio.zones.layers import Zones, join_parent, load_zones, make_grid, with_population
 from geoprio.zones.tie import attach
 
-__all__ = ["IndexRun", "build_zones", "denominator_alternatives", "load_source", "replay_manifest", "run_index", "write_outputs"]
+__all__ = [
+    "KIND",
+    "IndexRun",
+    "build_zones",
+    "config_from_manifest",
+    "denominator_alternatives",
+    "fit_index",
+    "load_source",
+    "pillar_notes",
+    "replay_manifest",
+    "result_table",
+    "run_index",
+    "tie_source",
+]
 
-MANIFEST_NAME = "manifest.json"
+#: The manifest kind of an index run.
+KIND = "geoprio.index"
 
 
-@dataclass
+@dataclass(frozen=True)
 class IndexRun:
-    """Everything an index run produced."""
+    """Everything an index run produced, in memory; :meth:`write` puts it on disk."""
 
     config: RunConfig
     zones: Zones
@@ -45,17 +65,55 @@ class IndexRun:
     stability: pd.DataFrame | None
     table: gpd.GeoDataFrame
     notes: dict[str, Any]
-    outputs: list[Path] = field(default_factory=list)
-    manifest: Path | None = None
+    #: The command line recorded in the manifest (``None`` from Python).
+    command: str | None = None
+    #: The manifest kind (:data:`KIND`).
+    kind: str = field(default=KIND, init=False, repr=False)
 
     @property
     def reports(self) -> list[ValidationReport]:
+        """The validation report of the zones and of every source, in the config's order."""
         return [self.zones.report] + [s.report for s in self.sources.values()]
 
+    @property
+    def name(self) -> str:
+        """The stem of the output files: the config's ``output.name``, else ``indice_<level>``."""
+        return self.config.output.name or f"indice_{self.zones.level}"
 
-def build_zones(cfg: RunConfig) -> Zones:
-    """Load the zone layer with its population and parent level (or the grid over it)."""
-    z = cfg.zones
+    def write(self, out_dir: str | Path | None = None, formats: Sequence[str] | None = None, *, command: str | None = None) -> Written:
+        """Write the ranked table in ``formats``, the validation report, the notes and the manifest.
+
+        ``out_dir`` defaults to the config's ``output.dir`` and ``formats`` to its
+        ``output.formats``. The manifest stores the config (with the folder and formats
+        actually used, and absolute paths) so that :func:`replay_manifest` can rebuild the run.
+        """
+        out = Path(out_dir) if out_dir is not None else self.config.output.dir
+        fmts = list(self.config.output.formats if formats is None else formats)
+        paths = io.write_formats(self.table, out, self.name, fmts)
+        paths.append(io.write_json({r.source: r.to_dict() for r in self.reports}, out / f"{self.name}_validacion.json"))
+        paths.append(io.write_json(self.notes, out / f"{self.name}_notas.json"))
+        cfg = self.config.resolved(Path.cwd())
+        cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"dir": out.resolve(), "formats": fmts})})
+        return write_result(
+            kind=KIND,
+            out_dir=out,
+            files=paths,
+            options=cfg,
+            inputs=cfg.input_paths(),
+            formats=fmts,
+            command=command if command is not None else self.command,
+            parameters={"index": self.index.get_params(), "weights_used": self.notes["weights"]},
+        )
+
+
+def build_zones(cfg: RunConfig | ZonesConfig) -> Zones:
+    """Load the zone layer with its population and parent level (or the grid over it).
+
+    ``cfg`` is a whole run config or just its ``[zones]`` section.
+    """
+    z = cfg if isinstance(cfg, ZonesConfig) else getattr(cfg, "zones", None)
+    if not isinstance(z, ZonesConfig):
+        raise InputError(f"build_zones needs a RunConfig or a ZonesConfig, got {type(cfg).__name__}")
     zones = load_zones(
         z.path,
         id=z.id,
@@ -89,10 +147,11 @@ def build_zones(cfg: RunConfig) -> Zones:
 
 def load_source(name: str, src: SourceConfig) -> Records | ZoneTable:
     """Load one configured source in its layout (points, keyed records or a zone table)."""
-    common = {"kind": src.kind, "source": src.path.name, **src.read_options()}
+    common: dict[str, Any] = {"kind": src.kind, "source": src.path.name, **src.read_options()}
     if src.layout == "table":
-        return load_zone_table(src.path, zone_id=src.zone_id, columns=src.columns, duplicates=src.duplicates, where=src.where, **common)  # type: ignore[arg-type]
-    record_cols = {
+        zone_id = cast(str, src.zone_id)  # the layout is "table" because zone_id is set
+        return load_zone_table(src.path, zone_id=zone_id, columns=src.columns, duplicates=src.duplicates, where=src.where, **common)
+    record_cols: dict[str, Any] = {
         "date": src.date,
         "hour": src.hour,
         "category": src.category,
@@ -103,7 +162,7 @@ def load_source(name: str, src: SourceConfig) -> Records | ZoneTable:
         "date_format": src.date_format,
     }
     if src.layout == "keyed":
-        return load_keyed(src.path, key=src.key, **record_cols, **common)  # type: ignore[arg-type]
+        return load_keyed(src.path, key=cast(str, src.key), **record_cols, **common)
     return load_points(src.path, x=src.x, y=src.y, crs=src.crs, fix_swapped=src.fix_swapped, **record_cols, **common)
 
 
@@ -120,13 +179,18 @@ def tie_source(loaded: Records | ZoneTable, src: SourceConfig, zones: Zones, loc
 def run_index(
     cfg: RunConfig,
     *,
-    write: bool = True,
     progress: Callable[[str], None] | None = None,
     command: str | None = None,
 ) -> IndexRun:
-    """Run the index described by ``cfg``; write outputs and the manifest if ``write``."""
+    """Run the index described by ``cfg`` and return it; nothing is written (see :meth:`IndexRun.write`).
+
+    ``progress`` is called with the code of each step (``zones``, ``source:<name>``,
+    ``indicators``, ``robustness``); ``command`` is kept for the manifest.
+    """
+    if not isinstance(cfg, RunConfig):
+        raise InputError(f"run_index needs a RunConfig (geoprio.index.load_config reads one), got {type(cfg).__name__}")
     say = progress or (lambda _msg: None)
-    say("zonas")
+    say("zones")
     zones = build_zones(cfg)
     harm: HarmTable = load_harm_table(cfg.harm_table)
     locator = None
@@ -134,16 +198,15 @@ def run_index(
         locator = PointLocator().fit(zones.frame.geometry.values)
     sources: dict[str, Records | ZoneTable] = {}
     for name, src in cfg.sources.items():
-        say(f"fuente {name}")
+        say(f"source:{name}")
         sources[name] = tie_source(load_source(name, src), src, zones, locator)
-    say("indicadores")
+    say("indicators")
     opts = cfg.index
     rule = SmallZoneRule(opts.min_population, opts.small_zones)
     itable = indicator_table(cfg.indicators, sources, zones, harm_table=harm, small_zones=rule, lang=opts.lang)
-    values, notes = itable.values, itable.notes
     rb = cfg.robustness
     if rb.draws > 0:
-        say("índice y robustez (Monte Carlo)")
+        say("robustness")
     model, stability = fit_index(
         itable,
         cfg.indicators,
@@ -153,12 +216,8 @@ def run_index(
         alternatives=denominator_alternatives(cfg, sources, zones, harm, rb.denominators) if rb.draws > 0 else None,
     )
     table = result_table(zones, model, stability, itable)
-    run_notes: dict[str, Any] = {"indicators": notes, "weights": model.weights_.round(8).to_dict(), **pillar_notes(model, opts)}
-    run = IndexRun(cfg, zones, sources, values, model, stability, table, notes=run_notes)
-    if write:
-        say("escritura")
-        write_outputs(run, command=command)
-    return run
+    run_notes: dict[str, Any] = {"indicators": itable.notes, "weights": model.weights_.round(8).to_dict(), **pillar_notes(model, opts)}
+    return IndexRun(cfg, zones, sources, itable.values, model, stability, table, run_notes, command=command)
 
 
 def fit_index(
@@ -224,7 +283,7 @@ def denominator_alternatives(
     sources: dict[str, Records | ZoneTable],
     zones: Zones,
     harm: HarmTable,
-    choices: list[str] | None,
+    choices: Sequence[str] | None,
 ) -> dict[str, pd.DataFrame] | None:
     """The indicator table recomputed with every rate indicator measured another way.
 
@@ -250,6 +309,9 @@ def denominator_alternatives(
 
 
 def result_table(zones: Zones, model: PriorityIndex, stability: pd.DataFrame | None, itable: IndicatorTable) -> gpd.GeoDataFrame:
+    """The ranked table: one row per zone with its names, population, index, tier, drivers,
+    indicator values, Monte Carlo stability and small-denominator flag, and its polygon.
+    """
     t = model.table()
     if stability is not None:
         t = t.join(stability.drop(columns="rank_nominal"))
@@ -266,58 +328,38 @@ def result_table(zones: Zones, model: PriorityIndex, stability: pd.DataFrame | N
     return out.reset_index()
 
 
-def _output_name(run: IndexRun) -> str:
-    return run.config.output.name or f"indice_{run.zones.level}"
+def config_from_manifest(doc: Mapping[str, Any], *, source: str | Path = "manifest.json") -> RunConfig:
+    """The :class:`RunConfig` an index manifest records.
+
+    Manifests store it under ``options``; those written before the run protocol, under ``config``.
+    """
+    stored = doc.get("options") if doc.get("options") is not None else doc.get("config")
+    if not isinstance(stored, Mapping):
+        raise ManifestError(f"{source}: records no index configuration (no 'options' or 'config')")
+    return parse_config(dict(stored), source=f"{Path(source).name} (options)")
 
 
-def write_outputs(run: IndexRun, *, command: str | None = None) -> list[Path]:
-    """Write the ranked table in the configured formats, the validation report and the manifest."""
-    out_dir = run.config.output.dir
-    name = _output_name(run)
-    paths = io.write_formats(run.table, out_dir, name, run.config.output.formats)
-    paths.append(io.write_json({r.source: r.to_dict() for r in run.reports}, out_dir / f"{name}_validacion.json"))
-    paths.append(io.write_json(run.notes, out_dir / f"{name}_notas.json"))
-    run.outputs = paths
-    run.manifest = write_manifest(run, paths, command=command)
-    return paths
-
-
-def write_manifest(run: IndexRun, outputs: list[Path], *, command: str | None = None) -> Path:
-    """Write ``manifest.json``: inputs (SHA-256), resolved config, parameters, versions, outputs."""
-    cfg = run.config
-    doc = manifest.document(
-        kind="geoprio.index",
-        command=command,
-        config=cfg,
-        inputs=cfg.input_paths(),
-        outputs=outputs,
-        parameters={"index": run.index.get_params(), "weights_used": run.notes["weights"]},
-    )
-    return manifest.write(doc, cfg.output.dir / MANIFEST_NAME)
-
-
-@dataclass
-class Replay:
-    """Result of re-running a manifest."""
-
-    run: IndexRun
-    identical: list[str]
-    different: list[str]
-
-
-def replay_manifest(path: str | Path, *, out_dir: Path | None = None, progress: Callable[[str], None] | None = None) -> Replay:
+def replay_manifest(path: str | Path, *, out_dir: str | Path | None = None, progress: Callable[[str], None] | None = None) -> Replay:
     """Re-run the index a manifest describes and compare the outputs with the recorded ones.
 
-    Raises :class:`ManifestError` if an input is missing or its SHA-256 changed since the
-    run. Tabular outputs (CSV, JSON) are compared by hash; GeoPackage and GeoParquet
-    embed write times and are not compared byte for byte.
+    Writes into ``out_dir`` (default: the manifest's folder). Raises
+    :class:`~geoprio.errors.ManifestError` if an input is missing or its SHA-256 changed since
+    the run. Tabular outputs (CSV, JSON) are compared by hash; GeoPackage and GeoParquet embed
+    write times and are not compared byte for byte.
     """
     p = Path(path)
-    doc = manifest.read(p, kind="geoprio.index")
+    command = f"geoprio index --manifest {p}"
+
+    def rerun(cfg: RunConfig) -> IndexRun:
+        return run_index(cfg, progress=progress, command=command)
+
+    doc = manifest.read(p, kind=KIND)
+    if doc.get("options") is not None:
+        return replay(p, kind=KIND, options_type=RunConfig, run=rerun, out_dir=out_dir)
+    # written before the run protocol: the config is under "config", the formats in it
     manifest.check_inputs(doc, source=p)
-    cfg = parse_config(doc["config"], source=p.name)
-    if out_dir is not None:
-        cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update={"dir": out_dir.resolve()})})
-    run = run_index(cfg, progress=progress, command=f"geoprio index --manifest {p}")
-    identical, different = manifest.compare_outputs(doc, run.outputs)
-    return Replay(run, identical, different)
+    cfg = config_from_manifest(doc, source=p)
+    run = rerun(cfg)
+    written = run.write(out_dir if out_dir is not None else p.parent)
+    identical, different = manifest.compare_outputs(doc, written.files)
+    return Replay(run, written, identical, different)

@@ -1,4 +1,4 @@
-"""Reading and writing files: the only module of geoprio that touches the disk.
+"""Reading and writing data files: every input table, layer and TOML, every output, atomically.
 
 Reading copes with what Colombian open-data portals publish: CSV with ``,`` ``;`` or tab
 separators, decimal commas, UTF-8 or Latin-1/cp1252 text, Excel workbooks, and vector
@@ -301,7 +301,11 @@ def _write_with(path: str | os.PathLike[str], writer: Callable[[Path], None]) ->
 
 def write_text(text: str, path: str | os.PathLike[str]) -> Path:
     """Write UTF-8 text atomically."""
-    return _write_with(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def _write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return _write_with(path, _write)
 
 
 def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:

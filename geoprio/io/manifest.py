@@ -3,11 +3,13 @@
 A manifest is a JSON document with the same core keys whatever the command: ``kind``,
 ``geoprio_version``, ``created_at`` (UTC), ``command``, ``inputs`` (path, SHA-256, bytes;
 optionally a role), ``outputs`` (path, SHA-256), ``environment`` (Python, platform and the
-versions of the libraries that shape the numbers), plus the command's own keys (the resolved
-``config``, ``parameters``, ``notes``…). :func:`document` builds it, :func:`write` writes it
-atomically. For replay, :func:`read` loads one, :func:`check_inputs` refuses to re-run when an
-input is missing or changed, and :func:`compare_outputs` says which re-written outputs are
-byte-identical (text outputs only: GeoPackage and GeoParquet embed write times).
+versions of the libraries that shape the numbers), plus the job's own keys (its ``options``,
+``formats``, ``parameters``, ``notes``…; manifests written before the run protocol hold a
+``config`` instead of ``options``). :func:`document` builds it, :func:`write` writes it
+atomically; jobs call them through :func:`geoprio.io.results.write_result`. For replay,
+:func:`read` loads one, :func:`check_inputs` refuses to re-run when an input is missing or
+changed, and :func:`compare_outputs` says which re-written outputs are byte-identical (text
+outputs only: GeoPackage and GeoParquet embed write times).
 """
 
 from __future__ import annotations
@@ -127,7 +129,8 @@ def check_inputs(doc: Mapping[str, Any], *, source: str | Path = "manifest") -> 
 def compare_outputs(doc: Mapping[str, Any], outputs: Iterable[Path]) -> tuple[list[str], list[str]]:
     """Names of the re-written text outputs that are identical to / different from the recorded ones."""
     recorded = {Path(o["path"]).name: o["sha256"] for o in doc["outputs"]}
-    identical, different = [], []
+    identical: list[str] = []
+    different: list[str] = []
     for out in outputs:
         if out.suffix not in COMPARED_SUFFIXES or out.name not in recorded:
             continue

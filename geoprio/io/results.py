@@ -48,11 +48,16 @@ class Written:
 class Result(Protocol):
     """What every job returns."""
 
-    #: The manifest kind, e.g. ``"geoprio.hotspots"``.
-    kind: str
+    @property
+    def kind(self) -> str:
+        """The manifest kind, e.g. ``"geoprio.hotspots"``."""
+        ...
 
-    def write(self, out_dir: str | Path, formats: Sequence[str] | None = None) -> Written:
-        """Write the outputs and the manifest into ``out_dir``; return what was written."""
+    def write(self, out_dir: str | Path, formats: Sequence[str] | None = None, *, command: str | None = None) -> Written:
+        """Write the outputs and the manifest into ``out_dir``; return what was written.
+
+        ``command`` is the command line recorded in the manifest (None from Python).
+        """
         ...
 
 
@@ -65,6 +70,7 @@ def write_result(
     inputs: Iterable[str | Path | tuple[str, str | Path]] = (),
     formats: Sequence[str] | None = None,
     command: str | None = None,
+    manifest_name: str = MANIFEST_NAME,
     **extra: Any,
 ) -> Written:
     """Write ``manifest.json`` into ``out_dir`` for a result whose ``files`` are already written.
@@ -72,7 +78,9 @@ def write_result(
     ``options`` is stored whole (its JSON form) so that :func:`replay` can rebuild it;
     ``inputs`` are hashed (SHA-256) so that a replay refuses changed inputs; ``formats`` is
     recorded so that a replay writes the same files; ``extra`` holds the job's own keys
-    (``parameters``, ``summary``, ``notes``…).
+    (``parameters``, ``summary``, ``notes``…). ``manifest_name`` is for jobs that share a
+    folder with the index (whose ``manifest.json`` the API reads), e.g.
+    ``seguimiento_manifest.json``.
     """
     doc = manifest.document(
         kind=kind,
@@ -83,7 +91,7 @@ def write_result(
         formats=list(formats) if formats is not None else None,
         **extra,
     )
-    path = manifest.write(doc, Path(out_dir) / MANIFEST_NAME)
+    path = manifest.write(doc, Path(out_dir) / manifest_name)
     return Written(tuple(files), path)
 
 
@@ -107,17 +115,20 @@ def replay(
     options_type: type[OptionsT],
     run: Callable[[OptionsT], Result],
     out_dir: str | Path | None = None,
+    command: str | None = None,
 ) -> Replay:
     """Re-run the job a manifest describes and compare the outputs with the recorded ones.
 
-    Raises :class:`~geoprio.errors.ManifestError` when the file is not a ``kind`` manifest, or
-    when an input is missing or changed since the run.
+    The outputs go to ``out_dir`` (default: the manifest's folder, overwriting the run's files
+    with identical ones); ``command`` is recorded in the new manifest. Raises
+    :class:`~geoprio.errors.ManifestError` when the file is not a ``kind`` manifest, or when an
+    input is missing or changed since the run.
     """
     p = Path(path)
     doc = manifest.read(p, kind=kind)
     manifest.check_inputs(doc, source=p)
     options = validated(options_type, doc.get("options") or {}, source=f"{p} (options)", what="options")
     result = run(options)
-    written = result.write(out_dir if out_dir is not None else p.parent, doc.get("formats"))
+    written = result.write(out_dir if out_dir is not None else p.parent, doc.get("formats"), command=command)
     identical, different = manifest.compare_outputs(doc, written.files)
     return Replay(result, written, identical, different)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from geoprio.errors import ConfigError
+from geoprio.io import files as io
 from geoprio.records.text import fold, fold_series
 
 __all__ = ["HarmTable", "load_harm_table"]
@@ -89,17 +90,10 @@ class HarmTable:
 def load_harm_table(path: str | os.PathLike[str] | None = None) -> HarmTable:
     """Read a harm table TOML (the default one when ``path`` is None)."""
     if path is None:
-        text = resources.files("geoprio").joinpath("resources/harm_weights.toml").read_text(encoding="utf-8")
+        doc = tomllib.loads(resources.files("geoprio").joinpath("resources/harm_weights.toml").read_text(encoding="utf-8"))
         source = "geoprio default"
     else:
-        p = Path(path)
-        if not p.exists():
-            raise ConfigError(f"{p}: harm table not found")
-        text, source = p.read_text(encoding="utf-8"), p.name
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from exc
+        doc, source = io.read_toml(path, what="harm table"), Path(path).name
     entries = []
     for key, e in doc.get("categories", {}).items():
         try:

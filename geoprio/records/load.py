@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -261,6 +261,8 @@ def _read(path: str | os.PathLike[str] | pd.DataFrame, *, source: str | None, **
     if isinstance(path, pd.DataFrame):
         df = path.astype({c: "string" for c in path.columns}) if len(path.columns) else path
         return df.reset_index(drop=True), source or "<table>", {"decimal": "."}
+    if not isinstance(path, str | os.PathLike):
+        raise InputError(f"expected a file path or a pandas DataFrame, got {type(path).__name__}")
     df = io.read_table(path, **read_options)  # type: ignore[arg-type]
     if df.empty:
         raise InputError(f"{path}: no data rows")
@@ -460,8 +462,8 @@ def load_points(
     df, source, read_info = _read(path, source=source, **read_options)
     report = ValidationReport(source=source, n_read=len(df), settings={k: v for k, v in read_info.items() if k != "path"})
     rows = _user_rows(df)
-    x_col = _resolve(df, x, "x", source, required=True)
-    y_col = _resolve(df, y, "y", source, required=True)
+    x_col = cast(str, _resolve(df, x, "x", source, required=True))  # required: a str or an error
+    y_col = cast(str, _resolve(df, y, "y", source, required=True))
     report.columns.update({"x": x_col, "y": y_col})
     decimal = str(read_info.get("decimal", "."))
     xs, xmiss, xbad = parse_numbers(df[x_col], decimal)
@@ -532,7 +534,7 @@ def _to_lonlat(
         src = CRS.from_user_input(crs)
     except Exception as exc:
         raise CRSError(f"{source}: unknown CRS {crs!r}: {exc}") from exc
-    if src.equals(CRS.from_epsg(4326)) or (src.is_geographic and src.datum.name.startswith("Marco Geocentrico")):
+    if src.equals(CRS.from_epsg(4326)) or (src.is_geographic and src.datum is not None and src.datum.name.startswith("Marco Geocentrico")):
         return xs.copy(), ys.copy()
     transformer = Transformer.from_crs(src, "EPSG:4326", always_xy=True)
     lon, lat = transformer.transform(xs, ys)

@@ -12,25 +12,27 @@ from typing import Any
 
 import numpy as np
 
+from geoprio.labels import labels
+
 __all__ = ["REASONS", "RowIssue", "ValidationReport"]
 
-#: Reason codes and their descriptions (es, en).
-REASONS: dict[str, tuple[str, str]] = {
-    "missing_coordinates": ("coordenadas vacías", "missing coordinates"),
-    "bad_coordinates": ("coordenadas no numéricas", "unparseable coordinates"),
-    "swapped_coordinates": ("latitud y longitud invertidas", "latitude and longitude swapped"),
-    "outside_study_area": ("fuera del área de estudio", "outside the study area"),
-    "missing_date": ("fecha vacía", "missing date"),
-    "bad_date": ("fecha no interpretable", "unparseable date"),
-    "bad_hour": ("hora no interpretable", "unparseable hour"),
-    "duplicate_id": ("identificador duplicado", "duplicate id"),
-    "bad_count": ("cantidad no numérica o negativa", "unparseable or negative count"),
-    "missing_key": ("lugar vacío", "missing place name or code"),
-    "unmatched_key": ("lugar sin zona correspondiente", "place matches no zone"),
-    "unknown_zone": ("zona que no está en la capa de zonas", "zone not in the zone layer"),
-    "repaired_geometry": ("polígono inválido reparado", "invalid polygon repaired"),
-    "missing_population": ("zona sin población", "zone without population"),
-}
+#: Reason codes of what a load drops, corrects or flags (their words: labels topic ``records``).
+REASONS: tuple[str, ...] = (
+    "missing_coordinates",
+    "bad_coordinates",
+    "swapped_coordinates",
+    "outside_study_area",
+    "missing_date",
+    "bad_date",
+    "bad_hour",
+    "duplicate_id",
+    "bad_count",
+    "missing_key",
+    "unmatched_key",
+    "unknown_zone",
+    "repaired_geometry",
+    "missing_population",
+)
 
 _MAX_EXAMPLES = 5
 
@@ -44,13 +46,12 @@ class RowIssue:
     value: Any
 
     def describe(self, row_word: str = "row", lang: str = "en") -> str:
-        if lang == "es":
-            word = {"row": "fila", "feature": "objeto"}.get(row_word, row_word)
-            col = f", columna {self.column!r}" if self.column else ""
-        else:
-            word, col = row_word, (f", column {self.column!r}" if self.column else "")
+        """``fila 12, columna 'fecha': '31/02/2024'`` (or its English form)."""
+        t = labels("records", lang)
+        word = t.get(row_word, row_word)
+        col = f", {t['column']} {self.column!r}" if self.column else ""
         empty = self.value is None or (isinstance(self.value, float) and np.isnan(self.value))
-        shown = ("(vacío)" if lang == "es" else "(empty)") if empty else repr(self.value)
+        shown = t["empty"] if empty else repr(self.value)
         return f"{word} {self.row}{col}: {shown}"
 
 
@@ -141,23 +142,13 @@ class ValidationReport:
 
     def summary(self, lang: str = "es") -> str:
         """A few human lines: kept/read and each reason with an example."""
-        i = 0 if lang == "es" else 1
-        head = (
-            f"{self.source}: {self.n_kept:,} de {self.n_read:,} filas usadas"
-            if i == 0
-            else f"{self.source}: {self.n_kept:,} of {self.n_read:,} rows used"
-        )
-        lines = [head]
-        for title, bucket in (
-            (("descartadas", "dropped"), self.dropped),
-            (("corregidas", "corrected"), self.corrected),
-            (("con advertencia", "flagged"), self.flagged),
-        ):
+        t = labels("records", lang)
+        lines = [t["summary_head"].format(source=self.source, kept=f"{self.n_kept:,}", read=f"{self.n_read:,}")]
+        for title, bucket in (("dropped", self.dropped), ("corrected", self.corrected), ("flagged", self.flagged)):
             for reason, n in bucket.items():
                 ex = self.examples.get(reason, [])
-                lead = ("p. ej.", "e.g.")[i]
-                example = f" ({lead} {ex[0].describe(self.row_word, lang)})" if ex else ""
-                lines.append(f"  {title[i]}: {n:,} × {REASONS[reason][i]}{example}")
+                example = f" ({t['for_example']} {ex[0].describe(self.row_word, lang)})" if ex else ""
+                lines.append(f"  {t[title]}: {n:,} × {t[reason]}{example}")
         return "\n".join(lines)
 
 

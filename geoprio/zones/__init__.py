@@ -6,8 +6,10 @@ from geoprio.zones.assign import (
     count_by_zone,
     locate_points,
 )
+from geoprio.zones.bbox import BBox, parse_bbox, resolve_bbox
 from geoprio.zones.layers import (
     Zones,
+    as_zones,
     check_metric_crs,
     contiguity,
     join_parent,
@@ -22,11 +24,15 @@ from geoprio.zones.tie import (
 )
 
 __all__ = [
+    "BBox",
+    "parse_bbox",
+    "resolve_bbox",
     "PointLocator",
     "Predicate",
     "Zones",
     "attach",
     "check_metric_crs",
+    "as_zones",
     "contiguity",
     "count_by_zone",
     "join_parent",

@@ -96,7 +96,7 @@ class PointLocator:
     # ------------------------------------------------------------------ fit
 
     def fit(self, polygons: Sequence[Any] | npt.ArrayLike) -> PointLocator:
-        """Index ``polygons`` (shapely Polygons/MultiPolygons; a GeoSeries works too).
+        """Index ``polygons`` (shapely Polygons/MultiPolygons; geoprio Zones, a GeoDataFrame or a GeoSeries work too).
 
         Returns ``self``. The polygons are prepared in place (``shapely.prepare``).
         Empty polygons are allowed and never match.
@@ -263,13 +263,17 @@ class PointLocator:
 
 def _as_polygons(polygons: Any) -> np.ndarray:
     """Validate ``polygons`` and return them as a 1-D object array."""
+    polygons = getattr(polygons, "frame", polygons)  # geoprio Zones
     geoms = getattr(polygons, "geometry", polygons)  # GeoDataFrame / GeoSeries
     geoms = np.asarray(geoms, dtype=object)
     if geoms.ndim != 1:
         raise InputError(f"polygons must be a 1-D sequence of shapely polygons, got shape {geoms.shape}")
     if geoms.size == 0:
         raise InputError("polygons is empty: at least one polygon is needed")
-    kinds = shapely.get_type_id(geoms)  # raises TypeError for non-geometries
+    try:
+        kinds = shapely.get_type_id(geoms)
+    except TypeError:
+        raise InputError("polygons must be shapely polygons (or Zones, a GeoDataFrame, a GeoSeries)") from None
     bad = np.flatnonzero((kinds != 3) & (kinds != 6))
     if bad.size:
         i = int(bad[0])

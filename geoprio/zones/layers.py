@@ -28,6 +28,7 @@ from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
 
 __all__ = [
     "Zones",
+    "as_zones",
     "check_metric_crs",
     "contiguity",
     "join_parent",
@@ -92,6 +93,14 @@ class Zones:
         if pop.notna().any():
             s += f", {pop.sum():,.0f} habitantes ({int(pop.isna().sum())} sin población)"
         return s
+
+
+def as_zones(obj: Any, *, what: str = "zones") -> Zones:
+    """``obj`` if it is a :class:`Zones`; otherwise an :class:`InputError` saying how to make one."""
+    if isinstance(obj, Zones):
+        return obj
+    hint = "; load_zones(gdf, id='<id column>') makes Zones of a GeoDataFrame" if isinstance(obj, gpd.GeoDataFrame) else ""
+    raise InputError(f"{what} must be geoprio Zones (from load_zones or make_grid), got {type(obj).__name__}{hint}")
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -234,6 +243,8 @@ def load_zones(
     """
     if isinstance(path, gpd.GeoDataFrame):
         gdf, src = path.copy(), source or "<zones>"
+    elif not isinstance(path, str | os.PathLike):
+        raise InputError(f"load_zones reads a file path or a GeoDataFrame, got {type(path).__name__}")
     else:
         gdf = io.read_layer(path, layer=layer)
         src = source or os.path.basename(os.fspath(path))
@@ -269,6 +280,7 @@ def with_population(
     """
     from geoprio.records.load import load_zone_table
 
+    zones = as_zones(zones)
     columns = [column] + ([ambient] if ambient else [])
     t = load_zone_table(table, zone_id=zone_id, columns=columns, duplicates=duplicates, where=where, source=source, **read_options)
     values = t.values[column]
@@ -305,6 +317,7 @@ def join_parent(
     ``method="attribute"`` uses ``zones.frame.parent_id`` (read from a column) and only
     fills ``parent_name``; unknown parent ids are errors.
     """
+    zones, parent = as_zones(zones), as_zones(parent, what="parent")
     frame = zones.frame.copy()
     if method == "attribute":
         names = parent.frame.set_index("zone_id")["name"]
@@ -365,6 +378,8 @@ def make_grid(
         raise InputError(f"cell_size_m must be a positive number of metres, got {cell_size_m!r}")
     if isinstance(area, Zones):
         zones = area
+    elif not isinstance(area, gpd.GeoDataFrame):
+        raise InputError(f"make_grid covers Zones or a GeoDataFrame of polygons, got {type(area).__name__}")
     else:
         zones = _from_frame(
             area.reset_index(drop=True).assign(_gid=np.arange(len(area)).astype(str)),
@@ -452,7 +467,7 @@ def _hex_cells(x0: float, y0: float, x1: float, y1: float, width: float) -> np.n
     vy = gy.ravel()[:, None] + r * np.sin(angles)[None, :]
     coords = np.stack([vx, vy], axis=-1)
     coords = np.concatenate([coords, coords[:, :1]], axis=1)
-    return shapely.polygons(coords)
+    return np.asarray(shapely.polygons(coords), dtype=object)
 
 
 def contiguity(geometries: np.ndarray, *, tolerance: float = 0.0) -> sp.csr_matrix:

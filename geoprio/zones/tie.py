@@ -20,7 +20,7 @@ from geoprio.errors import InputError
 from geoprio.records.load import Records
 from geoprio.records.text import fold_series
 from geoprio.zones.assign import PointLocator
-from geoprio.zones.layers import Zones
+from geoprio.zones.layers import Zones, as_zones
 
 __all__ = ["attach", "match_keys", "normalize_keys"]
 
@@ -60,6 +60,11 @@ def match_keys(
         If given (0–1), keys still unmatched are compared with :func:`difflib.get_close_matches`
         at this cutoff; off by default because a wrong match is worse than none.
     """
+    zones = as_zones(zones)
+    if not isinstance(keys, pd.Series):
+        if isinstance(keys, str) or not hasattr(keys, "__len__"):
+            raise InputError(f"keys must be a sequence of place names or codes, got {type(keys).__name__}")
+        keys = pd.Series(list(keys), dtype="string")
     raw = normalize_keys(keys.astype("string"))
     if pattern is not None:
         try:
@@ -124,6 +129,9 @@ def attach(
     :func:`match_keys` with ``on``, ``pattern``, ``aliases`` and ``fuzzy``. A fitted
     ``locator`` can be passed to reuse its index across sources.
     """
+    if not isinstance(records, Records):
+        raise InputError(f"records must be geoprio Records (from load_points or load_keyed), got {type(records).__name__}")
+    zones = as_zones(zones)
     data = records.data
     report = replace(
         records.report, dropped=dict(records.report.dropped), examples=dict(records.report.examples), settings=dict(records.report.settings)

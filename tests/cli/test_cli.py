@@ -14,6 +14,10 @@ from geoprio.cli import app
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
+#: The demo city shipped in the repository (read only: every command here writes to tmp_path).
+DEMO_INPUTS = ROOT / "data" / "demo"
+_TOML, _UPZ = str(DEMO_INPUTS / "indice.toml"), str(DEMO_INPUTS / "upz.geojson")
+_CRIMES, _COMPLAINTS = str(DEMO_INPUTS / "delitos.csv"), str(DEMO_INPUTS / "quejas.csv")
 
 
 def geoprio(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -70,8 +74,8 @@ def test_demo_writes_inputs_outputs_and_manifest(demo_dir):
     assert "La Candelaria" in html and (demo_dir / "mapas" / "assets").is_dir()
 
 
-def test_index_from_config_in_english_and_replay_from_manifest(demo_dir, tmp_path):
-    r = geoprio("index", str(demo_dir / "indice.toml"), "--out", str(tmp_path / "en"), "--lang", "en", "--draws", "50", "--format", "csv")
+def test_index_from_config_in_english_and_replay_from_manifest(tmp_path):
+    r = geoprio("index", _TOML, "--out", str(tmp_path / "en"), "--lang", "en", "--draws", "50", "--format", "csv")
     assert r.returncode == 0, r.stderr
     assert "Prioritization index — upz" in r.stdout and "high" in r.stdout
     assert sorted(p.name for p in (tmp_path / "en").iterdir()) == [
@@ -105,14 +109,14 @@ def test_bad_input_exits_non_zero_without_traceback(tmp_path):
     assert r.exit_code != 0
 
 
-def test_validate_reports_rows_and_unmatched_keys(demo_dir):
+def test_validate_reports_rows_and_unmatched_keys():
     r = geoprio(
         "validate",
-        str(demo_dir / "quejas.csv"),
+        str(DEMO_INPUTS / "quejas.csv"),
         "--key",
         "upz",
         "--zones",
-        str(demo_dir / "upz.geojson"),
+        str(DEMO_INPUTS / "upz.geojson"),
         "--zones-id",
         "cod_upz",
         "--zones-name",
@@ -124,10 +128,10 @@ def test_validate_reports_rows_and_unmatched_keys(demo_dir):
     assert "rows used" in r.stdout and "place matches no zone" in r.stdout and "Most frequent unmatched places" in r.stdout
 
 
-def test_grid_and_harm_commands(demo_dir, tmp_path):
+def test_grid_and_harm_commands(tmp_path):
     r = geoprio(
         "grid",
-        str(demo_dir / "upz.geojson"),
+        str(DEMO_INPUTS / "upz.geojson"),
         "--id",
         "cod_upz",
         "--cell-size-m",
@@ -142,3 +146,29 @@ def test_grid_and_harm_commands(demo_dir, tmp_path):
     assert h.exit_code == 0 and "homicidio" in h.output and "208" in h.output
     v = runner.invoke(app, ["--version"])
     assert v.exit_code == 0 and v.output.startswith("geoprio ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["index", _TOML, "--lang", "fr"], "language 'fr' is not available; choose one of es, en"),
+        (["index", _TOML, "--format", "shp"], "unknown format(s) 'shp'; choose from csv, geojson, gpkg, parquet"),
+        (["index"], "give a CONFIG file or --manifest"),
+        (["index", _TOML, "--manifest", "m.json"], "give either CONFIG or --manifest, not both"),
+        (["validate", _CRIMES, "--lang", "fr"], "language 'fr' is not available"),
+        (["validate", _CRIMES, "--kind", "robo"], "kind: Input should be 'crime', 'complaint' or 'coexistence'"),
+        (["validate", _COMPLAINTS, "--key", "upz", "--zones", _UPZ], "--zones needs --zones-id"),
+        (["grid", _UPZ, "--id", "cod_upz", "--cell-size-m", "500", "--shape", "tri", "--out", "g.gpkg"], "shape must be"),
+        (["harm", "--lang", "fr"], "language 'fr' is not available"),
+    ],
+)
+def test_input_errors_exit_1_naming_the_choices(args, message, tmp_path):
+    r = geoprio(*args, cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert message in r.stderr and "internal error" not in r.stderr and "Traceback" not in r.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_harm_in_english():
+    h = runner.invoke(app, ["harm", "--lang", "en"])
+    assert h.exit_code == 0 and "Harm weights (geoprio default)" in h.output and "homicidio" in h.output

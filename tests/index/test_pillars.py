@@ -283,6 +283,7 @@ def test_demo_config_with_pillars(tmp_path):
     )
     (tmp_path / "pilares.toml").write_text(text, encoding="utf-8")
     run = run_index(load_config(tmp_path / "pilares.toml"))
+    run.write()
     m, t = run.index, run.table.set_index("zone_id")
     assert m.pillar_weights_.to_dict() == pytest.approx({"violencia_y_delitos": 0.75, "convivencia": 0.25})
     # explicit weights 4, 3, 2, 1 within the first pillar, 1.5 and 1 within the second

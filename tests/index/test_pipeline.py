@@ -152,6 +152,8 @@ def test_bogota_upz_index_from_the_sdscj_table(shared_data, tmp_path):
         update={"output": cfg.output.model_copy(update={"dir": tmp_path}), "robustness": cfg.robustness.model_copy(update={"draws": 200})}
     )
     run = run_index(cfg)
+    assert not any(tmp_path.iterdir())  # nothing is written unless asked
+    run.write()
     t = run.table.set_index("zone_id")
     assert len(t) == 112 and t["rank"].notna().all()
     # UPR1..UPR3, UPZ999 ("sin localización") and the rural rows are reported, not silently ignored
@@ -228,12 +230,13 @@ def test_manifest_replay_reproduces_and_detects_changed_inputs(tmp_path):
         encoding="utf-8",
     )
     run = run_index(load_config(tmp_path / "c.toml"))
+    written = run.write()
     m = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert {Path(i["path"]).name for i in m["inputs"]} == {"z.geojson", "d.csv"}
     assert m["parameters"]["weights_used"] == {"hurto": pytest.approx(32 / 240), "homicidio": pytest.approx(208 / 240)}
     replay = replay_manifest(tmp_path / "out" / "manifest.json", out_dir=tmp_path / "again")
     assert replay.different == [] and "indice_zona.csv" in replay.identical
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "again" / "indice_zona.csv"), pd.read_csv(run.outputs[0]))
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "again" / "indice_zona.csv"), pd.read_csv(written.files[0]))
     (tmp_path / "d.csv").write_text("lat,lon,delito\n4.605,-74.095,Hurto\n", encoding="utf-8")
     with pytest.raises(ManifestError, match="d.csv: changed since the run"):
         replay_manifest(tmp_path / "out" / "manifest.json")
