@@ -56,12 +56,16 @@ class JobRunner:
     def _set(self, job_id: str, **values: Any) -> None:
         with sessions(self.engine)() as s, s.begin():
             job = s.get(Job, job_id)
+            if job is None:  # deleted meanwhile: nothing to record
+                return
             for k, v in values.items():
                 setattr(job, k, v)
 
     def _run(self, job_id: str) -> None:
         with sessions(self.engine)() as s:
             job = s.get(Job, job_id)
+            if job is None:
+                return
             kind, params = job.kind, dict(job.params)
         self._set(job_id, status="running")
         try:
@@ -91,7 +95,8 @@ def _jsonable(v: Any) -> Any:
 
 
 def _layer(settings: Settings, name: str) -> Path | None:
-    p = settings.layers_dir / name
+    folder = settings.layers_dir if settings.layers_dir is not None else settings.data_dir.parent
+    p = folder / name
     return p if p.is_file() else None
 
 

@@ -137,8 +137,8 @@ class Store:
 
     def records(self, level: str) -> pd.DataFrame:
         """Incident-level records behind the index of ``level`` (loaded on first use)."""
-        from geoprio.index.config import parse_config
-        from geoprio.index.run import build_zones, load_source, tie_source
+        from geoprio.index.run import build_zones, config_from_manifest, load_source, tie_source
+        from geoprio.records import Records
 
         with self._lock:
             if level in self._records:
@@ -146,13 +146,15 @@ class Store:
             manifest = self.manifests.get(level)
             if manifest is None:
                 raise LookupError(f"no manifest for level {level!r}: records cannot be traced")
-            cfg = parse_config(manifest["config"], source="manifest.json")
+            cfg = config_from_manifest(manifest)
             zones = build_zones(cfg)
             frames = []
             for name, src in cfg.sources.items():
                 if src.layout == "table":
                     continue
                 loaded = tie_source(load_source(name, src), src, zones, None)
+                if not isinstance(loaded, Records):  # a per-zone table: no records to serve
+                    continue
                 data = loaded.data.assign(source=name, kind=src.kind)
                 frames.append(data)
             if not frames:

@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import SettingsDep, StoreDep, aggregate_access
+from ..serialize import json_value
 from ..store import Store
-from .hotspots import _plain
 
 router = APIRouter(prefix="/entornos", tags=["entornos"], dependencies=[Depends(aggregate_access)])
 
@@ -112,7 +112,7 @@ def _table(store: Store) -> pd.DataFrame:
 
 
 def _row(rec: dict[str, Any], minimum: int) -> dict[str, Any]:
-    row = {k: _plain(v) for k, v in rec.items() if k != "geometry"}
+    row = {k: json_value(v) for k, v in rec.items() if k != "geometry"}
     row["place_id"] = str(row["place_id"])
     for k in ("rank", "rank_p05", "rank_p95"):
         if row.get(k) is not None:
@@ -194,7 +194,7 @@ def get_plan(store: StoreDep) -> Any:
     if summary is None or teams is None:
         raise HTTPException(404, "the entornos run has no deployment plan; add a [deploy] section or use --teams")
     assert isinstance(teams, pd.DataFrame)
-    return {"summary": summary, "shifts": [{k: _plain(v) for k, v in r.items()} for r in teams.to_dict("records")]}
+    return {"summary": summary, "shifts": [{k: json_value(v) for k, v in r.items()} for r in teams.to_dict("records")]}
 
 
 @router.get("/{place_id}", response_model=PlaceDetail)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from ..deps import SettingsDep, StoreDep, aggregate_access
+from ..serialize import json_value
 from ..store import Store
 
 router = APIRouter(prefix="/hotspots", tags=["hotspots"], dependencies=[Depends(aggregate_access)])
@@ -20,25 +18,12 @@ router = APIRouter(prefix="/hotspots", tags=["hotspots"], dependencies=[Depends(
 COUNT_COLUMNS = ("incidents", "count", "n_incidents", "complaints", "coexistence")
 
 
-def _plain(v: Any) -> Any:
-    """A JSON-safe value: NaN → None, timestamps → ISO text, numpy scalars → Python."""
-    if v is None or v is pd.NaT:
-        return None
-    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
-        return v.isoformat()
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    return v
-
-
 def _features(store: Store, kind: str) -> list[dict[str, Any]]:
     gdf = store.layers[kind]
     fc = gdf.__geo_interface__
     out = []
     for f in fc["features"]:
-        props = {k: _plain(v) for k, v in f["properties"].items()}
+        props = {k: json_value(v) for k, v in f["properties"].items()}
         out.append({"type": "Feature", "properties": props, "geometry": f["geometry"]})
     return out
 

@@ -12,7 +12,7 @@ from geoprio.api.db import create_key, hash_key, make_engine, verify_key
 from geoprio.api.main import create_app
 from geoprio.api.settings import Settings
 
-from geoprio.demo.city import run_demo
+from geoprio.demo import run_demo
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ from geoprio.api.db import create_key
 from geoprio.api.main import create_app
 from geoprio.api.settings import Settings
 
-from geoprio.seguimiento.progress import track, write_tracking
-from geoprio.seguimiento.targets import load_targets
+from geoprio.seguimiento import load_targets, track
 from tests.builders import write_tiny_city
 
 
@@ -32,7 +31,7 @@ def data_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("api_ind")
     path = write_tiny_city(root / "ciudad")
     out = root / "datos"
-    write_tracking(track(load_targets(path)), out / "seguimiento")  # a sub-folder of the data directory is found too
+    track(load_targets(path)).write(out / "seguimiento")  # a sub-folder of the data directory is found too
     return out
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from geoprio.demo.city import make_demo_city, write_demo_city
+from geoprio.demo import make_demo_city, write_demo_city
 from geoprio.index.config import load_config
 from geoprio.index.run import run_index
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_api_benchmark_short(tmp_path):
     cfg = load_config(write_demo_city(make_demo_city(3, n_incidents=3000), tmp_path / "demo"))
-    run_index(cfg.model_copy(update={"robustness": cfg.robustness.model_copy(update={"draws": 50})}))
+    run_index(cfg.model_copy(update={"robustness": cfg.robustness.model_copy(update={"draws": 50})})).write()
     r = subprocess.run(
         [
             sys.executable,
