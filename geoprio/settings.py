@@ -20,8 +20,11 @@ COLOMBIA_BBOX = (-82.0, -4.3, -66.8, 13.6)
 #: Inhabitants per which rates are expressed.
 RATE_PER = 100_000
 
+#: Languages of what users read.
+Lang = Literal["es", "en"]
+
 #: Default language of what users read (tiers, printed tables, map labels).
-DEFAULT_LANG = "es"
+DEFAULT_LANG: Lang = "es"
 
 #: Seed of every random draw (Monte Carlo weights, permutations, the demo city) unless given.
 DEFAULT_SEED = 20241
@@ -34,6 +37,3 @@ OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("csv", "geojson", "gpkg", "parquet")
 
 #: The formats written when none are asked for (GeoParquet needs the ``parquet`` extra).
 DEFAULT_FORMATS: tuple[OutputFormat, ...] = ("csv", "geojson", "gpkg")
-
-#: Languages of what users read.
-Lang = Literal["es", "en"]

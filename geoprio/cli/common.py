@@ -24,7 +24,7 @@ from rich.markup import escape
 from geoprio.errors import GeoprioError, InputError
 from geoprio.io.results import Replay, Written
 from geoprio.labels import check_lang, label
-from geoprio.settings import DEFAULT_SEED, OUTPUT_FORMATS, Lang, OutputFormat
+from geoprio.settings import OUTPUT_FORMATS, Lang, OutputFormat
 
 __all__ = [
     "FormatOpt",
@@ -40,6 +40,7 @@ __all__ = [
     "friendly",
     "lang_option",
     "out",
+    "print_not_written",
     "print_replay",
     "print_written",
 ]
@@ -104,7 +105,12 @@ def print_written(written: Written | Sequence[Path], lang: str, manifest: Path |
     paths = written.paths if isinstance(written, Written) else [*written, *([manifest] if manifest else [])]
     out.print(f"{label('cli', 'written', lang)}:")
     for p in paths:
-        out.print(f"  {p}")
+        out.print(f"  {p}", markup=False)
+
+
+def print_not_written(lang: str) -> None:
+    """Say that nothing was written because no ``--out`` was given."""
+    out.print(label("cli", "not_written", lang), markup=False)
 
 
 def print_replay(replay: Replay, lang: str) -> None:
@@ -122,7 +128,7 @@ FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help=f"Outpu
 ManifestOpt = Annotated[
     Optional[Path], typer.Option("--manifest", help="Re-run a previous run from its manifest.json and check the outputs are identical.")
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help=f"Seed of the random draws (default {DEFAULT_SEED}).")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the random draws.")]
 TopOpt = Annotated[int, typer.Option("--top", min=1, help="Rows to print.")]
 MetricCrsOpt = Annotated[
     Optional[str], typer.Option("--metric-crs", help="Projected CRS in metres for distances and areas (default EPSG:9377).")
