@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.engine import Engine
 
-from .db import verify_key
+from .keys import KeyInfo, key_info
 from .settings import Settings, get_settings
 from .store import Store
 
-__all__ = ["EngineDep", "SettingsDep", "StoreDep", "aggregate_access", "require_key"]
+__all__ = ["EngineDep", "SettingsDep", "StoreDep", "aggregate_access", "require_key", "require_scope"]
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -28,12 +29,27 @@ StoreDep = Annotated[Store, Depends(get_store)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def require_key(engine: EngineDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
+def require_key(engine: EngineDep, x_api_key: Annotated[str | None, Header()] = None) -> KeyInfo:
     """Every POST and every route with incident-level records needs a valid ``X-API-Key``."""
     if not x_api_key:
         raise HTTPException(401, "this route needs an API key in the X-API-Key header")
-    if not verify_key(engine, x_api_key):
+    info = key_info(engine, x_api_key)
+    if info is None:
         raise HTTPException(403, "the API key is not valid")
+    return info
+
+
+def require_scope(scope: str) -> Callable[..., KeyInfo]:
+    """A dependency that answers 401 without a key, 403 for a bad key or one without ``scope``,
+    and otherwise gives the route the :class:`~geoprio.api.keys.KeyInfo` of the caller.
+    """
+
+    def dependency(info: Annotated[KeyInfo, Depends(require_key)]) -> KeyInfo:
+        if not info.allows(scope):
+            raise HTTPException(403, f"the API key {info.name!r} lacks the scope {scope!r}")
+        return info
+
+    return dependency
 
 
 def aggregate_access(settings: SettingsDep, engine: EngineDep, x_api_key: Annotated[str | None, Header()] = None) -> None:

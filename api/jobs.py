@@ -12,20 +12,37 @@ from __future__ import annotations
 import datetime as dt
 import json
 import traceback
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, DateTime, String, Text, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, mapped_column
 
 from geoprio.errors import GeoprioError
 
-from .db import Job, sessions
+from .db import Base, now, sessions
 from .settings import Settings
 from .store import Store
 
-__all__ = ["JobRunner"]
+__all__ = ["Job", "JobRunner"]
+
+
+class Job(Base):
+    """A plan computed in the background: its parameters, status and result."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued, running, done, failed
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    sites: Mapped[str | None] = mapped_column(Text, nullable=True)  # GeoJSON
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class JobRunner:

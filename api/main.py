@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from geoprio._version import __version__
 
-from .db import make_engine
+from .engine import make_engine
 from .errors import BodySizeLimit, install_handlers
 from .jobs import JobRunner
 from .routes import entornos, health, hotspots, incidents, indicators, maps, plans, zones

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     job_workers: int = Field(default=1, ge=1, le=8)
     lang: str = "es"
 
+    # --- plan jobs: where and how they run, admission and queue limits (api/jobs.py, api/admission.py)
+
+    # --- keys: expiry, failed-attempt limits, audit (api/keys.py, api/deps.py)
+
     def model_post_init(self, __context: object) -> None:
         if self.layers_dir is None:
             self.layers_dir = self.data_dir.parent

@@ -10,8 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from sqlalchemy import select
 
-from ..db import Job, sessions
+from ..db import sessions
 from ..deps import EngineDep, StoreDep, aggregate_access, require_key
+from ..jobs import Job
 from ..schemas import CameraPlanRequest, GaritaPlanRequest, JobStatus, PlanDetail, PlanSummary
 
 router = APIRouter(tags=["plans"])

@@ -62,7 +62,8 @@ def apikey_create(
     """Create a key and print it once (only its hash is stored)."""
     _require_api()
     _env(data_dir, None, database_url)
-    from geoprio.api.db import create_key, make_engine
+    from geoprio.api.engine import make_engine
+    from geoprio.api.keys import create_key
     from geoprio.api.settings import Settings
 
     key = create_key(make_engine(Settings().db_url), name)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from geoprio.api.db import create_key, hash_key, make_engine, verify_key
+from geoprio.api.engine import make_engine
+from geoprio.api.keys import create_key, hash_key, verify_key
 from geoprio.api.main import create_app
 from geoprio.api.settings import Settings
 
@@ -238,7 +239,8 @@ def test_plans_are_computed_as_background_jobs(client, key):
 
 
 def test_an_accepted_job_survives_a_restart(data_dir):
-    from geoprio.api.db import Job, sessions
+    from geoprio.api.db import sessions
+    from geoprio.api.jobs import Job
 
     s = settings_for(data_dir)
     engine = make_engine(s.db_url)

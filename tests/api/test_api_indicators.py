@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from geoprio.api.db import create_key
+from geoprio.api.keys import create_key
 from geoprio.api.main import create_app
 from geoprio.api.settings import Settings
 
