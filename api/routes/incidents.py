@@ -1,4 +1,6 @@
-"""``GET /incidents``: incident-level records, only with an API key (they can identify people)."""
+"""``GET /incidents``: incident-level records, only with an API key holding ``read:records``
+(they can identify people); every request is written to the audit log (``geoprio.api.audit``).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ from typing import Annotated, Any
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from ..deps import SettingsDep, StoreDep, require_key
+from ..audit import AuditedRoute
+from ..deps import SettingsDep, StoreDep, require_scope
 from ..schemas import Page, Record
 
-router = APIRouter(prefix="/incidents", tags=["incidents"], dependencies=[Depends(require_key)])
+router = APIRouter(prefix="/incidents", tags=["incidents"], dependencies=[Depends(require_scope("read:records"))], route_class=AuditedRoute)
 
 
 @router.get("", response_model=Page[Record])
