@@ -136,7 +136,9 @@ class GaritaPlanRequest(_PlanBase):
 
 
 class JobStatus(BaseModel):
-    """A plan job: ``queued``, ``running``, ``done`` or ``failed`` (with the error)."""
+    """A plan job: ``queued``, ``running``, ``done``, ``failed`` (with a short reason, never a
+    traceback) or ``cancelled``.
+    """
 
     id: str
     kind: str
@@ -146,6 +148,8 @@ class JobStatus(BaseModel):
     created_at: str
     finished_at: str | None = None
     plan_url: str | None = None
+    attempts: int = Field(0, description="times a worker took the job (a job whose worker died twice fails)")
+    estimate: dict | None = Field(None, description="the size admission control estimated: demand, candidates, pairs, memory")
 
 
 class PlanSummary(BaseModel):

@@ -1,4 +1,4 @@
-"""Short CI version of benchmarks/api.py (the full run is 60 s at 200 req/s)."""
+"""Short CI version of benchmarks/api.py (the full run is 60 s at 200 req/s, idle and with two plan jobs)."""
 
 from __future__ import annotations
 
@@ -33,4 +33,5 @@ def test_api_benchmark_short(tmp_path):
         cwd=ROOT,
     )
     assert r.returncode == 0, r.stderr
-    assert "geoprio API (uvicorn)" in r.stdout and "ratio p99" in r.stdout and "errors: 0" in r.stdout
+    assert "/zones idle" in r.stdout and "/zones + 2 jobs" in r.stdout and "peer: /zones bytes from memory" in r.stdout
+    assert "ratio p99" in r.stdout and "errors: 0" in r.stdout
