@@ -1,16 +1,39 @@
-"""Every error is a JSON 4xx with a message: handlers and the request-size limit."""
+"""Every error is JSON: 4xx with a message for the client's mistakes, 503 with ``Retry-After``
+when storage fails (the database is down, read-only or the disk is full); never a 500 text page.
+"""
 
 from __future__ import annotations
+
+import errno
+import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geoprio.errors import GeoprioError
 
-__all__ = ["BodySizeLimit", "install_handlers"]
+__all__ = ["RETRY_AFTER_S", "BodySizeLimit", "install_handlers", "storage_unavailable"]
+
+log = logging.getLogger("geoprio.api")
+
+#: Seconds a client is asked to wait before retrying after a storage failure.
+RETRY_AFTER_S = 30
+
+#: OS errors that mean the storage, not the request, is at fault.
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO}
+
+
+def storage_unavailable(what: str) -> JSONResponse:
+    """``503 {"detail": …}`` with ``Retry-After``; the cause goes to the server log, not the client."""
+    return JSONResponse(
+        {"detail": f"storage unavailable ({what}); try again later"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -28,6 +51,24 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(GeoprioError)
     async def geoprio_error(_request: Request, exc: GeoprioError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        log.error("database error on %s %s: %s", request.method, request.url.path, exc.orig if exc.orig is not None else exc)
+        return storage_unavailable("database")
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> JSONResponse:
+        if exc.errno not in _STORAGE_ERRNOS:
+            return await internal_error(request, exc)
+        log.error("storage error on %s %s: %s", request.method, request.url.path, exc)
+        return storage_unavailable("disk")
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # A bug: the traceback goes to the server log; the client gets JSON without server paths.
+        log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal error; it was logged on the server"}, status_code=500)
 
 
 class BodySizeLimit:

@@ -35,8 +35,28 @@ class Settings(BaseSettings):
     lang: str = "es"
 
     # --- plan jobs: where and how they run, admission and queue limits (api/jobs.py, api/admission.py)
+    job_memory_limit_gb: float = Field(default=2.0, gt=0, description="resident memory of one plan job process; over it the job fails")
+    job_wall_margin_s: float = Field(default=30.0, ge=0, description="a job is killed past its time_limit_s plus this many seconds")
+    job_max_per_key: int = Field(default=3, ge=1, description="queued and running jobs one API key may have (then 429)")
+    job_max_total: int = Field(default=20, ge=1, description="queued and running jobs of all keys together (then 503)")
+    job_retry_after_s: int = Field(default=30, ge=1, description="Retry-After of a refused submission")
+    job_poll_s: float = Field(default=0.5, gt=0, description="how often a runner looks for queued jobs, cancellations and limits")
+    job_stale_s: float = Field(default=30.0, gt=0, description="a running job whose runner has not reported for this long is orphaned")
+    plan_max_pairs: int = Field(default=30_000_000, ge=1, description="admission: demand–candidate pairs within the radius")
+    plan_max_candidates: int = Field(default=1_000_000, ge=1, description="admission: candidate sites")
+    plan_max_memory_gb: float | None = Field(default=None, gt=0, description="admission: estimated memory; default job_memory_limit_gb")
 
     # --- keys: expiry, failed-attempt limits, audit (api/keys.py, api/deps.py)
+    key_fail_limit: int = Field(default=10, ge=1, description="unknown API keys from one address within key_fail_window_s before 429")
+    key_fail_window_s: float = Field(default=60.0, gt=0, description="window in which failed key attempts are counted (seconds)")
+    key_block_s: float = Field(default=60.0, gt=0, description="how long a client over key_fail_limit is answered 429 (its Retry-After)")
+    key_touch_s: float = Field(default=60.0, ge=0, description="a key's last_used_at is written at most this often (seconds)")
+
+    # --- the server: slow clients and overload (api/server.py)
+    request_timeout_s: float = Field(
+        default=10.0, gt=0, description="seconds a client has to send a whole request (headers and body) before the connection is closed"
+    )
+    max_connections: int = Field(default=1000, ge=1, description="open connections and requests at once; more are answered 503 at once")
 
     def model_post_init(self, __context: object) -> None:
         if self.layers_dir is None:

@@ -1,0 +1,41 @@
+"""The API tests run against SQLite and against a real PostgreSQL server alike.
+
+``.ci/run`` starts PostgreSQL from Debian's packages (``scripts/start_postgres.sh``) and sets
+``GEOPRIO_TEST_DATABASE_URL``; where it is not set, the PostgreSQL runs are skipped with that
+reason (CI always sets it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+POSTGRES_URL = os.environ.get("GEOPRIO_TEST_DATABASE_URL")
+
+
+def fresh_postgres(url: str) -> str:
+    """Empty the test database (its public schema) and return its URL."""
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Path], str]]:
+    """A function giving the database URL for a data folder: a SQLite file in it, or the
+    PostgreSQL test database, emptied once per test module.
+    """
+    if request.param == "sqlite":
+        yield lambda root: f"sqlite:///{Path(root) / 'api.sqlite'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("GEOPRIO_TEST_DATABASE_URL is not set (run scripts/start_postgres.sh; .ci/run does)")
+    url = fresh_postgres(POSTGRES_URL)
+    yield lambda _root: url
