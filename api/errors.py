@@ -88,28 +88,28 @@ class BodySizeLimit:
             await self._refuse(send)
             return
         received = 0
-        too_big = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received, too_big
+            # Past the limit the 413 goes out at once and the app is told the client left: FastAPI
+            # turns any error raised while it reads the body into a 400, so raising here is not enough.
+            nonlocal received, refused
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not refused:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    too_big = True
-                    raise _TooLarge
+                    refused = True
+                    await self._refuse(send)
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._refuse(send)
+        async def guarded_send(message: Message) -> None:
+            if not refused:  # the app's own answer, unless the 413 went out already
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
 
     async def _refuse(self, send: Send) -> None:
         response = JSONResponse({"detail": f"request body larger than {self.max_bytes} bytes"}, status_code=413)
         await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})
-
-
-class _TooLarge(Exception):
-    pass

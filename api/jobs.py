@@ -321,11 +321,15 @@ class JobRunner:
             )
         return r.rowcount == 1
 
-    def _orphaned(self, claimed_by: str | None, heartbeat: dt.datetime | None) -> bool:
+    def _orphaned(self, job_id: str, claimed_by: str | None, heartbeat: dt.datetime | None) -> bool:
         if claimed_by is None or heartbeat is None:  # from before claims existed
             return True
         if claimed_by == self.id:
-            return False  # ours: _execute owns it until it records the outcome
+            # Ours: _execute owns it until it records the outcome. A job of ours that _execute
+            # has let go of is one whose outcome could not be recorded (a full disk, the
+            # database away): it is re-queued like any orphan.
+            with self._lock:
+                return job_id not in self._running
         host, _, rest = claimed_by.partition(":")
         pid = rest.partition(":")[0]
         if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
@@ -338,7 +342,7 @@ class JobRunner:
             rows = s.execute(select(Job.id, Job.claimed_by, Job.heartbeat_at, Job.attempts).where(Job.status == "running")).all()
         n = 0
         for job_id, claimed_by, heartbeat, attempts in rows:
-            if self._orphaned(claimed_by, _aware(heartbeat)):
+            if self._orphaned(job_id, claimed_by, _aware(heartbeat)):
                 same = Job.claimed_by.is_(None) if claimed_by is None else Job.claimed_by == claimed_by
                 n += self._died(job_id, attempts, same, f"runner {claimed_by} is gone")
         return n

@@ -141,8 +141,12 @@ def test_maps_listed_and_served_with_assets(client):
     assert client.get("/maps/assets/leaflet.js").text == "/* leaflet */"
 
 
-def test_oversized_body_is_refused(client):
+def test_oversized_body_is_refused(client, key):
     r = client.post("/zones", content=b"x" * 70_000, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "larger than 64000 bytes" in r.json()["detail"]
+    # chunked, with no content-length: refused while it streams
+    chunks = (b"x" * 1000 for _ in range(70))
+    r = client.post("/plans/cameras", content=chunks, headers={"content-type": "application/json", "X-API-Key": key})
     assert r.status_code == 413 and "larger than 64000 bytes" in r.json()["detail"]
 
 

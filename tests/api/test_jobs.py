@@ -142,8 +142,8 @@ def test_a_worker_killed_twice_is_requeued_once_then_failed(data_dir):
         assert job["status"] == "failed" and job["error"] == "worker died twice" and job["attempts"] == 2
 
 
-def test_two_runners_on_one_database_claim_each_job_once(data_dir):
-    s = settings_for(data_dir, "twice")
+def test_two_runners_on_one_database_claim_each_job_once(data_dir, database):
+    s = settings_for(data_dir, "twice").model_copy(update={"database_url": database(data_dir)})  # SQLite and PostgreSQL
     engine = make_engine(s.db_url)
     store = Store.load(s.data_dir, s.maps_dir)
     a, b = JobRunner(engine, store, s), JobRunner(engine, store, s)
@@ -166,6 +166,7 @@ def test_two_runners_on_one_database_claim_each_job_once(data_dir):
     assert sorted(won[a.id] + won[b.id]) == sorted(job_ids)  # every job claimed, none twice
     with sessions(engine)() as session:
         assert {j.attempts for j in session.scalars(select(Job).where(Job.id.in_(job_ids)))} == {1}
+    engine.dispose()
 
 
 def test_two_api_processes_on_one_database_run_each_job_once(data_dir):
