@@ -49,24 +49,30 @@ def test_a_bug_is_json_without_server_details(caplog):
     assert "secret" not in r.text and "internal error on GET /boom" in caplog.text
 
 
-def test_postgres_restart_costs_the_next_request_nothing():
+def test_postgres_restart_under_a_running_api_costs_the_next_request_nothing(tmp_path):
     """With pool_pre_ping a connection that died with the server is replaced before use."""
     import shutil
     import subprocess
 
-    from geoprio.api.engine import make_engine
-    from geoprio.api.keys import create_key, verify_key
+    from geoprio.api.keys import create_key
+    from geoprio.api.main import create_app
+    from geoprio.api.settings import Settings
 
+    from geoprio.demo import make_demo_city, write_demo_city
+    from geoprio.index import load_config, run_index
     from tests.api.conftest import POSTGRES_URL, fresh_postgres
 
     if not POSTGRES_URL:
         pytest.skip("GEOPRIO_TEST_DATABASE_URL is not set (run scripts/start_postgres.sh; .ci/run does)")
     if shutil.which("pg_lsclusters") is None:
         pytest.skip("the PostgreSQL server is not local (no pg_lsclusters)")
-    engine = make_engine(fresh_postgres(POSTGRES_URL))
-    key = create_key(engine, "antes del reinicio")
-    assert verify_key(engine, key)  # the pool now holds a live connection
-    version, cluster = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True).stdout.split()[:2]
-    subprocess.run(["pg_ctlcluster", version, cluster, "restart"], check=True, capture_output=True)
-    assert verify_key(engine, key)  # no error: the dead pooled connection was pinged and replaced
-    engine.dispose()
+    cfg = load_config(write_demo_city(make_demo_city(5, n_incidents=1500), tmp_path / "demo"))
+    run_index(cfg.model_copy(update={"robustness": cfg.robustness.model_copy(update={"draws": 0})})).write()
+    settings = Settings(data_dir=tmp_path / "demo" / "output", maps_dir=tmp_path, database_url=fresh_postgres(POSTGRES_URL))
+    with TestClient(create_app(settings)) as client:
+        headers = {"X-API-Key": create_key(client.app.state.engine, "antes del reinicio")}
+        assert client.get("/plans", headers=headers).status_code == 200  # the pool now holds a live connection
+        version, cluster = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True).stdout.split()[:2]
+        subprocess.run(["pg_ctlcluster", version, cluster, "restart"], check=True, capture_output=True)
+        r = client.get("/plans", headers=headers)  # the key is checked in the database again
+        assert r.status_code == 200, r.text
