@@ -119,30 +119,37 @@ def get_zone(
     contribution, the records behind it, and the rank interval.
     """
     level = _level_table(store, level)
-    _, t = store.table(level)
-    match = t[t["zone_id"] == zone_id]
-    if match.empty:
+    details = store.cached(("details", level, settings.min_count), lambda: _zone_details(store, level, settings.min_count))
+    if zone_id not in details:
         raise HTTPException(404, f"zone {zone_id!r} not found at level {level!r}")
-    rec = match.iloc[0]
-    summary = next(
-        r for r in store.cached(("summaries", level), lambda: summaries(store.table(level)[1], level)) if r["zone_id"] == zone_id
-    )
+    return details[zone_id]
+
+
+def _zone_details(store: Store, level: str, min_count: int) -> dict[str, ZoneDetail]:
+    """Every zone's detail of ``level``, built once (the outputs never change while served)."""
+    _, t = store.table(level)
+    by_id = {r["zone_id"]: r for r in summaries(t, level)}
     names = [c.removesuffix("__contrib") for c in t.columns if c.endswith("__contrib")]
-    indicators = []
-    for n in names:
-        count = _clean(rec.get(f"{n}__count"))
-        hide = settings.min_count > 0 and count is not None and count < settings.min_count
-        indicators.append(
-            IndicatorDetail(
-                name=n,
-                value=None if hide else _clean(rec.get(n)),
-                normalized=None if hide else _clean(rec.get(f"{n}__norm")),
-                contribution=None if hide else _clean(rec.get(f"{n}__contrib")),
-                count=None if hide else count,
-                rate_raw=None if hide else _clean(rec.get(f"{n}__rate_raw")),
-                suppressed=hide,
-            )
-        )
     weights = store.manifests.get(level, {}).get("parameters", {}).get("weights_used", {})
-    pillars = {c.removeprefix("pillar__"): _clean(rec.get(c)) for c in t.columns if c.startswith("pillar__")} or None
-    return ZoneDetail(**summary, indicators=indicators, weights=weights, pillars=pillars, suppressed_below=settings.min_count)
+    pillar_columns = [c for c in t.columns if c.startswith("pillar__")]
+    details = {}
+    for _, rec in t.iterrows():
+        indicators = []
+        for n in names:
+            count = _clean(rec.get(f"{n}__count"))
+            hide = min_count > 0 and count is not None and count < min_count
+            indicators.append(
+                IndicatorDetail(
+                    name=n,
+                    value=None if hide else _clean(rec.get(n)),
+                    normalized=None if hide else _clean(rec.get(f"{n}__norm")),
+                    contribution=None if hide else _clean(rec.get(f"{n}__contrib")),
+                    count=None if hide else count,
+                    rate_raw=None if hide else _clean(rec.get(f"{n}__rate_raw")),
+                    suppressed=hide,
+                )
+            )
+        pillars = {c.removeprefix("pillar__"): _clean(rec.get(c)) for c in pillar_columns} or None
+        zid = rec["zone_id"]
+        details[zid] = ZoneDetail(**by_id[zid], indicators=indicators, weights=weights, pillars=pillars, suppressed_below=min_count)
+    return details
