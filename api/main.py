@@ -6,12 +6,14 @@ thin layer over what ``geoprio`` wrote (no computation twice).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 from geoprio._version import __version__
 
@@ -36,6 +38,9 @@ def init_state(app: FastAPI, settings: Settings) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; ``settings`` default to the environment's (``GEOPRIO_*``)."""
+    # FastAPI hides this pydantic warning inside warnings.catch_warnings(), which is not
+    # thread-safe: with job threads about, it can escape into the log. Filter it for good.
+    warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning)
 
     def current() -> Settings:
         return settings or get_settings()
