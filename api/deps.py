@@ -18,6 +18,8 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.engine import Engine
 
+from geoprio.disclosure import DisclosurePolicy
+
 from .audit import FailedKeyLimiter
 from .keys import KeyInfo, KeyRefusedError, UnknownKeyError, authenticate, hash_key
 from .settings import Settings, get_settings
@@ -27,9 +29,11 @@ __all__ = [
     "EngineDep",
     "KeyDep",
     "OptionalKeyDep",
+    "PolicyDep",
     "SettingsDep",
     "StoreDep",
     "aggregate_access",
+    "disclosure_policy",
     "key_limiter",
     "optional_key",
     "require_key",
@@ -127,3 +131,19 @@ def aggregate_access(request: Request, settings: SettingsDep, engine: EngineDep,
         info = require_key(request, engine, settings, x_api_key)
         if not info.allows("read:aggregates"):
             raise HTTPException(403, f"the API key {info.name!r} lacks the scope 'read:aggregates'")
+
+
+def disclosure_policy(
+    request: Request, settings: SettingsDep, engine: EngineDep, x_api_key: ApiKeyHeader = None
+) -> DisclosurePolicy | None:
+    """The disclosure policy of this request: ``None`` (nothing hidden) for a key with the
+    ``read:records`` scope (or an admin key), else the public policy of the settings
+    (``GEOPRIO_MIN_COUNT``, default 10). A key that is sent must be valid (403 otherwise).
+    """
+    info = _check(request, engine, settings, x_api_key) if x_api_key else None
+    if info is not None and info.allows("read:records"):
+        return None
+    return settings.public_policy
+
+
+PolicyDep = Annotated[DisclosurePolicy | None, Depends(disclosure_policy)]

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geoprio.disclosure import DEFAULT_MIN_COUNT, DisclosurePolicy
+
 __all__ = ["Settings", "get_settings"]
 
 
@@ -27,7 +29,13 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir")
     require_key_for_aggregates: bool = False
-    min_count: int = Field(default=0, ge=0, description="suppress indicator values based on fewer records than this")
+    min_count: int = Field(
+        default=DEFAULT_MIN_COUNT,
+        ge=0,
+        description="public access (no key, or a key without read:records) sees no count of 1 to min_count - 1 records, "
+        "nor anything derived from one (geoprio.disclosure); 0 publishes everything to everyone",
+    )
+    protection: int | None = Field(default=None, ge=1, description="disclosure protection interval in records; default ceil(min_count/2)")
     max_body_bytes: int = Field(default=64_000, gt=0)
     cors_origins: list[str] = []
     page_size_max: int = Field(default=500, gt=0)
@@ -61,6 +69,11 @@ class Settings(BaseSettings):
     def model_post_init(self, __context: object) -> None:
         if self.layers_dir is None:
             self.layers_dir = self.data_dir.parent
+
+    @property
+    def public_policy(self) -> DisclosurePolicy | None:
+        """The disclosure policy of public access (None when ``min_count`` is 0: nothing hidden)."""
+        return DisclosurePolicy(min_count=self.min_count, protection=self.protection) if self.min_count > 0 else None
 
     @property
     def db_url(self) -> str:

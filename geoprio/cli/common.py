@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from geoprio.disclosure import DisclosurePolicy
 from geoprio.errors import GeoprioError, InputError
 from geoprio.io.results import Replay, Written
 from geoprio.labels import check_lang, label
@@ -28,6 +29,9 @@ from geoprio.settings import OUTPUT_FORMATS, Lang, OutputFormat
 
 __all__ = [
     "FormatOpt",
+    "MinCountOpt",
+    "PublicOpt",
+    "public_policy",
     "LangOpt",
     "ManifestOpt",
     "MetricCrsOpt",
@@ -130,6 +134,25 @@ ManifestOpt = Annotated[
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the random draws.")]
 TopOpt = Annotated[int, typer.Option("--top", min=1, help="Rows to print.")]
+PublicOpt = Annotated[
+    bool,
+    typer.Option(
+        "--public",
+        help="Write a public release: no count of 1 to --min-count - 1 records, nor anything derived from one (geoprio.disclosure).",
+    ),
+]
+MinCountOpt = Annotated[Optional[int], typer.Option("--min-count", min=1, help="With --public: the smallest count published (default 10).")]
+
+
+def public_policy(public: bool, min_count: int | None) -> DisclosurePolicy | None:
+    """The disclosure policy of ``--public [--min-count N]`` (None: a full, internal release)."""
+    if not public:
+        if min_count is not None:
+            raise InputError("--min-count applies only to a public release: add --public")
+        return None
+    return DisclosurePolicy() if min_count is None else DisclosurePolicy(min_count=min_count)
+
+
 MetricCrsOpt = Annotated[
     Optional[str], typer.Option("--metric-crs", help="Projected CRS in metres for distances and areas (default EPSG:9377).")
 ]

@@ -39,3 +39,18 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         pytest.skip("GEOPRIO_TEST_DATABASE_URL is not set (run scripts/start_postgres.sh; .ci/run does)")
     url = fresh_postgres(POSTGRES_URL)
     yield lambda _root: url
+
+
+@pytest.fixture(scope="session")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo city made for the whole session (index, hot spots, plans and entornos under
+    ``demo/``, an empty ``maps/``), for tests that only read it (the disclosure attacks).
+    Settings for it: ``data_dir=root / "demo" / "output"``, ``maps_dir=root / "maps"``.
+    Do not write into it.
+    """
+    from geoprio.demo import run_demo
+
+    root = tmp_path_factory.mktemp("demo_city")
+    run_demo(root / "demo", seed=11, n_incidents=4000, new_cameras=5, new_garitas=2)
+    (root / "maps").mkdir()
+    return root

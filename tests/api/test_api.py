@@ -30,6 +30,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 def settings_for(root: Path, database_url: str | None = None, **kw) -> Settings:
     url = database_url or f"sqlite:///{root}/api.sqlite"
+    kw.setdefault("min_count", 0)  # these tests read the values; the public default is tested in test_disclosure_*.py
     return Settings(data_dir=root / "demo" / "output", maps_dir=root / "maps", database_url=url, **kw)
 
 

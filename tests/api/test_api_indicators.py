@@ -19,6 +19,7 @@ from tests.builders import write_tiny_city
 
 
 def settings_for(data_dir: Path, **kw) -> Settings:
+    kw.setdefault("min_count", 0)  # these tests read the values; the public default is tested in test_disclosure_*.py
     return Settings(data_dir=data_dir, maps_dir=data_dir / "maps", database_url=f"sqlite:///{data_dir}/api.sqlite", **kw)
 
 

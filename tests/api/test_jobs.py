@@ -46,6 +46,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 def settings_for(root: Path, db: str, **kw) -> Settings:
     kw.setdefault("job_poll_s", 0.1)
+    kw.setdefault("min_count", 0)  # these tests read the values; the public default is tested in test_disclosure_*.py
     return Settings(data_dir=root / "demo" / "output", maps_dir=root / "maps", database_url=f"sqlite:///{root}/{db}.sqlite", **kw)
 
 
