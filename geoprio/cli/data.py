@@ -14,7 +14,7 @@ from rich.table import Table
 
 from geoprio.cli.common import LangOpt, MetricCrsOpt, friendly, lang_option, out
 from geoprio.errors import InputError
-from geoprio.labels import labels
+from geoprio.labels import label, labels
 from geoprio.settings import DEFAULT_LANG
 
 __all__ = ["grid_cmd", "harm_cmd", "register", "validate_cmd"]
@@ -30,6 +30,14 @@ def validate_cmd(
     key: Annotated[Optional[str], typer.Option(help="Column naming a place instead of coordinates.")] = None,
     zone_id: Annotated[Optional[str], typer.Option("--zone-id", help="Column of zone ids in a per-zone table.")] = None,
     date: Annotated[Optional[str], typer.Option(help="Date column.")] = None,
+    hour: Annotated[Optional[str], typer.Option(help="Hour column (when the date has no time).")] = None,
+    offsets: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Timestamps with an offset ('Z', '-05:00'): convert (default) to local time, or drop the offset and keep "
+            "the time as written (for exports that label local times 'Z'). The report notes which the data support."
+        ),
+    ] = None,
     category: Annotated[Optional[str], typer.Option(help="Category column.")] = None,
     zones: Annotated[Optional[Path], typer.Option(help="Zone layer to assign the records to (checks the study area).")] = None,
     zones_id: Annotated[Optional[str], typer.Option("--zones-id", help="Id column of the zone layer.")] = None,
@@ -41,7 +49,11 @@ def validate_cmd(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report as JSON here.")] = None,
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
-    """Load one file, validate it and print the report (rows kept, corrected, dropped and why)."""
+    """Load one file, validate it and print the report (rows kept, corrected, dropped and why).
+
+    With --zones the zone layer's own report (polygons repaired, with their ids) comes first,
+    and rows outside every zone count as dropped.
+    """
     from geoprio.index.config import SourceConfig
     from geoprio.index.run import load_source, tie_source
     from geoprio.io import files as io
@@ -59,6 +71,8 @@ def validate_cmd(
         "key": key,
         "zone_id": zone_id,
         "date": date,
+        "hour": hour,
+        "offsets": offsets,
         "category": category,
         "key_pattern": key_pattern,
         "match_on": match_on,
@@ -69,8 +83,12 @@ def validate_cmd(
     loaded = load_source(path.name, src)
     if zones is not None:
         z = load_zones(zones, id=str(zones_id), name=zones_name)
+        if z.report.has_issues:
+            out.print(z.report.summary(lang), markup=False)
         loaded = tie_source(loaded, src, z, None)
-    out.print(loaded.report.summary(lang))
+    out.print(loaded.report.summary(lang), markup=False)
+    if zones is None and src.layout == "keyed":
+        out.print(label("records", "keys_not_matched", lang).format(column=src.key), markup=False)
     unmatched = loaded.report.settings.get("unmatched_keys")
     if unmatched:
         head = labels("cli_index", lang)["unmatched_places"]

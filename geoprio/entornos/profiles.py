@@ -11,6 +11,12 @@ Sunday night runs into Monday morning.
 
 Records without an hour are left out of the profiles (and counted in ``no_hour``); records
 with an hour but no date count in the day profile only.
+
+Records whose time is a heaped default (00:00 where a file holds far more records at 00:00
+than at any other on-the-hour time: the rule is in :mod:`geoprio.records.times`, and
+the loaders mark them in ``time_heaped``) are left out too by default: their hour is not
+known, and kept they would make 00:00–01:00 the "peak" of most places. They count in
+``no_hour`` (and apart in ``heaped``); ``keep_heaped=True`` keeps them at 00:00.
 """
 
 from __future__ import annotations
@@ -123,6 +129,8 @@ class PlaceProfiles:
     day: np.ndarray
     no_hour: np.ndarray
     share: float
+    heaped: np.ndarray | None = None
+    """Per place, the weight of records left out because their time is a heaped default (part of ``no_hour``)."""
 
     def peaks(self, lang: str = "es") -> pd.DataFrame:
         """Per place: peak hours of the day and of the week, how many, and the share they hold."""
@@ -168,6 +176,8 @@ def place_profiles(
     place_ids: pd.Index,
     *,
     share: float = 0.5,
+    heaped: np.ndarray | None = None,
+    keep_heaped: bool = False,
 ) -> PlaceProfiles:
     """Bin weighted incidents into per-place weekly and daily profiles.
 
@@ -181,6 +191,11 @@ def place_profiles(
         Weight of each pair (the record's count, times its harm when harm-weighted).
     share
         Share of weighted incidents the peak hours must hold.
+    heaped
+        True for pairs whose incident's time is a heaped default (the records'
+        ``time_heaped`` column); None when nothing is heaped.
+    keep_heaped
+        Keep heaped times at their hour (00:00) instead of leaving them out as unknown.
     """
     if not 0 < share <= 1:
         raise ConfigError(f"peak share must be in (0, 1], got {share!r}")
@@ -189,10 +204,15 @@ def place_profiles(
     h = np.asarray(hour, dtype=float)
     d = np.asarray(weekday, dtype=float)
     w = np.asarray(weight, dtype=float)
+    left_out = np.zeros(len(h), dtype=bool)
+    if heaped is not None and not keep_heaped:
+        left_out = np.asarray(heaped, dtype=bool) & ~np.isnan(h)
+        h = np.where(left_out, np.nan, h)
     has_h = ~np.isnan(h)
     has_hd = has_h & ~np.isnan(d)
     day = np.bincount(place[has_h] * 24 + h[has_h].astype(np.int64), weights=w[has_h], minlength=n * 24).reshape(n, 24)
     slot = (d[has_hd] * 24 + h[has_hd]).astype(np.int64)
     week = np.bincount(place[has_hd] * HOURS_PER_WEEK + slot, weights=w[has_hd], minlength=n * HOURS_PER_WEEK).reshape(n, HOURS_PER_WEEK)
     no_hour = np.bincount(place[~has_h], weights=w[~has_h], minlength=n)
-    return PlaceProfiles(place_ids=place_ids, week=week, day=day, no_hour=no_hour, share=float(share))
+    heaped_weight = np.bincount(place[left_out], weights=w[left_out], minlength=n)
+    return PlaceProfiles(place_ids=place_ids, week=week, day=day, no_hour=no_hour, share=float(share), heaped=heaped_weight)

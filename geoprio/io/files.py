@@ -62,10 +62,25 @@ def _suffix(path: Path) -> str:
 def _require_file(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     if not p.exists():
-        raise InputError(f"{p}: file not found")
+        raise InputError(f"{p}: file not found{_near_names(p)}")
     if p.is_dir():
         raise InputError(f"{p}: is a folder, expected a file")
     return p
+
+
+def _near_names(p: Path) -> str:
+    """``"; did you mean 'x.csv'?"`` naming a file of the same folder with a close name, or ``""``."""
+    import difflib
+
+    folder = p.parent
+    if not folder.is_dir():
+        return f" (the folder {folder} does not exist either)"
+    try:
+        names = [q.name for q in folder.iterdir() if q.is_file()][:5000]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(p.name, names, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
@@ -123,17 +138,57 @@ def _sniff_separator(text: str) -> str:
 def _looks_like_decimal_comma(text: str, sep: str) -> bool:
     """True when numbers are written with a decimal comma (``-75,5698``).
 
-    Only meaningful when the separator is not a comma. We look for fields that are digits,
-    a single comma and digits, and no field with a decimal point.
+    With a ``;``, tab or ``|`` separator: more fields are digits, one comma and digits than
+    digits, a point and digits. With a comma separator a decimal comma can only appear
+    inside quotes (``"4,605612","-74,056499"``): more quoted fields are digits, one comma
+    and digits (not exactly three of them, which may be a thousands separator:
+    ``"1,234"``) than fields with a decimal point.
     """
-    if sep == ",":
-        return False
     import re
 
     sample = text[:200_000]
+    if sep == ",":
+        quoted = re.findall(r'(?:^|,)\s*"\s*-?\d+,(\d+)\s*"(?=,|$)', sample, re.M)
+        comma = sum(1 for decimals in quoted if len(decimals) != 3)
+        point = len(re.findall(r'(?:^|,)\s*"?\s*-?\d+\.\d+\s*"?(?=,|$)', sample, re.M))
+        return comma > point
     comma = len(re.findall(rf"(?:^|{re.escape(sep)})\s*-?(?:\d{{1,3}}(?:\.\d{{3}})+|\d+),\d+\s*(?={re.escape(sep)}|$)", sample, re.M))
     point = len(re.findall(rf"(?:^|{re.escape(sep)})\s*-?\d+\.\d+\s*(?={re.escape(sep)}|$)", sample, re.M))
     return comma > point
+
+
+#: The longest line a delimited text file may have (characters). A table row of an
+#: open-data export is a few hundred characters; a longer line is a cut-off export or a
+#: file without line breaks, which pandas would take minutes to refuse.
+MAX_LINE_CHARS = 100_000
+
+
+def _check_lines(text: str, source: str) -> None:
+    """Refuse a text whose lines are not table rows (one unterminated line, no line breaks)."""
+    lengths = [len(line) for line in text.splitlines()]
+    longest = max(lengths, default=0)
+    if longest <= MAX_LINE_CHARS:
+        return
+    line = lengths.index(longest) + 1
+    raise InputError(
+        f"{source}: line {line} is {longest:,} characters long; a table row is expected to be at most "
+        f"{MAX_LINE_CHARS:,} (a few hundred in an ordinary export). The file looks cut off or has lost its line "
+        f"breaks ({len(lengths):,} line(s) in {len(text):,} characters); export it again as a CSV with one record per line"
+    )
+
+
+def _check_fields(text: str, sep: str, source: str) -> None:
+    """Raise an :class:`InputError` naming the first row that has more fields than the header."""
+    reader = csv.reader(_io.StringIO(text), delimiter=sep)
+    header = next(reader, [])
+    for row_number, row in enumerate(reader, start=2):
+        if len(row) > len(header):
+            sample = sep.join(row)[:120]
+            raise InputError(
+                f"{source}: row {row_number} has {len(row)} fields but the header has {len(header)} "
+                f"(separator {sep!r}): {sample!r}; expected every row to have at most as many fields as the header. "
+                f"A value that contains {sep!r} must be quoted, or choose another separator (sep=...)"
+            )
 
 
 def read_csv(
@@ -160,6 +215,7 @@ def read_csv(
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
             raise InputError(f"{p}: not valid {encoding} text at byte {exc.start}") from exc
+    _check_lines(text, str(p))
     if sep is None:
         sep = _sniff_separator(text)
     if decimal is None:
@@ -173,8 +229,11 @@ def read_csv(
             na_values=[""],
             skipinitialspace=True,
         )
-    except pd.errors.ParserError as exc:
-        raise InputError(f"{p}: cannot split the file into columns with separator {sep!r}: {exc}") from exc
+    except pd.errors.ParserError:
+        _check_fields(text, sep, str(p))
+        raise InputError(f"{p}: cannot split the file into columns with separator {sep!r} (unbalanced quotes?)") from None
+    if not isinstance(df.index, pd.RangeIndex):  # pandas made an index of extra leading fields
+        _check_fields(text, sep, str(p))
     df.columns = [str(c).strip() for c in df.columns]
     df.attrs["geoprio_read"] = {"path": str(p), "sep": sep, "decimal": decimal, "encoding": encoding}
     return df
@@ -208,7 +267,8 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = 0, **c
                 geom = geom.to_crs("EPSG:4326")
             df["x"] = geom.x.map(repr).astype("string")
             df["y"] = geom.y.map(repr).astype("string")
-        df.attrs["geoprio_read"] = {"path": str(p), "decimal": "."}
+        types = sorted(set(geom.dropna().geom_type))
+        df.attrs["geoprio_read"] = {"path": str(p), "decimal": ".", "geometry_types": types}
         return df
     return read_csv(p, **csv_options)
 
@@ -265,7 +325,20 @@ def read_layer(path: str | os.PathLike[str], *, layer: str | int | None = None, 
     except MissingDependencyError:
         raise
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
-        raise InputError(f"{p}: cannot read as a vector layer: {exc}") from exc
+        raise InputError(f"{p}: {_layer_problem(exc, suffix)}") from None
+
+
+def _layer_problem(exc: Exception, suffix: str) -> str:
+    """Say in plain words why GDAL could not read a layer (GDAL's own wording stays out)."""
+    text = str(exc)
+    expected = "a vector layer (GeoJSON, GeoPackage, shapefile, GeoParquet or FlatGeobuf)"
+    if "not recognized as being in a supported file format" in text or "not recognized as a supported file format" in text:
+        return f"not readable as {expected}; the content does not match its {suffix or 'missing'} extension"
+    if "Failed to read GeoJSON" in text or "GeoJSON" in text and ("Unterminated" in text or "parse" in text.lower()):
+        return f"not valid GeoJSON (the file is cut off or not JSON); expected {expected}"
+    if "layer" in text.lower() and ("not found" in text.lower() or "does not exist" in text.lower()):
+        return "the layer asked for is not in the file; name one of its layers (layer=...)"
+    return f"not readable as {expected}; the file may be damaged or incomplete"
 
 
 # --------------------------------------------------------------------------- atomic writing

@@ -10,9 +10,12 @@ Three shapes of input are supported for each kind of record:
   (:func:`load_zone_table`), like SDSCJ's "delitos de alto impacto por UPZ".
 
 Columns are detected from their usual Spanish and English names and can be named
-explicitly. Every loader returns its data with a :class:`~geoprio.records.report.ValidationReport`.
+explicitly (cells are parsed by :mod:`geoprio.records.parse`, re-exported here). Every
+loader returns its data with a :class:`~geoprio.records.report.ValidationReport`: rows
+dropped, corrected and flagged by reason, exact duplicate rows of a file without ids, times
+heaped on a default 00:00 and the evidence on UTC offsets (:mod:`geoprio.records.times`).
 A file that cannot be used at all raises :class:`~geoprio.errors.InputError` naming the
-file, the row and column, and what was expected.
+file, the row and column, the cause and what was expected.
 """
 
 from __future__ import annotations
@@ -28,12 +31,24 @@ from pyproj import CRS, Transformer
 
 from geoprio.errors import ColumnError, CRSError, InputError
 from geoprio.io import files as io
+from geoprio.records.parse import (
+    COLUMN_ALIASES,
+    column_hint,
+    detect_column,
+    missing_mask,
+    parse_clock,
+    parse_dates,
+    parse_hours,
+    parse_numbers,
+    resolve_column,
+)
 from geoprio.records.report import ValidationReport
-from geoprio.records.text import MISSING_TOKENS, fold
+from geoprio.records.times import DEFAULT_OFFSETS, Offsets, detect_time_heaping, heaped_mask, offsets_evidence
 from geoprio.settings import COLOMBIA_BBOX, DEFAULT_POINT_CRS
 
 __all__ = [
     "COLUMN_ALIASES",
+    "DuplicateRows",
     "Kind",
     "Records",
     "detect_column",
@@ -41,6 +56,7 @@ __all__ = [
     "load_keyed",
     "load_points",
     "load_zone_table",
+    "parse_clock",
     "parse_dates",
     "parse_hours",
     "parse_numbers",
@@ -49,45 +65,8 @@ __all__ = [
 Kind = Literal["crime", "complaint", "coexistence"]
 KINDS: tuple[str, ...] = ("crime", "complaint", "coexistence")
 
-#: Role → accepted column names, in order of preference (compared after :func:`fold`).
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "x": ("longitud", "longitude", "lon", "lng", "long", "x", "coord x", "coordenada x", "este", "x coord"),
-    "y": ("latitud", "latitude", "lat", "y", "coord y", "coordenada y", "norte", "y coord"),
-    "date": (
-        "fecha",
-        "fecha hecho",
-        "fecha hechos",
-        "fecha del hecho",
-        "fecha ocurrencia",
-        "fecha evento",
-        "fecha radicacion",
-        "fecha registro",
-        "date",
-        "datetime",
-        "timestamp",
-        "when",
-        "occurred on",
-        "fecha hora",
-    ),
-    "hour": ("hora", "hora hecho", "hora del hecho", "hora ocurrencia", "hour", "time"),
-    "category": (
-        "delito",
-        "tipo delito",
-        "conducta",
-        "comportamiento",
-        "categoria",
-        "category",
-        "tipo",
-        "motivo",
-        "modalidad",
-        "crime type",
-        "offense",
-        "offence",
-        "clase",
-    ),
-    "id": ("id", "codigo", "radicado", "consecutivo", "numero", "record id", "incident id", "id caso", "uid"),
-    "count": ("cantidad", "casos", "count", "n", "numero casos", "victimas"),
-}
+#: What a load does with exact duplicate rows of a file without an id column.
+DuplicateRows = Literal["flag", "drop"]
 
 
 @dataclass
@@ -96,7 +75,9 @@ class Records:
 
     ``data`` has the columns ``row`` (row number in the source, as shown to users),
     ``record_id``, ``date`` (local, naive datetime), ``hour`` (0–23, nullable),
-    ``category``, ``weight`` (the count column, 1 by default), and either ``x``/``y``
+    ``time_heaped`` (True where the time is a heaped default, 00:00: see
+    :mod:`geoprio.records.times`), ``category``, ``weight`` (the count column, 1 by
+    default), and either ``x``/``y``
     (longitude/latitude in EPSG:4326) for points or ``key`` for keyed records, plus the
     source columns asked for with ``keep``.
     """
@@ -111,128 +92,7 @@ class Records:
         return len(self.data)
 
 
-# --------------------------------------------------------------------------- parsing helpers
-
-
-def detect_column(columns: list[str], role: str, *, source: str = "<table>", required: bool = True) -> str | None:
-    """Return the first column whose folded name matches an alias of ``role``."""
-    folded = {fold(c): c for c in columns}
-    for alias in COLUMN_ALIASES[role]:
-        if alias in folded:
-            return folded[alias]
-    if required:
-        raise ColumnError(
-            f"{source}: no column for {role!r}; expected one of {list(COLUMN_ALIASES[role])} "
-            f"(or name it explicitly); columns found: {columns}"
-        )
-    return None
-
-
-def _resolve(df: pd.DataFrame, given: str | None, role: str, source: str, required: bool) -> str | None:
-    if given is not None:
-        if given not in df.columns:
-            raise ColumnError(f"{source}: column {given!r} (for {role}) not found; columns found: {list(df.columns)}")
-        return given
-    return detect_column(list(df.columns), role, source=source, required=required)
-
-
-def _missing_mask(s: pd.Series) -> np.ndarray:
-    text = s.astype("string").str.strip().str.lower()
-    return (s.isna() | text.isin(MISSING_TOKENS)).to_numpy(dtype=bool)
-
-
-def parse_numbers(s: pd.Series, decimal: str = ".") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse text numbers; return ``(values, missing, bad)``.
-
-    Decimal commas are accepted when ``decimal == ","`` (thousands dots are then removed
-    only when a comma is present too). Returns float values (NaN where missing or bad).
-    """
-    missing = _missing_mask(s)
-    text = s.astype("string").str.strip()
-    if decimal == ",":
-        has_comma = text.str.contains(",", regex=False).fillna(False)
-        text = text.where(~has_comma, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
-    values = pd.to_numeric(text.where(~pd.Series(missing, index=s.index)), errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(values) & ~missing
-    return values, missing, bad
-
-
-_DATE_FORMATS = (
-    "ISO8601",
-    "%d/%m/%Y",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d-%m-%Y",
-    "%d-%m-%Y %H:%M:%S",
-    "%Y/%m/%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%d.%m.%Y",
-    "%m/%d/%Y",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M",
-)
-
-
-def parse_dates(
-    s: pd.Series, *, timezone: str = "America/Bogota", fmt: str | None = None, offsets: Literal["convert", "drop"] = "convert"
-) -> tuple[pd.Series, np.ndarray, np.ndarray, str | None]:
-    """Parse dates written in any of the usual formats; day first unless only month first fits.
-
-    The format is chosen as the one that parses most of a sample of the values, so a
-    column is read consistently (``03/04/2019`` is 3 April in a day-first file).
-    Timestamps that carry a time-zone offset (``2019-04-23T12:30:00Z``) are converted to
-    local time in ``timezone`` with ``offsets="convert"``; with ``offsets="drop"`` the
-    offset is ignored and the wall-clock time kept as written (for exports that label
-    local times "Z"). Naive timestamps are taken as local already.
-
-    Returns ``(dates, missing, bad, format)``.
-    """
-    missing = _missing_mask(s)
-    text = s.astype("string").str.strip().where(~pd.Series(missing, index=s.index))
-    present = text.dropna()
-    if present.empty:
-        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]"), missing, np.zeros(len(s), bool), fmt
-    if fmt is None:
-        sample = present.drop_duplicates().head(500)
-        best, best_ok = None, -1
-        for candidate in _DATE_FORMATS:
-            ok = _to_datetime(sample, candidate).notna().sum()
-            if ok > best_ok:
-                best, best_ok = candidate, ok
-        fmt = best if best_ok > 0 else None
-    parsed = _to_datetime(text, fmt) if fmt else pd.Series(pd.NaT, index=s.index)
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        parsed = parsed.dt.tz_convert(timezone).dt.tz_localize(None) if offsets == "convert" else parsed.dt.tz_localize(None)
-    parsed = parsed.astype("datetime64[ns]")
-    bad = parsed.isna().to_numpy() & ~missing
-    return parsed, missing, bad, fmt
-
-
-def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
-    try:
-        out = pd.to_datetime(text, format=fmt, errors="coerce", utc=False)
-    except (ValueError, TypeError):  # mixed offsets and the like
-        out = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
-    return out
-
-
-def parse_hours(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Parse hours given as ``19:00:00``, ``19:00``, ``7:30 p. m.``, ``1900`` or ``19``.
-
-    Returns ``(hour 0–23 as float with NaN, missing, bad)``.
-    """
-    missing = _missing_mask(s)
-    text = s.astype("string").str.strip().str.lower()
-    pm = text.str.contains(r"p\.?\s*m\.?", regex=True).fillna(False).to_numpy()
-    am = text.str.contains(r"a\.?\s*m\.?", regex=True).fillna(False).to_numpy()
-    hh = text.str.extract(r"^(\d{1,2})(?::\d{2}(?::\d{2}(?:\.\d+)?)?)?\s*(?:[ap]\.?\s*m\.?)?$")[0]
-    compact = text.str.extract(r"^(\d{1,2})(\d{2})$")[0]  # 1900, 730
-    hours = pd.to_numeric(hh.fillna(compact), errors="coerce").to_numpy(dtype=float)
-    hours = np.where(pm & (hours < 12), hours + 12, hours)
-    hours = np.where(am & (hours == 12), 0, hours)
-    hours[(hours < 0) | (hours > 23)] = np.nan
-    bad = np.isnan(hours) & ~missing
-    return hours, missing, bad
+# --------------------------------------------------------------------------- helpers
 
 
 def where_mask(df: pd.DataFrame, where: dict[str, object], *, source: str) -> np.ndarray:
@@ -244,7 +104,7 @@ def where_mask(df: pd.DataFrame, where: dict[str, object], *, source: str) -> np
     mask = np.ones(len(df), dtype=bool)
     for col, value in where.items():
         if col not in df.columns:
-            raise ColumnError(f"{source}: column {col!r} (in where) not found; columns found: {[str(c) for c in df.columns]}")
+            raise ColumnError(f"{source}: column {col!r} (in where) not found{column_hint(str(col), list(df.columns))}")
         allowed = value if isinstance(value, (list, tuple, set)) else [value]
         mask &= df[col].astype("string").str.strip().isin([str(v) for v in allowed]).fillna(False).to_numpy(dtype=bool)
     if not mask.any():
@@ -266,7 +126,23 @@ def _read(path: str | os.PathLike[str] | pd.DataFrame, *, source: str | None, **
     df = io.read_table(path, **read_options)  # type: ignore[arg-type]
     if df.empty:
         raise InputError(f"{path}: no data rows")
-    return df.reset_index(drop=True), source or Path(path).name, dict(df.attrs.get("geoprio_read", {}))
+    info = dict(df.attrs.get("geoprio_read", {}))
+    return df.reset_index(drop=True), source or Path(path).name, info
+
+
+def _settings(read_info: dict) -> dict:
+    return {k: v for k, v in read_info.items() if k not in ("path", "geometry_types")}
+
+
+def _not_points(source: str, df: pd.DataFrame, read_info: dict) -> None:
+    """Refuse a layer of lines or polygons as point records, saying what it is."""
+    types = [t for t in read_info.get("geometry_types", []) if t != "Point"]
+    if types:
+        raise InputError(
+            f"{source}: a layer of {', '.join(types)} features ({len(df):,}), not records: records are points "
+            "or a table with coordinate or place columns. A polygon layer is read as zones "
+            "(geoprio validate RECORDS --zones LAYER --zones-id ID, or load_zones)"
+        )
 
 
 def _check_kind(kind: str) -> str:
@@ -276,12 +152,15 @@ def _check_kind(kind: str) -> str:
 
 
 def _no_rows_left(source: str, report: ValidationReport) -> InputError:
-    first = next(iter(report.examples.items()), None)
-    detail = ""
-    if first:
-        reason, ex = first
-        detail = f"; first problem: {ex[0].describe(report.row_word)} ({reason.replace('_', ' ')})"
-    return InputError(f"{source}: no usable rows out of {report.n_read}{detail}")
+    """The error of a file none of whose rows is usable, naming its main reason and an example."""
+    if not report.dropped:
+        return InputError(f"{source}: no usable rows out of {report.n_read}")
+    reason = max(report.dropped, key=lambda r: report.dropped[r])  # the main cause, not the first seen
+    ex = report.examples.get(reason, [])
+    example = f"; e.g. {ex[0].describe(report.row_word)}" if ex else ""
+    return InputError(
+        f"{source}: no usable rows out of {report.n_read}; {report.dropped[reason]:,} dropped as {reason.replace('_', ' ')}{example}"
+    )
 
 
 def _common_columns(
@@ -299,17 +178,18 @@ def _common_columns(
     date_format: str | None,
     require_date: bool,
     decimal: str,
-    offsets: Literal["convert", "drop"] = "convert",
+    offsets: Offsets = DEFAULT_OFFSETS,
+    duplicate_rows: DuplicateRows = "flag",
 ) -> pd.DataFrame:
     """Parse the columns every record kind shares; update ``keep_mask`` and ``report``."""
     rows = _user_rows(df)
     out = pd.DataFrame({"row": rows})
 
-    id_col = _resolve(df, id, "id", source, required=False)
-    date_col = _resolve(df, date, "date", source, required=require_date)
-    hour_col = _resolve(df, hour, "hour", source, required=False)
-    cat_col = _resolve(df, category, "category", source, required=False)
-    count_col = _resolve(df, count, "count", source, required=False)
+    id_col = resolve_column(df, id, "id", source, required=False)
+    date_col = resolve_column(df, date, "date", source, required=require_date)
+    hour_col = resolve_column(df, hour, "hour", source, required=False)
+    cat_col = resolve_column(df, category, "category", source, required=False)
+    count_col = resolve_column(df, count, "count", source, required=False)
     for role, col in (("id", id_col), ("date", date_col), ("hour", hour_col), ("category", cat_col), ("count", count_col)):
         if col is not None:
             report.columns[role] = col
@@ -318,8 +198,13 @@ def _common_columns(
     if date_col is not None:
         dates, missing, bad, fmt = parse_dates(df[date_col], timezone=timezone, fmt=date_format, offsets=offsets)
         report.settings["date_format"] = fmt
-        if fmt == "ISO8601" and df[date_col].astype("string").str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).any():
+        formats = dates.attrs.get("formats", {})
+        if len(formats) > 1:
+            report.settings["date_formats"] = dict(formats)
+            report.notes["mixed_dates"] = {"column": date_col, "formats": ", ".join(f"{f} ({n:,})" for f, n in formats.items())}
+        if df[date_col].astype("string").str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).any():
             report.settings["utc_offsets"] = f"converted to {timezone}" if offsets == "convert" else "ignored (wall-clock time kept)"
+            _offsets_note(df[date_col], report, offsets, date_col)
         if require_date and bad.all() and not missing.all():
             raise InputError(
                 f"{source}: column {date_col!r} has no readable date; row {rows[0]} reads "
@@ -334,14 +219,20 @@ def _common_columns(
         out["date"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
 
     # hours: an explicit column wins; otherwise the time part of the date, if any
+    time_col = None
+    minutes: np.ndarray | None = None
     if hour_col is not None and hour_col != date_col:
-        hours, _missing, bad = parse_hours(df[hour_col])
+        hours, minutes, _missing, bad = parse_clock(df[hour_col])
         report.flag("bad_hour", rows[bad & keep_mask], hour_col, df[hour_col].to_numpy()[bad & keep_mask])
+        time_col = hour_col
     elif date_col is not None and _has_time(out["date"]):
         hours = out["date"].dt.hour.to_numpy(dtype=float)
+        minutes = out["date"].dt.minute.to_numpy(dtype=float)
+        time_col = date_col
     else:
         hours = np.full(len(df), np.nan)
     out["hour"] = pd.array(np.where(np.isnan(hours), pd.NA, hours), dtype="Int64") if len(df) else pd.array([], dtype="Int64")
+    out["time_heaped"] = _heaping(hours, minutes, keep_mask, report, rows, time_col, df)
 
     out["category"] = (
         df[cat_col].astype("string").str.strip().to_numpy() if cat_col is not None else pd.array([pd.NA] * len(df), dtype="string")
@@ -368,8 +259,71 @@ def _common_columns(
         keep_mask &= ~dup
         out["record_id"] = ids.to_numpy()
     else:
+        _duplicate_rows(df, keep_mask, report, rows, duplicate_rows)
         out["record_id"] = pd.array([f"{source}:{r}" for r in rows], dtype="string")
     return out
+
+
+def _duplicate_rows(df: pd.DataFrame, keep_mask: np.ndarray, report: ValidationReport, rows: np.ndarray, how: DuplicateRows) -> None:
+    """Flag (or drop) rows equal in every column to an earlier kept row of a file without ids.
+
+    Without an id nothing tells a repeated export line from two records alike in every
+    field (two victims of one attack in a victim-level file), so by default they are
+    counted and kept; ``duplicate_rows="drop"`` drops them.
+    """
+    if how not in ("flag", "drop"):
+        raise InputError(f"duplicate_rows must be 'flag' or 'drop', got {how!r}")
+    kept = df.loc[keep_mask]
+    dup_kept = kept.duplicated(keep="first").to_numpy()
+    if not dup_kept.any():
+        return
+    dup = np.zeros(len(df), dtype=bool)
+    dup[np.flatnonzero(keep_mask)[dup_kept]] = True
+    first_col = str(df.columns[0])
+    values = df[first_col].to_numpy()[dup]
+    if how == "drop":
+        report.drop("duplicate_row", rows[dup], None, values)
+        keep_mask &= ~dup
+    else:
+        report.flag("duplicate_row", rows[dup], None, values)
+
+
+def _heaping(
+    hours: np.ndarray,
+    minutes: np.ndarray | None,
+    keep_mask: np.ndarray,
+    report: ValidationReport,
+    rows: np.ndarray,
+    time_col: str | None,
+    df: pd.DataFrame,
+) -> np.ndarray:
+    """Test the kept rows' times for heaping at 00:00; flag and mark the heaped rows."""
+    kept_minutes = None if minutes is None else minutes[keep_mask]
+    heaping = detect_time_heaping(hours[keep_mask], kept_minutes)
+    if heaping is None:
+        return np.zeros(len(hours), dtype=bool)
+    report.settings["time_heaping"] = heaping.to_dict()
+    mask = heaped_mask(hours, minutes, heaping) & keep_mask
+    if mask.any():
+        report.flag("heaped_time", rows[mask], time_col, df[time_col].to_numpy()[mask] if time_col else None)
+        report.notes["time_heaping"] = {
+            "n": f"{heaping.n_default:,}",
+            "share": f"{100 * heaping.default_share:.1f}",
+            "ratio": f"{heaping.ratio:.1f}",
+            "what": "01:00 … 23:00" if heaping.resolution == "minute" else "23 h, 1 h",
+        }
+    return mask
+
+
+def _offsets_note(text: pd.Series, report: ValidationReport, offsets: Offsets, column: str) -> None:
+    """Note the evidence that a column's offsets label local times (:func:`geoprio.records.times.offsets_evidence`)."""
+    as_written, _m, _b, _f = parse_dates(text, offsets="drop")
+    converted, _m, _b, _f = parse_dates(text, offsets="convert")
+    evidence = offsets_evidence(as_written, converted)
+    if evidence is None:
+        return
+    code = ("offsets_local_" if offsets == "convert" else "offsets_dropped_") + evidence.pop("kind")
+    report.notes[code] = {"column": column, **evidence}
 
 
 def _finish(
@@ -386,7 +340,7 @@ def _finish(
     """Carry the ``keep`` columns, drop the rejected rows and wrap the result."""
     for col in keep or []:
         if col not in df.columns:
-            raise ColumnError(f"{report.source}: column {col!r} (in keep) not found; columns found: {list(df.columns)}")
+            raise ColumnError(f"{report.source}: column {col!r} (in keep) not found{column_hint(col, list(df.columns))}")
         common[col] = df[col].to_numpy()
     data = common.loc[keep_mask].reset_index(drop=True)
     if data.empty:
@@ -418,8 +372,9 @@ def load_points(
     fix_swapped: bool = True,
     require_date: bool = False,
     timezone: str = "America/Bogota",
-    offsets: Literal["convert", "drop"] = "convert",
+    offsets: Offsets = DEFAULT_OFFSETS,
     date_format: str | None = None,
+    duplicate_rows: DuplicateRows = "flag",
     keep: list[str] | None = None,
     source: str | None = None,
     **read_options: object,
@@ -449,7 +404,11 @@ def load_points(
         when a date column exists.
     timezone, offsets
         Timestamps with a UTC offset are converted to local time in ``timezone``
-        (``offsets="convert"``) or read as written (``"drop"``), see :func:`parse_dates`.
+        (``offsets="convert"``) or read as written (``"drop"``): the rule is
+        :data:`geoprio.records.times.OFFSETS_RULE`.
+    duplicate_rows
+        Rows equal in every column to an earlier row of a file without an id column are
+        counted and kept (``"flag"``) or dropped (``"drop"``), reported as ``duplicate_row``.
     keep
         Source columns to carry into the result (e.g. ``["Clase de sitio"]``).
 
@@ -460,10 +419,11 @@ def load_points(
     """
     _check_kind(kind)
     df, source, read_info = _read(path, source=source, **read_options)
-    report = ValidationReport(source=source, n_read=len(df), settings={k: v for k, v in read_info.items() if k != "path"})
+    _not_points(source, df, read_info)
+    report = ValidationReport(source=source, n_read=len(df), settings=_settings(read_info))
     rows = _user_rows(df)
-    x_col = cast(str, _resolve(df, x, "x", source, required=True))  # required: a str or an error
-    y_col = cast(str, _resolve(df, y, "y", source, required=True))
+    x_col = cast(str, resolve_column(df, x, "x", source, required=True))  # required: a str or an error
+    y_col = cast(str, resolve_column(df, y, "y", source, required=True))
     report.columns.update({"x": x_col, "y": y_col})
     decimal = str(read_info.get("decimal", "."))
     xs, xmiss, xbad = parse_numbers(df[x_col], decimal)
@@ -510,6 +470,7 @@ def load_points(
         require_date=require_date,
         decimal=decimal,
         offsets=offsets,
+        duplicate_rows=duplicate_rows,
     )
     common["x"] = lon
     common["y"] = lat
@@ -536,6 +497,14 @@ def _to_lonlat(
         raise CRSError(f"{source}: unknown CRS {crs!r}: {exc}") from exc
     if src.equals(CRS.from_epsg(4326)) or (src.is_geographic and src.datum is not None and src.datum.name.startswith("Marco Geocentrico")):
         return xs.copy(), ys.copy()
+    xv, yv = xs[ok], ys[ok]
+    if src.is_projected and xv.size and ((np.abs(xv) <= 180) & (np.abs(yv) <= 90)).mean() >= 0.5:
+        i = int(np.flatnonzero(ok)[0])
+        raise CRSError(
+            f"{source}: crs={crs!r} is projected (metres) but the coordinates in {x_col!r}/{y_col!r} look like "
+            f"degrees (row {i + 2} reads x={xs[i]:g}, y={ys[i]:g}); leave the CRS out for longitude/latitude "
+            f"(read as {DEFAULT_POINT_CRS}), or name the columns that hold metres"
+        )
     transformer = Transformer.from_crs(src, "EPSG:4326", always_xy=True)
     lon, lat = transformer.transform(xs, ys)
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
@@ -576,8 +545,9 @@ def load_keyed(
     count: str | None = None,
     require_date: bool = False,
     timezone: str = "America/Bogota",
-    offsets: Literal["convert", "drop"] = "convert",
+    offsets: Offsets = DEFAULT_OFFSETS,
     date_format: str | None = None,
+    duplicate_rows: DuplicateRows = "flag",
     keep: list[str] | None = None,
     source: str | None = None,
     **read_options: object,
@@ -589,12 +559,12 @@ def load_keyed(
     """
     _check_kind(kind)
     df, source, read_info = _read(path, source=source, **read_options)
-    report = ValidationReport(source=source, n_read=len(df), settings={k: v for k, v in read_info.items() if k != "path"})
-    key_col = _resolve(df, key, "key", source, required=True)
+    report = ValidationReport(source=source, n_read=len(df), settings=_settings(read_info))
+    key_col = resolve_column(df, key, "key", source, required=True)
     report.columns["key"] = str(key_col)
     rows = _user_rows(df)
     keep_mask = np.ones(len(df), dtype=bool)
-    missing = _missing_mask(df[key_col])
+    missing = missing_mask(df[key_col])
     report.drop("missing_key", rows[missing], key_col, df[key_col].to_numpy()[missing])
     keep_mask &= ~missing
     common = _common_columns(
@@ -612,6 +582,7 @@ def load_keyed(
         require_date=require_date,
         decimal=str(read_info.get("decimal", ".")),
         offsets=offsets,
+        duplicate_rows=duplicate_rows,
     )
     common["key"] = df[key_col].astype("string").str.strip().to_numpy()
     return _finish(common, df, keep_mask, keep, report, kind=kind, layout="keyed", path=path)
@@ -669,15 +640,15 @@ def load_zone_table(
     _check_kind(kind)
     df, source, read_info = _read(path, source=source, **read_options)
     if zone_id not in df.columns:
-        raise ColumnError(f"{source}: zone id column {zone_id!r} not found; columns found: {list(df.columns)}")
+        raise ColumnError(f"{source}: zone id column {zone_id!r} not found{column_hint(zone_id, list(df.columns))}")
     rows = _user_rows(df)
     if where:
         mask = where_mask(df, where, source=source)
         df, rows = df.loc[mask].reset_index(drop=True), rows[mask]
-    report = ValidationReport(source=source, n_read=len(df), settings={k: v for k, v in read_info.items() if k != "path"})
+    report = ValidationReport(source=source, n_read=len(df), settings=_settings(read_info))
     report.columns["zone_id"] = zone_id
     ids = df[zone_id].astype("string").str.strip()
-    missing = _missing_mask(df[zone_id])
+    missing = missing_mask(df[zone_id])
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
         raise InputError(f"{source}: row {rows[i]}, column {zone_id!r}: empty zone id")
@@ -705,7 +676,7 @@ def load_zone_table(
     out = {}
     for c in columns:
         if c not in df.columns:
-            raise ColumnError(f"{source}: column {c!r} not found; columns found: {list(df.columns)}")
+            raise ColumnError(f"{source}: column {c!r} not found{column_hint(c, list(df.columns))}")
         values, _missing, bad = parse_numbers(df[c], decimal)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])

@@ -22,10 +22,13 @@ REASONS: tuple[str, ...] = (
     "bad_coordinates",
     "swapped_coordinates",
     "outside_study_area",
+    "outside_period",
     "missing_date",
     "bad_date",
     "bad_hour",
+    "heaped_time",
     "duplicate_id",
+    "duplicate_row",
     "bad_count",
     "missing_key",
     "unmatched_key",
@@ -79,6 +82,9 @@ class ValidationReport:
     row_word
         How rows are numbered in messages: ``"row"`` counts as a spreadsheet does
         (header = row 1), ``"feature"`` counts features of a vector layer from 1.
+    notes
+        Note code → values of its message (labels topic ``records``), for what concerns
+        the whole file rather than rows: e.g. ``time_heaping`` or ``offsets_local``.
     """
 
     source: str
@@ -90,6 +96,7 @@ class ValidationReport:
     columns: dict[str, str] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     row_word: str = "row"
+    notes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def n_dropped(self) -> int:
@@ -138,7 +145,28 @@ class ValidationReport:
             },
             "columns": dict(self.columns),
             "settings": dict(self.settings),
+            "notes": {k: dict(v) for k, v in self.notes.items()},
         }
+
+    def copy(self) -> ValidationReport:
+        """An independent copy (later steps add to the copy, not to the loader's report)."""
+        return ValidationReport(
+            source=self.source,
+            n_read=self.n_read,
+            dropped=dict(self.dropped),
+            corrected=dict(self.corrected),
+            flagged=dict(self.flagged),
+            examples={k: list(v) for k, v in self.examples.items()},
+            columns=dict(self.columns),
+            settings=dict(self.settings),
+            row_word=self.row_word,
+            notes={k: dict(v) for k, v in self.notes.items()},
+        )
+
+    @property
+    def has_issues(self) -> bool:
+        """True when anything was dropped, corrected or flagged, or a note was made."""
+        return bool(self.dropped or self.corrected or self.flagged or self.notes)
 
     def summary(self, lang: str = "es") -> str:
         """A few human lines: kept/read and each reason with an example."""
@@ -149,6 +177,8 @@ class ValidationReport:
                 ex = self.examples.get(reason, [])
                 example = f" ({t['for_example']} {ex[0].describe(self.row_word, lang)})" if ex else ""
                 lines.append(f"  {t[title]}: {n:,} × {t[reason]}{example}")
+        for code, values in self.notes.items():
+            lines.append("  " + t[f"note_{code}"].format(**values))
         return "\n".join(lines)
 
 

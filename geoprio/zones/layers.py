@@ -23,6 +23,7 @@ from pyproj import CRS
 
 from geoprio.errors import ColumnError, CRSError, InputError
 from geoprio.io import files as io
+from geoprio.records.parse import column_hint
 from geoprio.records.report import ValidationReport
 from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
 
@@ -129,17 +130,16 @@ def _from_frame(
 ) -> Zones:
     check_metric_crs(metric_crs)
     report = ValidationReport(source=source, n_read=len(gdf), row_word=row_word)
+    if len(gdf) == 0:
+        raise InputError(f"{source}: the layer has no features (it is empty); expected polygons with an id column such as {id!r}")
     for col, role in ((id, "id"), (name, "name"), (parent, "parent"), (population, "population"), (ambient, "ambient")):
         if col is not None and col not in gdf.columns:
-            raise ColumnError(
-                f"{source}: column {col!r} (zone {role}) not found; columns found: {[c for c in gdf.columns if c != gdf.geometry.name]}"
-            )
+            found = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+            raise ColumnError(f"{source}: column {col!r} (zone {role}) not found{column_hint(col, found)}")
         if col is not None:
             report.columns[role] = col
     if gdf.crs is None:
         raise CRSError(f"{source}: the layer has no CRS; pass crs=... (e.g. 'EPSG:4326')")
-    if len(gdf) == 0:
-        raise InputError(f"{source}: the layer has no features")
     feature = np.arange(len(gdf)) + 1
     ids = gdf[id].astype("string").str.strip()
     if ids.isna().any():
@@ -168,8 +168,9 @@ def _from_frame(
     geoms = np.asarray(gpd.GeoSeries(geoms, crs=gdf.crs).to_crs(OUTPUT_CRS).values, dtype=object)
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
-        reasons = [shapely.is_valid_reason(g) for g in geoms[invalid]]
+        reasons = [f"id {i!r}: {shapely.is_valid_reason(g)}" for i, g in zip(ids.to_numpy()[invalid], geoms[invalid], strict=True)]
         report.correct("repaired_geometry", feature[invalid], "geometry", reasons)
+        report.settings["repaired_ids"] = [str(i) for i in ids.to_numpy()[invalid]]
         geoms = geoms.copy()
         geoms[invalid] = _polygonal(shapely.make_valid(geoms[invalid]))
 
