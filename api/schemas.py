@@ -50,12 +50,15 @@ class ZoneSummary(BaseModel):
     p_top_k: float | None = Field(None, description="probability of ranking in the top k (Monte Carlo)")
     top_k: int | None = None
     small_denominator: bool = False
-    drivers: str | None = None
+    drivers: str | None = Field(None, description="the largest published contributions, as text")
     excluded: str | None = Field(None, description="why the zone has no rank")
 
 
 class IndicatorDetail(BaseModel):
-    """One indicator's part in a zone's index (values suppressed below the minimum count)."""
+    """One indicator's part in a zone's index. Without a key that may read records, a cell
+    with 1 to ``suppressed_below - 1`` records, and the cells hidden with it so that it cannot
+    be recovered from the index, show null values and ``suppressed`` true.
+    """
 
     name: str
     value: float | None
@@ -63,7 +66,7 @@ class IndicatorDetail(BaseModel):
     contribution: float | None
     count: float | None = Field(None, description="records behind the value")
     rate_raw: float | None = Field(None, description="the raw rate, when the value is smoothed")
-    suppressed: bool = False
+    suppressed: bool = Field(False, description="hidden by the disclosure policy (a small count, or hidden to protect one)")
 
 
 class ZoneDetail(ZoneSummary):
@@ -71,8 +74,11 @@ class ZoneDetail(ZoneSummary):
 
     indicators: list[IndicatorDetail]
     weights: dict[str, float] = {}
-    pillars: dict[str, float] | None = Field(None, description="pillar scores 0–100, when the index groups indicators in pillars")
-    suppressed_below: int = 0
+    pillars: dict[str, float | None] | None = Field(
+        None, description="pillar scores 0–100, when the index groups indicators in pillars (null where a hidden cell is in it)"
+    )
+    suppressed_below: int = Field(0, description="counts of 1 to this - 1 records are hidden (0: nothing hidden)")
+    protection: int | None = Field(None, description="± records a hidden count stays uncertain by (null: nothing hidden)")
 
 
 class MapInfo(BaseModel):
@@ -153,7 +159,10 @@ class JobStatus(BaseModel):
 
 
 class PlanSummary(BaseModel):
-    """A finished plan: what it buys and how close to the best possible it is."""
+    """A finished plan: what it buys and how close to the best possible it is. Without a key
+    with ``read:records``, totals not known to come from enough incidents are null
+    (:func:`geoprio.placement.public.public_plan`).
+    """
 
     id: str
     kind: str
@@ -168,7 +177,11 @@ class PlanSummary(BaseModel):
 
 
 class PlanDetail(PlanSummary):
-    """A plan with its summary, coverage curve and sites (GeoJSON)."""
+    """A plan with its summary, coverage curve and sites (GeoJSON). Without a key with
+    ``read:records``: new sites are centres of a ``min_site_spacing_m`` grid cell (``n_sites``
+    per cell), per-site figures and the curve may be null, and ``summary.disclosure`` says
+    what was hidden.
+    """
 
     summary: dict
     sites: dict

@@ -1,4 +1,10 @@
-"""``GET /zones`` (ranked list as JSON, GeoJSON or CSV, paginated) and ``GET /zones/{id}``."""
+"""``GET /zones`` (ranked list as JSON, GeoJSON or CSV, paginated) and ``GET /zones/{id}``.
+
+Every format serves the public release of the index table under the request's disclosure
+policy (:func:`geoprio.index.public.public_index`: small counts, what derives from them, and
+the secondary cells that keep them from being recovered by subtraction, are hidden), built
+once per level and policy.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,10 @@ import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 
-from ..deps import SettingsDep, StoreDep, aggregate_access
+from geoprio.disclosure import DisclosurePolicy
+from geoprio.index.public import PublicIndex, public_index
+
+from ..deps import PolicyDep, SettingsDep, StoreDep, aggregate_access
 from ..schemas import IndicatorDetail, Page, ZoneDetail, ZoneSummary
 from ..store import Store
 
@@ -54,6 +63,18 @@ def summaries(t: pd.DataFrame, level: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _policy_key(policy: DisclosurePolicy | None) -> tuple[int, int] | None:
+    return None if policy is None else (policy.min_count, policy.protection_level)
+
+
+def public_table(store: Store, level: str, policy: DisclosurePolicy | None) -> PublicIndex:
+    """The public release of ``level``'s table under ``policy``, built once per policy."""
+    return store.cached(
+        ("public", level, _policy_key(policy)),
+        lambda: public_index(store.table(level)[1], policy, manifest=store.manifests.get(level)),
+    )
+
+
 def _level_table(store: Store, level: str | None) -> str:
     try:
         return store.table(level)[0]
@@ -67,6 +88,7 @@ def _level_table(store: Store, level: str | None) -> str:
 def list_zones(
     store: StoreDep,
     settings: SettingsDep,
+    policy: PolicyDep,
     level: Annotated[str | None, Query(description="zone level, e.g. upz; default: the only or first one")] = None,
     tier: Annotated[str | None, Query(description="only zones of this tier (alta, media, baja)")] = None,
     top: Annotated[int | None, Query(ge=1, description="only the top N ranks")] = None,
@@ -79,7 +101,7 @@ def list_zones(
     level = _level_table(store, level)
     if page_size > settings.page_size_max:
         raise HTTPException(422, f"page_size must be at most {settings.page_size_max}")
-    rows = store.cached(("summaries", level), lambda: summaries(store.table(level)[1], level))
+    rows = store.cached(("summaries", level, _policy_key(policy)), lambda: summaries(public_table(store, level, policy).table, level))
     if tier is not None:
         tiers = sorted({r["tier"] for r in rows if r.get("tier")})
         if tier not in tiers:
@@ -112,44 +134,52 @@ def list_zones(
 def get_zone(
     zone_id: str,
     store: StoreDep,
-    settings: SettingsDep,
+    policy: PolicyDep,
     level: Annotated[str | None, Query(description="zone level; default: the only or first one")] = None,
 ) -> ZoneDetail:
     """One zone with its explanation: every indicator's value, normalized value and
-    contribution, the records behind it, and the rank interval.
+    contribution, the records behind it, and the rank interval (hidden cells are null, with
+    ``suppressed`` true).
     """
     level = _level_table(store, level)
-    details = store.cached(("details", level, settings.min_count), lambda: _zone_details(store, level, settings.min_count))
+    details = store.cached(("details", level, _policy_key(policy)), lambda: _zone_details(store, level, policy))
     if zone_id not in details:
         raise HTTPException(404, f"zone {zone_id!r} not found at level {level!r}")
     return details[zone_id]
 
 
-def _zone_details(store: Store, level: str, min_count: int) -> dict[str, ZoneDetail]:
-    """Every zone's detail of ``level``, built once (the outputs never change while served)."""
-    _, t = store.table(level)
+def _zone_details(store: Store, level: str, policy: DisclosurePolicy | None) -> dict[str, ZoneDetail]:
+    """Every zone's detail of ``level`` under ``policy``, built once (the outputs never change while served)."""
+    public = public_table(store, level, policy)
+    t = public.table
     by_id = {r["zone_id"]: r for r in summaries(t, level)}
     names = [c.removesuffix("__contrib") for c in t.columns if c.endswith("__contrib")]
     weights = store.manifests.get(level, {}).get("parameters", {}).get("weights_used", {})
     pillar_columns = [c for c in t.columns if c.startswith("pillar__")]
     details = {}
     for _, rec in t.iterrows():
+        zid = str(rec["zone_id"])
         indicators = []
         for n in names:
-            count = _clean(rec.get(f"{n}__count"))
-            hide = min_count > 0 and count is not None and count < min_count
+            hide = bool(public.hidden.at[zid, n])
             indicators.append(
                 IndicatorDetail(
                     name=n,
-                    value=None if hide else _clean(rec.get(n)),
-                    normalized=None if hide else _clean(rec.get(f"{n}__norm")),
-                    contribution=None if hide else _clean(rec.get(f"{n}__contrib")),
-                    count=None if hide else count,
-                    rate_raw=None if hide else _clean(rec.get(f"{n}__rate_raw")),
+                    value=_clean(rec.get(n)),
+                    normalized=_clean(rec.get(f"{n}__norm")),
+                    contribution=_clean(rec.get(f"{n}__contrib")),
+                    count=_clean(rec.get(f"{n}__count")),
+                    rate_raw=_clean(rec.get(f"{n}__rate_raw")),
                     suppressed=hide,
                 )
             )
         pillars = {c.removeprefix("pillar__"): _clean(rec.get(c)) for c in pillar_columns} or None
-        zid = rec["zone_id"]
-        details[zid] = ZoneDetail(**by_id[zid], indicators=indicators, weights=weights, pillars=pillars, suppressed_below=min_count)
+        details[zid] = ZoneDetail(
+            **by_id[zid],
+            indicators=indicators,
+            weights=weights,
+            pillars=pillars,
+            suppressed_below=0 if policy is None else policy.min_count,
+            protection=None if policy is None else policy.protection_level,
+        )
     return details

@@ -1,8 +1,9 @@
 """``geoprio index``: the prioritization index and the ranked zone list from a config file.
 
 A thin layer over :func:`geoprio.index.run.run_index` (then :meth:`~geoprio.index.run.IndexRun.write`
-where the config says) and :func:`geoprio.index.run.replay_manifest`; :func:`print_index` and
-:func:`print_reports` are shared with ``geoprio demo``.
+where the config says; with ``--public``, of :func:`geoprio.index.public.public_run`) and
+:func:`geoprio.index.run.replay_manifest`; :func:`print_index` and :func:`print_reports` are
+shared with ``geoprio demo``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from geoprio.cli.common import (
     FormatOpt,
     LangOpt,
     ManifestOpt,
+    MinCountOpt,
     OutOpt,
+    PublicOpt,
     TopOpt,
     check_formats,
     command_line,
@@ -28,8 +31,11 @@ from geoprio.cli.common import (
     out,
     print_replay,
     print_written,
+    public_policy,
 )
+from geoprio.disclosure import disclosure_of
 from geoprio.errors import InputError
+from geoprio.io.manifest import read as read_manifest
 from geoprio.labels import label, labels
 from geoprio.settings import DEFAULT_LANG
 
@@ -56,7 +62,7 @@ def print_index(run: Any, *, top: int, lang: str) -> None:
             str(r["zone_id"]),
             str(r["name"]) + (" †" if bool(r.get("small_denominator", False)) else ""),
             "" if pd.isna(r["parent_name"]) else str(r["parent_name"]),
-            f"{r['index']:.1f}",
+            "—" if pd.isna(r["index"]) else f"{r['index']:.1f}",
             str(r["tier"]),
         ]
         if has_mc:
@@ -114,20 +120,30 @@ def index_cmd(
     draws: Annotated[Optional[int], typer.Option("--draws", min=0, help="Monte Carlo draws for rank stability (0 turns it off).")] = None,
     top: TopOpt = 15,
     lang: LangOpt = DEFAULT_LANG,
+    public: PublicOpt = False,
+    min_count: MinCountOpt = None,
 ) -> None:
     """Compute the prioritization index and the ranked zone list from a config file.
 
     The outputs go to the config's [output] folder and formats unless --out / --format say
     otherwise; --manifest re-runs a previous run and checks its outputs are identical.
+    With --public the files are the public release (small counts and what derives from them
+    hidden, with the cells that would give them away; the manifest records the policy).
     """
     from geoprio.index.config import load_config
+    from geoprio.index.public import public_run
     from geoprio.index.run import replay_manifest, run_index
 
     lang = lang_option(lang)
     check_formats(formats)
+    policy = public_policy(public, min_count)
     if manifest is not None:
         if config is not None:
             raise InputError("give either CONFIG or --manifest, not both")
+        if policy is not None or disclosure_of(read_manifest(manifest)) is not None:
+            raise InputError(
+                f"{manifest}: --manifest replays full (internal) releases only; run the config again with --public for a public one"
+            )
         with err.status(label("cli", "working", lang)):
             replay = replay_manifest(manifest, out_dir=out_dir)
         print_reports(replay.result, lang)
@@ -140,9 +156,10 @@ def index_cmd(
     cfg = cfg.model_copy(update=config_overrides(cfg, out_dir=out_dir, formats=formats, draws=draws, lang=lang))
     with err.status(label("cli", "working", lang)):
         run = run_index(cfg, command=command_line())
-        written = run.write()
+        release = public_run(run, policy)
+        written = release.write()
     print_reports(run, lang)
-    print_index(run, top=top, lang=lang)
+    print_index(release, top=top, lang=lang)
     print_written(written, lang)
 
 

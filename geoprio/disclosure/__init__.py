@@ -8,6 +8,20 @@ programming with HiGHS, and the attacker's linear program that audits it),
 ``public`` module built on these.
 """
 
+from geoprio.disclosure.complementary import Protection, Relation, attack_intervals, protect
+from geoprio.disclosure.points import AnonymousPoints, anonymous_points
 from geoprio.disclosure.policy import DEFAULT_MIN_COUNT, DisclosurePolicy, disclosure_of, disclosure_record, hidden_counts
 
-__all__ = ["DEFAULT_MIN_COUNT", "DisclosurePolicy", "disclosure_of", "disclosure_record", "hidden_counts"]
+__all__ = [
+    "DEFAULT_MIN_COUNT",
+    "AnonymousPoints",
+    "DisclosurePolicy",
+    "Protection",
+    "Relation",
+    "anonymous_points",
+    "attack_intervals",
+    "disclosure_of",
+    "disclosure_record",
+    "hidden_counts",
+    "protect",
+]

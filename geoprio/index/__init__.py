@@ -1,4 +1,6 @@
-"""The prioritization index: indicator values per zone, rates, the estimator, its config and run."""
+"""The prioritization index: indicator values per zone, rates, the estimator, its config and run,
+and its public release (small counts hidden with the cells that would give them away).
+"""
 
 from geoprio.index.config import (
     GridConfig,
@@ -40,6 +42,16 @@ from geoprio.index.measures import (
     indicator_values,
     previous_period,
 )
+from geoprio.index.public import (
+    PublicIndex,
+    PublicIndexRun,
+    indicator_names,
+    measures_of,
+    public_index,
+    public_levels,
+    public_notes,
+    public_run,
+)
 from geoprio.index.rates import (
     eb_global,
     eb_spatial,
@@ -76,6 +88,8 @@ __all__ = [
     "ParentConfig",
     "PopulationConfig",
     "PriorityIndex",
+    "PublicIndex",
+    "PublicIndexRun",
     "RobustnessConfig",
     "RunConfig",
     "SmallZoneRule",
@@ -94,20 +108,26 @@ __all__ = [
     "filter_records",
     "fit_index",
     "harm_weights",
+    "indicator_names",
     "indicator_table",
     "indicator_values",
     "load_config",
     "load_source",
+    "measures_of",
     "normalize",
     "parse_config",
     "pillar_notes",
     "previous_period",
+    "public_index",
+    "public_levels",
+    "public_notes",
+    "public_run",
     "raw_rate",
     "replay_manifest",
     "result_table",
     "run_index",
+    "tie_source",
     "tier_codes",
     "tier_labels",
-    "tie_source",
     "transform",
 ]

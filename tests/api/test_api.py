@@ -155,7 +155,7 @@ def test_configuration_keys_aggregates_suppresses_counts_and_sets_cors(data_dir)
     s = settings_for(data_dir, require_key_for_aggregates=True, min_count=1_000_000, cors_origins=["https://tablero.example"])
     with TestClient(create_app(s)) as c:
         assert c.get("/zones").status_code == 401
-        k = create_key(c.app.state.engine, "tablero")
+        k = create_key(c.app.state.engine, "tablero", scopes=["read:aggregates"])  # read:records would see everything
         first = c.get("/zones", headers={"X-API-Key": k}).json()["items"][0]["zone_id"]
         d = c.get(f"/zones/{first}", headers={"X-API-Key": k}).json()
         assert d["suppressed_below"] == 1_000_000 and all(i["suppressed"] and i["value"] is None for i in d["indicators"])
