@@ -4,16 +4,21 @@ Serves ``seguimiento.json``, which ``geoprio indicators TARGETS.toml --out <data
 into the API's data directory (directly, or in a sub-folder); it is read once, on the first
 request, and kept (outputs never change while served). ``GET /indicators?format=csv`` serves
 ``seguimiento.csv`` and ``format=geojson`` ``seguimiento_zonas.geojson`` from the same folder,
-filtered by the same parameters and with the same small-count suppression as the JSON
-detail. Nothing is recomputed here except picking the year asked for from the yearly series
-the file already holds.
+filtered by the same parameters. Nothing is recomputed here except picking the year asked for
+from the yearly series the file already holds.
+
+Disclosure: a caller with full access (a key with ``read:records``, or ``GEOPRIO_MIN_COUNT=0``)
+gets the files as written; everyone else gets their public version under the settings' policy,
+made by :func:`geoprio.seguimiento.public_tracking` (the same function ``geoprio indicators
+--public`` writes with) once per policy, so the JSON, the CSV and the GeoJSON hide the same
+cells, with the same complementary suppression.
 """
 
 from __future__ import annotations
 
 import io as _io
 import json
-import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -22,9 +27,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from geoprio.disclosure import DisclosurePolicy
 from geoprio.errors import InputError
+from geoprio.seguimiento import PublicTracking, public_tracking, tracking_parents
 
-from ..deps import SettingsDep, StoreDep, aggregate_access
+from ..deps import PolicyDep, StoreDep, aggregate_access
 from ..store import Store
 
 router = APIRouter(prefix="/indicators", tags=["indicators"], dependencies=[Depends(aggregate_access)])
@@ -33,6 +40,7 @@ FILE_NAME = "seguimiento.json"
 CSV_NAME = "seguimiento.csv"
 GEOJSON_NAME = "seguimiento_zonas.geojson"
 KIND = "geoprio.seguimiento"
+MANIFEST_NAME = "seguimiento_manifest.json"
 
 
 class YearEntry(BaseModel):
@@ -58,7 +66,9 @@ class YearEntry(BaseModel):
 
 
 class MonthEntry(BaseModel):
-    """One month of a record-based indicator."""
+    """One month of a record-based indicator (a public release withholds a year's months whole,
+    as nulls, when one of them or the year is hidden; a zone's months only with full access).
+    """
 
     month: str
     count: float | None = None
@@ -148,7 +158,9 @@ class IndicatorSummary(BaseModel):
     zones: int | None = Field(None, description="zone-level indicators: zones tracked")
     zones_with_progress: int | None = None
     zones_met: int | None = None
-    suppressed: bool = Field(False, description="the year's value (or the baseline) rests on fewer records than the minimum count")
+    suppressed: bool = Field(
+        False, description="the year's value, or the baseline, is hidden (too few records, or hidden to protect another hidden count)"
+    )
 
 
 class ObjectiveSummary(BaseModel):
@@ -233,31 +245,17 @@ def _entry(series: list[dict[str, Any]], year: int) -> dict[str, Any] | None:
     return next((s for s in series if int(s["year"]) == year), None)
 
 
-def _hidden_years(series: list[dict[str, Any]], min_count: int) -> set[int]:
-    """Years whose value rests on fewer records than ``min_count``."""
-    return {int(e["year"]) for e in series if _small(e.get("count"), min_count)}
-
-
-def _baseline_hidden(ind: dict[str, Any], series: list[dict[str, Any]], min_count: int) -> bool:
-    """A baseline measured from the data (its year is in the series) with too few records."""
-    by = ind.get("baseline_year")
-    return by is not None and int(by) in _hidden_years(series, min_count)
-
-
-def _summary(ind: dict[str, Any], year: int, min_count: int = 0) -> dict[str, Any]:
+def _summary(ind: dict[str, Any], year: int) -> dict[str, Any]:
+    """An indicator of the (public) document in ``year``."""
     keys = ("id", "label", "objective", "objective_label", "weight", "level", "unit", "unit_label", "trend", "direction")
     row: dict[str, Any] = {k: ind[k] for k in keys}
     row.update(baseline_year=ind.get("baseline_year"), baseline=ind.get("baseline"), year=year)
     row["progress"] = ind["progress_by_year"].get(str(year))
     row["progress_uncapped"] = ind.get("progress_uncapped_by_year", {}).get(str(year))
     if ind["level"] == "city":
-        series = ind.get("series", [])
-        e = _entry(series, year) or {}
+        e = _entry(ind.get("series", []), year) or {}
         row.update(actual=e.get("actual"), actual_annualized=e.get("actual_annualized"), months=e.get("months"), target=e.get("target"))
-        if year in _hidden_years(series, min_count):  # the value, and the progress computed from it
-            row.update(actual=None, actual_annualized=None, progress=None, progress_uncapped=None, suppressed=True)
-        if _baseline_hidden(ind, series, min_count):
-            row.update(baseline=None, suppressed=True)
+        row["suppressed"] = bool(e.get("suppressed") or ind.get("baseline_suppressed"))
     else:
         entries = [_entry(z["series"], year) for z in ind.get("zones", [])]
         defined = [e for e in entries if e is not None and e.get("progress_capped") is not None]
@@ -265,60 +263,12 @@ def _summary(ind: dict[str, Any], year: int, min_count: int = 0) -> dict[str, An
             zones=len(entries),
             zones_with_progress=len(defined),
             zones_met=sum(1 for e in defined if e["progress_capped"] >= 1),
+            suppressed=any((e or {}).get("suppressed") for e in entries) or any(z.get("baseline_suppressed") for z in ind.get("zones", [])),
         )
     return row
 
 
-_SERIES_VALUES = ("actual", "actual_annualized", "count", "progress", "progress_capped", "cumulative_actual", "progress_plan_total")
-_MONTH_VALUES = ("count", "value", "year_to_date")
-
-
-def _zone_series(z: dict[str, Any], ind: dict[str, Any], min_count: int) -> dict[str, Any]:
-    """A zone of a zone-level indicator with its small values hidden (its baseline too, when
-    that was measured from too few records).
-    """
-    out = {
-        **z,
-        "series": [_suppress(s, _SERIES_VALUES, min_count) for s in z["series"]],
-        "months": [_suppress(m, _MONTH_VALUES, min_count) for m in z.get("months", [])],
-    }
-    if _baseline_hidden(ind, z["series"], min_count):
-        out["baseline"] = None
-    return out
-
-
-_ROW_VALUES = tuple(f for f in BreakdownRow.model_fields if f not in ("zone_id", "name", "suppressed", "proportional_target"))
-
-
-def _suppress(entry: dict[str, Any], keys: tuple[str, ...], min_count: int) -> dict[str, Any]:
-    count = entry.get("count")
-    if min_count > 0 and count is not None and count < min_count:
-        return {**{k: v for k, v in entry.items() if k not in keys}, "suppressed": True}
-    return entry
-
-
-# --------------------------------------------------------------------------- CSV and GeoJSON
-
-#: seguimiento.csv: the values hidden in a row based on fewer records than ``min_count``
-#: (the detail's ``series`` suppression; the baseline and the target stay, as there).
-_CSV_VALUES = ("count", "actual", "actual_annualized", "progress", "progress_capped", "cumulative_actual", "progress_plan_total")
-#: seguimiento_zonas.geojson: a city indicator's breakdown row hides every value but its
-#: target (the detail's breakdown suppression); a zone-level indicator's zone hides its
-#: observed values and their progress (the detail's ``zone_series`` suppression).
-_GEO_BREAKDOWN_VALUES = (
-    "count",
-    "actual",
-    "baseline",
-    "progress",
-    "progress_capped",
-    "value_change",
-    "change",
-    "share_of_change",
-    "shortfall",
-    "share_of_shortfall",
-    "gap_to_city_target",
-)
-_GEO_ZONE_VALUES = ("count", "actual", "progress", "progress_capped", "value_change")
+# --------------------------------------------------------------------------- the release
 
 
 def _beside(store: Store, name: str) -> Path:
@@ -352,61 +302,73 @@ def _read_geojson(store: Store) -> dict[str, Any]:
     return doc
 
 
-def _small(count: Any, min_count: int) -> bool:
+def _table(store: Store) -> pd.DataFrame:
+    return store.cached(("indicators", "csv"), lambda: _read_csv(store))
+
+
+def _layer(store: Store) -> dict[str, Any]:
+    return store.cached(("indicators", "geojson"), lambda: _read_geojson(store))
+
+
+def _or_none(read: Callable[[], Any]) -> Any:
+    """What ``read`` returns, or None when the file is missing or unreadable (the format's own
+    request then reads it again and answers 404 or 422).
+    """
     try:
-        c = float(count)
-    except (TypeError, ValueError):
-        return False
-    return min_count > 0 and not math.isnan(c) and c < min_count
+        return read()
+    except (HTTPException, InputError):
+        return None
 
 
-def _csv_response(store: Store, ids: list[str], year: int | None, min_count: int) -> Response:
-    table = store.cached(("indicators", "csv"), lambda: _read_csv(store))
+def _release(store: Store, policy: DisclosurePolicy | None) -> PublicTracking:
+    """The outputs as ``policy`` lets them be served: the files as written (None: full access),
+    or their public version (:func:`~geoprio.seguimiento.public_tracking`, built once per policy).
+    With full access the table and the layer are None (read when asked for); in a public
+    release they are None when the file is missing or unreadable.
+    """
+    doc = _document(store)
+    if policy is None:
+        return PublicTracking(doc, None, None)  # the table and the layer are read when asked for
+
+    def build() -> PublicTracking:
+        table, layer = _or_none(lambda: _table(store)), _or_none(lambda: _layer(store))
+        return public_tracking(doc, policy, table=table, layer=layer, parents=_parents(store, doc))
+
+    return store.cached(("indicators", "public", policy.min_count, policy.protection_level), build)
+
+
+def _parents(store: Store, doc: dict[str, Any]) -> dict[str, str] | None:
+    """The zones' hierarchy: the document's, or the run's zones read again from its manifest."""
+    if doc.get("parents") is not None:
+        return dict(doc["parents"])
+    found = _find(store)
+    return tracking_parents(found.with_name(MANIFEST_NAME)) if found is not None else None
+
+
+def _csv_response(release: PublicTracking, store: Store, ids: list[str], year: int | None) -> Response:
+    table = release.table if release.table is not None else _table(store)  # 404 when missing
     keep = table["indicator"].isin(ids)
     if year is not None:
         keep &= table["year"] == str(year)
     rows = table[keep].copy()
-    hide = rows["count"].map(lambda c: _small(c, min_count)).astype(bool)
-    for col in _CSV_VALUES:
-        if col in rows.columns:
-            rows.loc[hide, col] = ""
-    if "baseline" in rows.columns:  # a baseline measured from too few records, in every row of that place
-        full = table[table["indicator"].isin(ids)]
-        small = full["count"].map(lambda c: _small(c, min_count)).astype(bool)
-        base_years = {i["id"]: i.get("baseline_year") for i in _document(store)["indicators"]}
-        at_base = full["year"] == full["indicator"].map(lambda i: str(base_years.get(i)))
-        bad = set(zip(full.loc[at_base & small, "indicator"], full.loc[at_base & small, "zone_id"], strict=True))
-        gone = [(i, z) in bad for i, z in zip(rows["indicator"], rows["zone_id"], strict=True)]
-        rows.loc[gone, "baseline"] = ""
-        hide = hide | pd.Series(gone, index=rows.index)
-    rows["suppressed"] = hide
+    if "suppressed" not in rows.columns:
+        rows["suppressed"] = False
     buf = _io.StringIO()
     rows.to_csv(buf, index=False, lineterminator="\n")
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={"X-Total-Count": str(len(rows))})
 
 
-def _geojson_response(store: Store, ids: list[str], year: int | None, min_count: int) -> JSONResponse:
-    layer = store.cached(("indicators", "geojson"), lambda: _read_geojson(store))
+def _geojson_response(release: PublicTracking, store: Store, ids: list[str], year: int | None, min_count: int) -> JSONResponse:
+    layer = release.layer if release.layer is not None else _layer(store)  # 404 when missing
     years = sorted({int(f["properties"]["year"]) for f in layer["features"] if f.get("properties", {}).get("year") is not None})
     if year is not None and years and year not in years:
         held = ", ".join(map(str, years))
         raise HTTPException(422, f"the zone layer holds the run's year only ({held}); run `geoprio indicators TARGETS.toml --year {year}`")
-    doc = _document(store)
-    measured_small = {  # zones whose own baseline rests on too few records
-        (i["id"], z["zone_id"]) for i in doc["indicators"] for z in i.get("zones", []) if _baseline_hidden(i, z["series"], min_count)
-    }
     features = []
     for f in layer["features"]:
         props = f.get("properties") or {}
-        if props.get("indicator") not in ids:
-            continue
-        if (props.get("indicator"), props.get("zone_id")) in measured_small:
-            props = {**props, "baseline": None}
-        hide = _small(props.get("count"), min_count)
-        if hide:
-            keys = _GEO_BREAKDOWN_VALUES if props.get("scope") == "breakdown" else _GEO_ZONE_VALUES
-            props = {k: (None if k in keys else v) for k, v in props.items()}
-        features.append({**f, "properties": {**props, "suppressed": hide}})
+        if props.get("indicator") in ids:
+            features.append({**f, "properties": {**props, "suppressed": bool(props.get("suppressed", False))}})
     body = {"type": "FeatureCollection", "features": features, "total": len(features), "suppressed_below": min_count}
     return JSONResponse(body, media_type="application/geo+json")
 
@@ -414,7 +376,7 @@ def _geojson_response(store: Store, ids: list[str], year: int | None, min_count:
 @router.get("", response_model=IndicatorList, responses={200: {"content": {"text/csv": {}, "application/geo+json": {}}}})
 def list_indicators(
     store: StoreDep,
-    settings: SettingsDep,
+    policy: PolicyDep,
     objective: Annotated[str | None, Query(description="only indicators of this objective")] = None,
     level: Annotated[str | None, Query(description="only indicators tracked at this level: city, localidad, upz…")] = None,
     year: Annotated[
@@ -431,7 +393,8 @@ def list_indicators(
     """The plan's progress, its objectives' and each indicator's in one year; or, with
     ``format=csv`` / ``geojson``, the tracking table / zone layer of the same indicators.
     """
-    doc = _document(store)
+    release = _release(store, policy)
+    doc = release.document
     y = _year(doc, year)
     objectives = doc["objectives"]
     if objective is not None and objective not in {o["id"] for o in objectives}:
@@ -440,10 +403,10 @@ def list_indicators(
         raise HTTPException(422, f"unknown level {level!r}; levels: {doc['levels']}")
     inds = [i for i in doc["indicators"] if (objective is None or i["objective"] == objective) and (level is None or i["level"] == level)]
     if format == "csv":
-        return _csv_response(store, [i["id"] for i in inds], year, settings.min_count)
+        return _csv_response(release, store, [i["id"] for i in inds], year)
     if format == "geojson":
-        return _geojson_response(store, [i["id"] for i in inds], year, settings.min_count)
-    items = [IndicatorSummary(**_summary(i, y, settings.min_count)) for i in inds]
+        return _geojson_response(release, store, [i["id"] for i in inds], year, _min_count(policy))
+    items = [IndicatorSummary(**_summary(i, y)) for i in inds]
     return IndicatorList(
         title=doc.get("title"),
         year=y,
@@ -464,7 +427,7 @@ def list_indicators(
 def get_indicator(
     indicator_id: str,
     store: StoreDep,
-    settings: SettingsDep,
+    policy: PolicyDep,
     year: Annotated[
         int | None, Query(ge=1900, le=2200, description="year of the summary and the breakdown; default: the run's year")
     ] = None,
@@ -472,36 +435,30 @@ def get_indicator(
     """One indicator: its yearly series (per zone for zone-level indicators), months, notes, and
     for city indicators the per-zone breakdown of the year (where the target is won or lost).
     """
-    doc = _document(store)
+    doc = _release(store, policy).document
     ind = next((i for i in doc["indicators"] if i["id"] == indicator_id), None)
     if ind is None:
         raise HTTPException(404, f"indicator {indicator_id!r} not found; indicators: {[i['id'] for i in doc['indicators']]}")
     y = _year(doc, year)
-    mc = settings.min_count
-    body: dict[str, Any] = _summary(ind, y, mc)
-    series = ind.get("series", [])
-    hidden = _hidden_years(series, mc) if ind["level"] == "city" else set()
-    baseline_hidden = ind["level"] == "city" and _baseline_hidden(ind, series, mc)
+    body: dict[str, Any] = _summary(ind, y)
     body.update(
         per=ind.get("per"),
         program_years=ind["program_years"],
         years=ind["years"],
         targets=ind.get("targets"),
-        # targets set relative to a suppressed baseline would give it away
-        relative_targets=None if baseline_hidden else ind.get("relative_targets"),
-        progress_by_year={k: (None if int(k) in hidden else v) for k, v in ind["progress_by_year"].items()},
-        series=[_suppress(s, _SERIES_VALUES, mc) for s in series],
-        monthly=[_suppress(m, _MONTH_VALUES, mc) for m in ind.get("months", [])],
-        zone_series=[_zone_series(z, ind, mc) for z in ind.get("zones", [])],
+        relative_targets=ind.get("relative_targets"),
+        progress_by_year=ind["progress_by_year"],
+        series=ind.get("series", []),
+        monthly=ind.get("months", []),
+        zone_series=ind.get("zones", []),
         notes=ind.get("notes", []),
-        suppressed_below=mc,
+        suppressed_below=_min_count(policy),
     )
     b = ind.get("breakdown")
     if b and str(y) in b["by_year"]:
-        body["breakdown"] = {
-            "level": b["level"],
-            "baseline_year": b["baseline_year"],
-            "year": y,
-            "rows": [_suppress(r, _ROW_VALUES, mc) for r in b["by_year"][str(y)]],
-        }
+        body["breakdown"] = {"level": b["level"], "baseline_year": b["baseline_year"], "year": y, "rows": b["by_year"][str(y)]}
     return IndicatorDetail(**body)
+
+
+def _min_count(policy: DisclosurePolicy | None) -> int:
+    return 0 if policy is None else policy.min_count

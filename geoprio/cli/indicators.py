@@ -7,6 +7,7 @@ its tables in the words of ``geoprio/resources/labels/seguimiento_cli.toml``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -17,7 +18,9 @@ from rich.table import Table
 from geoprio.cli.common import (
     FormatOpt,
     ManifestOpt,
+    MinCountOpt,
     OutOpt,
+    PublicOpt,
     check_formats,
     command_line,
     err,
@@ -26,9 +29,11 @@ from geoprio.cli.common import (
     out,
     print_replay,
     print_written,
+    public_policy,
 )
+from geoprio.disclosure import disclosure_of
 from geoprio.labels import labels
-from geoprio.seguimiento import format_number, format_percent, load_targets, replay_tracking, track
+from geoprio.seguimiento import format_number, format_percent, load_targets, public_tracking, replay_tracking, track, write_public_tracking
 
 __all__ = ["indicators", "print_tracking", "register"]
 
@@ -112,6 +117,15 @@ def _print_notes(doc: Mapping[str, Any], t: Mapping[str, str], max_notes: int) -
             out.print("  " + t["more"].format(n=len(notes) - max_notes))
 
 
+def _public_manifest(path: Path) -> bool:
+    """True when the manifest at ``path`` records a public release (``disclosure``)."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # the replay reports what is wrong with it
+    return isinstance(doc, dict) and disclosure_of(doc) is not None
+
+
 @friendly
 def indicators(
     targets: Annotated[
@@ -127,16 +141,24 @@ def indicators(
     year: Annotated[Optional[int], typer.Option("--year", help="Year to report (default: the latest programmed year with data).")] = None,  # noqa: UP045
     formats: FormatOpt = None,
     manifest: ManifestOpt = None,
+    public: PublicOpt = False,
+    min_count: MinCountOpt = None,
 ) -> None:
     """Track a plan's indicators: actual values, progress against targets, per objective and plan, per zone.
 
     --out overrides dir in the file's [output] table; --format is the format of the per-zone
-    layer seguimiento_zonas (default geojson); --manifest re-runs seguimiento_manifest.json.
+    layer seguimiento_zonas (default geojson); --manifest re-runs seguimiento_manifest.json;
+    --public writes (and prints) the public release: no count of 1 to --min-count - 1 records,
+    nor anything derived from one, with complementary suppression where totals are published.
     """
     fmts = check_formats(formats)
+    policy = public_policy(public, min_count)
     if manifest is not None:
         if targets is not None:
             raise typer.BadParameter("give either TARGETS.toml or --manifest, not both")
+        if policy is not None or _public_manifest(manifest):
+            # replaying would write the full outputs over a public release
+            raise typer.BadParameter("a public release is written from TARGETS.toml with --public; it is not replayed from its manifest")
         with err.status("…"):
             replay = replay_tracking(manifest, out_dir=out_dir, command=command_line())
         print_replay(replay, lang_option(lang) if lang is not None else replay.result.lang)
@@ -147,11 +169,12 @@ def indicators(
     lang = lang_option(lang) if lang is not None else cfg.options.lang
     with err.status("…"):
         res = track(cfg, year=year, lang=lang)
-        written = res.write(out_dir.resolve() if out_dir is not None else None, fmts, command=command_line(), targets_file=targets)
+        folder = out_dir.resolve() if out_dir is not None else None
+        written = write_public_tracking(res, policy, folder, fmts, command=command_line(), targets_file=targets)
     for report in res.data.reports:
         if report.n_read:
             err.print(report.summary(lang), markup=False)
-    print_tracking(res.to_dict(), lang=lang)
+    print_tracking(public_tracking(res.to_dict(), policy).document, lang=lang)
     print_written(written, lang)
 
 

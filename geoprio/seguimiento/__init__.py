@@ -5,7 +5,8 @@ the data it names (:mod:`~geoprio.seguimiento.data`), the numeric core
 (:mod:`~geoprio.seguimiento.arithmetic`, with :mod:`~geoprio.seguimiento.notes`), the run
 (:mod:`~geoprio.seguimiento.tracking`: :func:`track`, :func:`replay_tracking`), the result and
 its files (:mod:`~geoprio.seguimiento.result`), the HTML report
-(:mod:`~geoprio.seguimiento.report_html`) and number formatting
+(:mod:`~geoprio.seguimiento.report_html`), the public release of the outputs
+(:mod:`~geoprio.seguimiento.public`: :func:`public_tracking`) and number formatting
 (:mod:`~geoprio.seguimiento.formatting`)::
 
     from geoprio.seguimiento import load_targets, track
@@ -50,6 +51,7 @@ from geoprio.seguimiento.data import (
 )
 from geoprio.seguimiento.formatting import format_compact, format_number, format_percent
 from geoprio.seguimiento.notes import Note
+from geoprio.seguimiento.public import PublicTracking, public_tracking, tracking_parents, write_public_tracking
 from geoprio.seguimiento.report_html import bar_chart, line_chart, nice_ticks, render_report
 from geoprio.seguimiento.result import (
     IndicatorResult,
@@ -71,6 +73,7 @@ __all__ = [
     "ObjectiveConfig",
     "PopulationByYear",
     "PopulationTable",
+    "PublicTracking",
     "TargetsConfig",
     "TrackedIndicator",
     "TrackingData",
@@ -96,12 +99,15 @@ __all__ = [
     "nice_ticks",
     "parse_targets",
     "progress_series",
+    "public_tracking",
     "read_population",
     "read_program_csv",
     "render_report",
     "replay_tracking",
     "track",
+    "tracking_parents",
     "unit_label",
     "weighted_progress",
+    "write_public_tracking",
     "zone_layer",
 ]

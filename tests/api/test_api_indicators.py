@@ -106,7 +106,9 @@ def test_small_counts_are_suppressed(data_dir):
         assert l2[0]["actual"] == 4 and not l2[0]["suppressed"]
         assert l2[1]["actual"] is None and l2[1]["count"] is None and l2[1]["suppressed"] and l2[1]["target"] == 2
         rows = {r["zone_id"]: r for r in c.get("/indicators/hurto").json()["breakdown"]["rows"]}
-        assert rows["L2"]["suppressed"] and rows["L2"]["shortfall"] is None and not rows["L1"]["suppressed"]
+        assert rows["L2"]["suppressed"] and rows["L2"]["shortfall"] is None
+        # L1's 3 is hidden too (complementary suppression): the city's 4 minus L1's 3 gave L2's 1 away
+        assert rows["L1"]["suppressed"] and rows["L1"]["count"] is None and rows["L1"]["count_base"] == 6
         assert c.get("/indicators/hurto").json()["suppressed_below"] == 3
 
 
@@ -165,8 +167,10 @@ def test_csv_and_geojson_hide_what_the_json_hides(data_dir):
     with TestClient(app_for(data_dir, min_count=3)) as c:
         table = _csv(c.get("/indicators", params={"format": "csv"}))
         hidden = table[table["suppressed"]]
-        # fewer than 3 records: L2's hurtos in 2023 (1), the share's homicides (2 and 1), the quejas of 2023 (2)
+        # fewer than 3 records: L2's hurtos in 2023 (1), the share's homicides (2 and 1), the quejas of 2023 (2);
+        # L1's hurtos of 2023 (3) protect L2's (the city's 4 is published)
         assert list(zip(hidden["indicator"], hidden["zone_id"], hidden["year"], strict=True)) == [
+            ("hurto_localidad", "L1", 2023),
             ("hurto_localidad", "L2", 2023),
             ("homicidio_share", "city", 2022),
             ("homicidio_share", "city", 2023),
@@ -174,7 +178,7 @@ def test_csv_and_geojson_hide_what_the_json_hides(data_dir):
         ]
         values = ["count", "actual", "actual_annualized", "progress", "progress_capped", "cumulative_actual", "progress_plan_total"]
         assert hidden[values].isna().all().all()
-        l2 = hidden.iloc[0]
+        l2 = hidden.iloc[1]
         assert (l2["target"], l2["baseline"], l2["months"]) == (2.0, 4.0, 6.0)  # the program stays, as in the JSON
         shown = table[(table["zone_id"] == "L2") & (table["year"] == 2022)].iloc[0]
         assert (shown["count"], shown["actual"], shown["suppressed"]) == (4.0, 4.0, False)
@@ -188,22 +192,27 @@ def test_csv_and_geojson_hide_what_the_json_hides(data_dir):
         assert layer["suppressed_below"] == 3
         props = {(f["properties"]["indicator"], f["properties"]["zone_id"]): f["properties"] for f in layer["features"]}
         assert [k for k, p in props.items() if p["suppressed"]] == [
+            ("hurto", "L1"),
             ("hurto", "L2"),
+            ("hurto_localidad", "L1"),
             ("hurto_localidad", "L2"),
             ("homicidio_share", "L1"),
             ("homicidio_share", "L2"),
         ]
-        # a breakdown row keeps only its (proportional) target, as the JSON breakdown does
+        # a breakdown row hidden in 2023 keeps what rests on 2022 (4 hurtos): its baseline and its
+        # proportional target, as the JSON breakdown does
         b = props[("hurto", "L2")]
-        assert b["target"] == pytest.approx(100.0)
-        hidden_keys = ("count", "actual", "baseline", "progress", "progress_capped", "value_change", "change", "share_of_change")
+        assert b["target"] == pytest.approx(100.0) and b["baseline"] == pytest.approx(133.333333)
+        hidden_keys = ("count", "actual", "progress", "progress_capped", "value_change", "change", "share_of_change")
         assert all(b[k] is None for k in (*hidden_keys, "shortfall", "share_of_shortfall", "gap_to_city_target"))
         rows = {r["zone_id"]: r for r in c.get("/indicators/hurto").json()["breakdown"]["rows"]}
-        assert rows["L2"]["suppressed"] and rows["L2"]["value_base"] is None and rows["L2"]["proportional_target"] == pytest.approx(100.0)
+        assert rows["L2"]["suppressed"] and rows["L2"]["value"] is None and rows["L2"]["proportional_target"] == pytest.approx(100.0)
         # a zone of a zone-level indicator keeps its baseline and target, as the JSON zone series does
         z = props[("hurto_localidad", "L2")]
         assert (z["baseline"], z["target"]) == (4.0, 2.0) and all(z[k] is None for k in ("count", "actual", "progress", "progress_capped"))
-        assert props[("hurto", "L1")]["shortfall"] == pytest.approx(30.0) and props[("hurto", "L1")]["count"] == 3.0
+        # L1 (3 hurtos, hidden to protect L2) keeps its baseline and proportional target, not its year
+        assert props[("hurto", "L1")]["shortfall"] is None and props[("hurto", "L1")]["count"] is None
+        assert props[("hurto", "L1")]["baseline"] == pytest.approx(300.0) and props[("hurto", "L1")]["target"] == pytest.approx(225.0)
 
 
 def test_csv_or_geojson_missing_beside_the_json_is_404(tmp_path, data_dir):
@@ -288,13 +297,16 @@ def test_city_summary_progress_and_measured_baseline_are_hidden_too(data_dir):
         assert not hurto["suppressed"] and hurto["actual"] is not None
     with TestClient(app_for(data_dir, min_count=5)) as c:  # L2's 2022 baseline rests on 4 hurtos
         zones = {z["zone_id"]: z for z in c.get("/indicators/hurto_localidad").json()["zone_series"]}
-        assert zones["L2"]["baseline"] is None and zones["L1"]["baseline"] == 6.0
+        # L1's 6 is hidden too: the city's 10 hurtos of 2022 minus L1's 6 gave L2's 4 away
+        assert zones["L2"]["baseline"] is None and zones["L1"]["baseline"] is None
+        assert all(t is None for z in zones.values() for t in z["targets"].values())  # relative targets: baseline × (1 + r)
         table = _csv(c.get("/indicators", params={"format": "csv"}))
         l2 = table[(table["indicator"] == "hurto_localidad") & (table["zone_id"] == "L2")]
         assert l2["baseline"].isna().all() and l2["suppressed"].all()
         layer = c.get("/indicators", params={"format": "geojson"}).json()
         feats = {(f["properties"]["indicator"], f["properties"]["zone_id"]): f["properties"] for f in layer["features"]}
-        assert feats[("hurto_localidad", "L2")]["baseline"] is None and feats[("hurto_localidad", "L1")]["baseline"] == 6.0
+        assert feats[("hurto_localidad", "L2")]["baseline"] is None and feats[("hurto_localidad", "L1")]["baseline"] is None
+        assert feats[("hurto_localidad", "L2")]["target"] is None
     with TestClient(app_for(data_dir, min_count=0)) as c:
         share = next(i for i in c.get("/indicators", params={"year": 2023}).json()["items"] if i["id"] == "homicidio_share")
         assert not share["suppressed"] and share["actual"] is not None and share["baseline"] == pytest.approx(16.666667)
