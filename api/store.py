@@ -2,8 +2,10 @@
 
 Nothing is computed here that ``geoprio`` already wrote: the ranked tables come from
 ``indice_<level>.geojson`` (one per zone level), hot spots and plans from the files their
-commands wrote, maps from ``maps_dir``. Incident-level records are loaded only when an
-authorized client asks for them, from the inputs named in the index's manifest.
+commands wrote, maps from ``maps_dir`` (to a caller under a disclosure policy, only the maps
+whose manifest records a public release at least as strict: :func:`geoprio.maps.published_to`).
+Incident-level records are loaded only when an authorized client asks for them, from the
+inputs named in the index's manifest.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geoprio.disclosure import DisclosurePolicy
 from geoprio.errors import InputError
 from geoprio.io import files as io
+from geoprio.maps.release import published_to
 
 __all__ = ["LAYERS", "Store"]
 
@@ -132,8 +136,12 @@ class Store:
 
         return self.cached(("beside", layer, file_name), build)
 
-    def maps(self) -> list[Path]:
-        return sorted(self.maps_dir.glob("*.html")) if self.maps_dir.is_dir() else []
+    def maps(self, policy: DisclosurePolicy | None = None) -> list[Path]:
+        """The maps in ``maps_dir`` a caller under ``policy`` may see (None: every map; a policy:
+        the public maps made with a ``min_count`` at least the policy's).
+        """
+        found = sorted(self.maps_dir.glob("*.html")) if self.maps_dir.is_dir() else []
+        return [p for p in found if published_to(p, policy)]
 
     def records(self, level: str) -> pd.DataFrame:
         """Incident-level records behind the index of ``level`` (loaded on first use)."""

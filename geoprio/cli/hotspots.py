@@ -23,7 +23,9 @@ from geoprio.cli.common import (
     LangOpt,
     ManifestOpt,
     MetricCrsOpt,
+    MinCountOpt,
     OutOpt,
+    PublicOpt,
     SeedOpt,
     TopOpt,
     check_formats,
@@ -35,6 +37,7 @@ from geoprio.cli.common import (
     print_not_written,
     print_replay,
     print_written,
+    public_policy,
 )
 from geoprio.errors import InputError
 from geoprio.hotspots import (
@@ -49,6 +52,7 @@ from geoprio.hotspots import (
     PointsSource,
     ZonesSource,
     parse_where,
+    public_run,
     replay_backtest,
     replay_displacement,
     replay_hotspots,
@@ -333,13 +337,22 @@ def hotspots_cmd(
     formats: FormatOpt = None,
     manifest: ManifestOpt = None,
     top: TopOpt = 10,
+    public: PublicOpt = False,
+    min_count: MinCountOpt = None,
     lang: LangOpt = "es",
 ) -> None:
-    """Hot spots: Gi* and kernel density per grid cell, emerging patterns, and ranked density clusters."""
+    """Hot spots: Gi* and kernel density per grid cell, emerging patterns, and ranked density clusters.
+
+    With ``--public [--min-count N]`` the files written are the public release
+    (:func:`geoprio.hotspots.public_run`, what the API serves without a key).
+    """
     lang = lang_option(lang)
     fmts = check_formats(formats)
+    policy = public_policy(public, min_count)
     _no_manifest_and_input(manifest, points)
     if manifest is not None:
+        if policy is not None:
+            raise InputError("--public applies to a new run, not to --manifest (a replay writes what the manifest's run wrote)")
         with err.status(label("cli", "working", lang)):
             rep = replay_hotspots(manifest, out_dir=out_dir)
         print_hotspots(rep.result, top=top, lang=lang)
@@ -383,7 +396,7 @@ def hotspots_cmd(
         run = run_hotspot_job(job)
     _print_reports(run.reports, lang)
     print_hotspots(run, top=top, lang=lang)
-    _write(run, out_dir, fmts, lang)
+    _write(public_run(run, policy), out_dir, fmts, lang)
 
 
 def _write(run: HotspotRun | BacktestRun | DisplacementRun, out_dir: Path | None, fmts: Sequence[str] | None, lang: str) -> None:

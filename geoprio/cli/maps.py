@@ -1,5 +1,8 @@
 """``geoprio map``: draw the outputs of ``index``, ``hotspots``, ``plan``, ``indicators`` and ``entornos`` on a web map that works offline.
 
+``--public [--min-count N]`` draws a public map (:mod:`geoprio.maps.release`): from public
+releases only, recorded as public in the map's manifest.
+
 A thin front end over :mod:`geoprio.maps`: it parses the options, calls
 :func:`geoprio.maps.map_from_files` (or :func:`geoprio.maps.replay_map` with ``--manifest``)
 and prints what was written and how big it is. Defaults come from
@@ -15,7 +18,20 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from geoprio.cli.common import LangOpt, ManifestOpt, MetricCrsOpt, command_line, friendly, lang_option, out, print_replay
+from geoprio.cli.common import (
+    LangOpt,
+    ManifestOpt,
+    MetricCrsOpt,
+    MinCountOpt,
+    PublicOpt,
+    command_line,
+    friendly,
+    lang_option,
+    out,
+    print_replay,
+    public_policy,
+)
+from geoprio.errors import InputError
 from geoprio.labels import labels
 from geoprio.maps import ASSETS_DIR, DEFAULT_MAP_NAME, MapOptions, MapOutput, demo_maps, format_size, map_from_files, replay_map
 from geoprio.settings import DEFAULT_LANG
@@ -151,22 +167,29 @@ def map_cmd(
     metric_crs: MetricCrsOpt = None,
     title: Annotated[Optional[str], typer.Option("--title", help="Title shown on the map.")] = None,
     manifest: ManifestOpt = None,
+    public: PublicOpt = False,
+    min_count: MinCountOpt = None,
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Draw index, hot spots, plans, plan tracking and priority places on a web map that works offline; print its size.
 
     --manifest maps/x.manifest.json draws a previous map again from the same files and checks the HTML is identical.
+    --public [--min-count N] draws a public map: only from output folders written with --public (min count at least N),
+    recorded as public in the map's manifest (the API serves only such maps without a read:records key).
     """
     lang = lang_option(lang)
     t = labels(TOPIC, lang)
+    policy = public_policy(public, min_count)
     if manifest is not None:
+        if policy is not None:
+            raise InputError("--public applies to a new map, not to --manifest (a replay draws what the manifest's map drew)")
         print_replay(replay_map(manifest, out=out_path, carto_key=carto_key), lang)
         return
     if inline and cdn:
         raise typer.BadParameter(t["both"])
     assets = "inline" if inline else "cdn" if cdn else "folder"
     tile_names = [s.strip() for s in tiles.split(",") if s.strip()]
-    optional = {"metric_crs": metric_crs, "tiles_attribution": tiles_attribution, "title": title, "carto_key": carto_key}
+    optional = {"metric_crs": metric_crs, "tiles_attribution": tiles_attribution, "title": title, "carto_key": carto_key, "public": policy}
     o = map_from_files(
         out_path or DEFAULT_OUT,
         index=index or (),

@@ -8,7 +8,9 @@ Numeric cores (arrays in, arrays out): :mod:`~geoprio.hotspots.gistar`,
 (cells), :mod:`~geoprio.hotspots.find` (:func:`find_hotspots`),
 :mod:`~geoprio.hotspots.backtest_run` (:func:`run_backtest`),
 :mod:`~geoprio.hotspots.displacement_run` (:func:`run_displacement`). From files, replayable
-from a manifest: :mod:`~geoprio.hotspots.jobs`.
+from a manifest: :mod:`~geoprio.hotspots.jobs`. Public releases under a disclosure policy (what
+the API serves to the public and ``geoprio hotspots --public`` writes):
+:mod:`~geoprio.hotspots.public`.
 """
 
 from geoprio.hotspots.backtest import (
@@ -113,6 +115,12 @@ from geoprio.hotspots.options import (
     HotspotOptions,
     TimeBin,
 )
+from geoprio.hotspots.public import (
+    public_cells,
+    public_clusters,
+    public_notes,
+    public_run,
+)
 
 __all__ = [
     "BACKTEST_KIND",
@@ -178,6 +186,10 @@ __all__ = [
     "pattern_code",
     "pattern_labels",
     "profile_clusters",
+    "public_cells",
+    "public_clusters",
+    "public_notes",
+    "public_run",
     "rank_complexity",
     "reading",
     "reading_code",

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoprio.disclosure import DisclosurePolicy, disclosure_record
 from geoprio.errors import InputError
 from geoprio.hotspots.clusters import (
     DEFAULT_COMPLEXITY,
@@ -89,6 +90,8 @@ class HotspotRun:
     job: Options | None = None
     inputs: tuple[Path, ...] = ()
     reports: tuple[ValidationReport, ...] = ()
+    #: The disclosure policy of a public release (:func:`geoprio.hotspots.public.public_run`), else None.
+    policy: DisclosurePolicy | None = None
 
     kind: str = field(default=HOTSPOTS_KIND, init=False)
     #: Layer formats written when none are asked for.
@@ -110,6 +113,7 @@ class HotspotRun:
             paths += io.write_formats(self.clusters, out, "hotspots_clusters", fmts)
         paths.append(io.write_json(self.notes, out / "hotspots_notas.json"))
         used = self.inputs if inputs is None else tuple(Path(p) for p in inputs)
+        extra: dict[str, Any] = {"disclosure": disclosure_record(self.policy)} if self.policy is not None else {}
         return write_result(
             kind=self.kind,
             out_dir=out,
@@ -120,6 +124,7 @@ class HotspotRun:
             command=command,
             parameters=self.params,
             notes=self.notes,
+            **extra,
         )
 
 
@@ -171,6 +176,12 @@ def find_hotspots(
     inside = cell_all >= 0
     if not inside.any():
         raise InputError(f"{records.report.source}: none of {len(xy_all):,} points falls in the study area")
+    report = records.report.copy()  # the rows outside the study area are not used: say so
+    if not inside.all():
+        out = records.data.loc[~inside]
+        xcol, ycol = report.columns.get("x") or "x", report.columns.get("y") or "y"
+        examples = [f"{a:.6f}, {b:.6f}" for a, b in out[["x", "y"]].to_numpy()[:5]]
+        report.drop("outside_study_area", out["row"].to_numpy(), f"{xcol}/{ycol}", examples)
     data = records.data.loc[inside].reset_index(drop=True)
     xy = xy_all[inside]
     cell = cell_all[inside]
@@ -229,7 +240,7 @@ def find_hotspots(
         params["clusters"] = model.params_
         clusters_gdf, cnotes = _clusters_frame(model.labels_, xy, data, zones, context, opts, complexity, harm_table, float(w.sum()))
         notes["clusters"] = cnotes
-    return HotspotRun(cells=cells, clusters=clusters_gdf, options=opts, params=params, notes=notes, grid=grid)
+    return HotspotRun(cells=cells, clusters=clusters_gdf, options=opts, params=params, notes=notes, grid=grid, reports=(report,))
 
 
 def _add_emerging(

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError, field_validator
 
+from geoprio.disclosure import disclosure_of
 from geoprio.errors import InputError
 from geoprio.hotspots.backtest import DEFAULT_AREA_SHARES
 from geoprio.hotspots.backtest_run import BACKTEST_KIND, BACKTEST_METHODS, BacktestRun, run_backtest
@@ -29,8 +30,10 @@ from geoprio.hotspots.displacement import DEFAULT_BUFFER_M
 from geoprio.hotspots.displacement_run import DISPLACEMENT_KIND, DisplacementRun, run_displacement
 from geoprio.hotspots.find import HOTSPOTS_KIND, HotspotRun, find_hotspots
 from geoprio.hotspots.options import HotspotOptions, as_timestamp, options_error
+from geoprio.hotspots.public import public_run
 from geoprio.index.measures import filter_records
 from geoprio.io import files as io
+from geoprio.io.manifest import read as read_manifest
 from geoprio.io.results import Replay, replay
 from geoprio.labels import label
 from geoprio.options import Options
@@ -139,7 +142,11 @@ def select_period(records: Records, date_from: dt.date | None = None, date_to: d
     data = filter_records(records.data, date_from=date_from, date_to=date_to)
     if data.empty:
         raise InputError(f"the period {date_from or '…'} – {date_to or '…'} is empty: no record falls in it")
-    return dataclasses.replace(records, data=data.reset_index(drop=True))
+    report = records.report.copy()  # the rows outside the period are not used: say so
+    left_out = records.data.loc[~records.data["row"].isin(data["row"])]
+    if len(left_out):
+        report.drop("outside_period", left_out["row"].to_numpy(), report.columns.get("date"), [str(d) for d in left_out["date"].head(5)])
+    return dataclasses.replace(records, data=data.reset_index(drop=True), report=report)
 
 
 def _date_text(v: Any, name: str) -> Any:
@@ -181,13 +188,20 @@ def run_hotspot_job(job: HotspotJob) -> HotspotRun:
     records = select_period(loaded, job.date_from, job.date_to)
     context = {name: load_source_points(src, zones) for name, src in job.context.items()}
     run = find_hotspots(records, zones=zones, context=context, options=job.options, complexity=cfg)
-    reports = (loaded.report, *(r.report for r in context.values()))
+    reports = (*run.reports, *(r.report for r in context.values()))  # the points' report, with the rows left out
     return dataclasses.replace(run, job=job, inputs=job.inputs, reports=reports)
 
 
 def replay_hotspots(manifest: str | Path, *, out_dir: str | Path | None = None) -> Replay:
-    """Re-run a ``geoprio hotspots`` run from its manifest and compare the outputs."""
-    return replay(manifest, kind=HOTSPOTS_KIND, options_type=HotspotJob, run=run_hotspot_job, out_dir=out_dir)
+    """Re-run a ``geoprio hotspots`` run from its manifest and compare the outputs; a public
+    release (``--public``) is replayed as the same public release.
+    """
+    policy = disclosure_of(read_manifest(manifest, kind=HOTSPOTS_KIND))
+
+    def run(job: HotspotJob) -> HotspotRun:
+        return public_run(run_hotspot_job(job), policy)
+
+    return replay(manifest, kind=HOTSPOTS_KIND, options_type=HotspotJob, run=run, out_dir=out_dir)
 
 
 # --------------------------------------------------------------------------- backtest

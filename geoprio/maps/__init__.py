@@ -18,7 +18,9 @@ computed and never compute an analysis themselves. One module per concern:
   ``write_map`` and the ``MapResult`` / ``MapOutput`` records;
 * :mod:`~geoprio.maps.from_files` — the map job: ``MapOptions``, ``make_map``,
   ``replay_map``, ``map_from_files``;
-* :mod:`~geoprio.maps.demo` — ``demo_maps``, the demo's maps.
+* :mod:`~geoprio.maps.release` — public maps: ``check_public_inputs`` (a public map draws only
+  public releases), ``map_disclosure`` and ``published_to`` (whether a written map is public);
+* :mod:`~geoprio.maps.demo` — ``demo_maps``, the demo's maps (full maps).
 
 Labels are Spanish by default and English with ``lang="en"``. Only aggregates are drawn
 (zones, clusters, cells, sites), never incident points: a map of a million incidents
@@ -54,6 +56,7 @@ from geoprio.maps.page import (
     write_map,
 )
 from geoprio.maps.placement_layers import PlanKind, add_facilities_layer, add_plan_layer
+from geoprio.maps.release import check_public_inputs, map_disclosure, published_to
 from geoprio.maps.style import PROGRESS_CLASSES, progress_color
 from geoprio.maps.text import format_size, map_labels
 from geoprio.maps.tracking_layer import add_tracking_layer
@@ -89,16 +92,19 @@ __all__ = [
     "add_plan_layer",
     "add_tracking_layer",
     "build_map",
+    "check_public_inputs",
     "demo_maps",
     "finish_map",
     "format_size",
     "gi_code_of_word",
     "make_map",
     "map_from_files",
+    "map_disclosure",
     "map_labels",
     "map_options",
     "new_map",
     "progress_color",
+    "published_to",
     "render_html",
     "replay_map",
     "round_coordinates",

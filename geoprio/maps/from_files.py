@@ -13,6 +13,11 @@ The run protocol of :mod:`geoprio.io.results` for maps:
   manifest (refusing changed inputs) and says whether the HTML is byte-identical;
 * :func:`map_from_files` — the same in one call, for scripts (returns the written map).
 
+``public`` (a :class:`~geoprio.disclosure.DisclosurePolicy`) makes a public map: every input
+must come from a public release with a ``min_count`` at least the policy's
+(:func:`geoprio.maps.release.check_public_inputs`) and the map's manifest records
+``disclosure``. Without it (the default) the map is the full one, drawn as before.
+
 A plan's coverage radius is its ``radius_m`` column, else ``cameras_radius_m`` /
 ``garitas_radius_m``, else the ``radius_m`` recorded in the ``manifest.json`` of
 ``geoprio plan`` beside the sites layer (then an input of the map as well).
@@ -30,6 +35,7 @@ import geopandas as gpd
 import pandas as pd
 from pydantic import Field, field_validator
 
+from geoprio.disclosure import DisclosurePolicy
 from geoprio.errors import InputError, ManifestError
 from geoprio.io import files as io
 from geoprio.io import manifest as run_manifest
@@ -40,6 +46,7 @@ from geoprio.maps.hotspot_layers import DEFAULT_MAX_CELLS
 from geoprio.maps.index_layer import ColorBy
 from geoprio.maps.page import MAP_KIND, MapOutput, MapResult, build_map
 from geoprio.maps.placement_layers import PLAN_KINDS, check_curve
+from geoprio.maps.release import check_public_inputs
 from geoprio.maps.text import MAP_LANG
 from geoprio.options import Options, validated
 from geoprio.settings import DEFAULT_METRIC_CRS, Lang
@@ -73,6 +80,8 @@ class MapOptions(Options):
     ``tracking`` (``seguimiento_zonas.geojson``) and ``entornos`` (``entornos.geojson``).
     The drawing settings are :func:`~geoprio.maps.page.build_map`'s. ``carto_key`` is not
     recorded in the manifest (give it again to replay a map with the Positron basemap).
+    ``public``: the policy of a public map (inputs from public releases only; None, the
+    default, for a full map; recorded in the manifest only when given).
     """
 
     index: tuple[Path, ...] = ()
@@ -102,6 +111,7 @@ class MapOptions(Options):
     max_cells: int = Field(default=DEFAULT_MAX_CELLS, ge=0)
     metric_crs: str = DEFAULT_METRIC_CRS
     assets: AssetMode = "folder"
+    public: DisclosurePolicy | None = None
 
     @field_validator("tiles", mode="before")
     @classmethod
@@ -164,6 +174,8 @@ def make_map(options: MapOptions) -> MapResult:
             if found is not None:
                 radii[kind] = found[0]
                 inputs.append((f"{kind}_manifest", found[1]))
+    if o.public is not None:
+        check_public_inputs(inputs, o.public)
     result = build_map(
         index=[layer for p in o.index if (layer := _read_layer(p)) is not None] or None,
         clusters=_read_layer(o.clusters),
@@ -192,7 +204,7 @@ def make_map(options: MapOptions) -> MapResult:
         max_cells=o.max_cells,
         metric_crs=o.metric_crs,
     )
-    return dataclasses.replace(result, options=options, inputs=tuple(inputs), assets=o.assets)
+    return dataclasses.replace(result, options=options, inputs=tuple(inputs), assets=o.assets, disclosure=o.public)
 
 
 def map_from_files(

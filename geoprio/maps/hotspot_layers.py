@@ -230,8 +230,9 @@ def add_gistar_layer(
 ) -> LayerInfo | None:
     """Gi* cells classed hot/cold at 90/95/99 % (non-significant cells are not drawn).
 
-    Up to ``max_cells`` significant cells are drawn one by one with their z and p; above
-    that, one polygon per class. ``None`` when no cell is significant.
+    Up to ``max_cells`` significant cells are drawn one by one with their z and p (none in a
+    public release, which has neither ``gi_z`` nor ``gi_p``); above that, one polygon per
+    class. ``None`` when no cell is significant.
     """
     lab = map_labels(lang)
     cells = check_frame(cells, "cells", geom_types=("Polygon", "MultiPolygon"))
@@ -245,8 +246,13 @@ def add_gistar_layer(
         geoms = prepare_geometries(sub, tolerance_m=tolerance_m, decimals=decimals, metric_crs=metric_crs)
         rows = pd.DataFrame(sub.drop(columns=sub.geometry.name)).to_dict("records")
         props = []
+        public = "gi_z" not in sub.columns and "gi_p" not in sub.columns  # a public release: classes only
         for c, r in zip(cls, rows, strict=True):
-            p = {"cls": lab[f"gi_{c}"], "z": fmt_num(r.get("gi_z"), 2), "p": fmt_pvalue(r.get("gi_p"))}
+            p = (
+                {"cls": lab[f"gi_{c}"]}
+                if public
+                else {"cls": lab[f"gi_{c}"], "z": fmt_num(r.get("gi_z"), 2), "p": fmt_pvalue(r.get("gi_p"))}
+            )
             if "gi_q" in r:
                 p["q"] = fmt_pvalue(r["gi_q"])
             if "incidents" in r:

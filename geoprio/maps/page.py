@@ -32,6 +32,7 @@ import geopandas as gpd
 import pandas as pd
 from branca.element import Element, Figure
 
+from geoprio.disclosure import DisclosurePolicy, disclosure_record
 from geoprio.errors import ColumnError, InputError
 from geoprio.io import files as io
 from geoprio.io import manifest as run_manifest
@@ -100,6 +101,7 @@ class MapResult:
 
     ``options`` and ``inputs`` are set by :func:`geoprio.maps.from_files.make_map` (the map
     job), so that the manifest can replay the run; a map built in memory has neither.
+    ``disclosure``: the policy of a public map (recorded in its manifest), None for a full map.
     """
 
     map: folium.Map
@@ -109,6 +111,7 @@ class MapResult:
     options: Options | None = None
     inputs: tuple[tuple[str, Path], ...] = ()
     assets: AssetMode = "folder"
+    disclosure: DisclosurePolicy | None = None
     kind: str = field(default=MAP_KIND, init=False)
 
     def write(
@@ -468,7 +471,9 @@ def write_map(
     ``inputs`` are ``(role, path)`` pairs recorded in the manifest with their SHA-256.
     The manifest also lists the options (when the map came from :func:`make_map`, for
     replay), the parameters, the layers and their feature counts, the assets copied and the
-    library versions. Asset files already there with the same bytes are left alone.
+    library versions, and for a public map (``result.disclosure``) its ``disclosure``
+    (:func:`geoprio.disclosure.disclosure_record`). Asset files already there with the same
+    bytes are left alone.
     """
     path = Path(path)
     if path.suffix.lower() not in (".html", ".htm"):
@@ -483,18 +488,23 @@ def write_map(
         written.append(dest)
     io.write_text(page, path)
     size = path.stat().st_size
+    options = res.options.model_dump(mode="json") if res.options is not None else None
+    if options is not None and options.get("public", False) is None:
+        del options["public"]  # a full map's manifest stays as it was before public maps existed
+    release = {"disclosure": disclosure_record(res.disclosure)} if res.disclosure is not None else {}
     # The same document as geoprio.io.results.write_result, under this map's own manifest name.
     doc = run_manifest.document(
         kind=MAP_KIND,
         command=command,
         inputs=list(inputs),
         outputs=[path],
-        options=res.options.model_dump(mode="json") if res.options is not None else None,
+        options=options,
         formats=None,
         map={"path": str(path), "bytes": size, "sha256": io.sha256_file(path), "assets": assets},
         parameters=res.parameters,
         layers=[{"name": li.name, "kind": li.kind, "features": li.features, "note": li.note} for li in res.layers],
         assets=[{"path": str(p), "sha256": hashlib.sha256(files[str(p.relative_to(path.parent))]).hexdigest()} for p in written],
+        **release,
     )
     manifest = run_manifest.write(doc, manifest_path(path))
     return MapOutput(
