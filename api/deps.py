@@ -66,7 +66,9 @@ def key_limiter(request: Request, settings: SettingsDep) -> FailedKeyLimiter:
         with _LIMITER_LOCK:
             limiter = getattr(state, "key_limiter", None)
             if limiter is None:
-                limiter = FailedKeyLimiter(settings.key_fail_limit, settings.key_fail_window_s, settings.key_block_s)
+                limiter = FailedKeyLimiter(
+                    settings.key_fail_limit, settings.key_fail_window_s, settings.key_block_s, engine=request.app.state.engine
+                )
                 state.key_limiter = limiter
     return limiter
 

@@ -25,12 +25,12 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from .jobs import Job
-from .keys import ApiKey
+from .keys import ApiKey, KeyFailure
 
 __all__ = ["MODELS", "make_engine", "migrate"]
 
 #: The tables the API keeps (importing them registers them on ``Base.metadata``).
-MODELS = (ApiKey, Job)
+MODELS = (ApiKey, Job, KeyFailure)
 
 #: The revision of the schema geoprio 0.1 created without Alembic.
 BASELINE = "0001"

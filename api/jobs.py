@@ -9,9 +9,18 @@ attempts=attempts+1 WHERE id=… AND status='queued'``: the database lets exactl
 change the row (rowcount 1), so any number of API processes on one database, on one host or
 several, run each job once.
 
+**Queue limits.** The limits are counted and the job inserted in one transaction that no
+other submission can interleave with, from this process or another: on PostgreSQL it first
+takes a transaction-scoped advisory lock (:data:`QUEUE_LOCK`), on SQLite it starts with
+``BEGIN IMMEDIATE`` (the database's write lock, taken before the counts). Two submissions at
+the same instant thus never pass a limit by one.
+
 **Where a job runs.** Each job runs in its own process, ``python -m geoprio.api.worker <job
 id>`` (:mod:`~geoprio.api.worker`), started in a new process group, like the solver workers of
-:mod:`geoprio.placement.workers`. Chosen over Dask ``distributed`` (the issue's suggestion),
+:mod:`geoprio.placement.workers`. The API process sends it only a small JSON task (the job's
+kind and parameters, the data, maps and layers folders, the memory limit): the worker loads
+the index, the incidents and the layers from the data folder itself, so no preparation or
+pickling of a job's inputs holds the API process's GIL. Chosen over Dask ``distributed`` (the issue's suggestion),
 measured: ``distributed`` is not installed and would add a scheduler and nanny processes to
 every deployment for what is, today, one job at a time per API process on one host; the
 solver itself already runs in processes started from a module entry point. A process per
@@ -51,7 +60,6 @@ import datetime as dt
 import json
 import logging
 import os
-import pickle
 import re
 import signal
 import socket
@@ -63,10 +71,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select, update
+from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from geoprio.errors import GeoprioError
 
@@ -75,9 +83,9 @@ from .db import Base, now, sessions
 from .keys import KeyInfo
 from .settings import Settings
 from .store import Store
-from .worker import WORKER_ENV, WORKER_MODULE, plan_inputs
+from .worker import WORKER_ENV, WORKER_MODULE
 
-__all__ = ["ACTIVE", "MAX_ATTEMPTS", "Job", "JobRunner", "QueueFull", "client_message"]
+__all__ = ["ACTIVE", "MAX_ATTEMPTS", "QUEUE_LOCK", "Job", "JobRunner", "QueueFull", "client_message", "lock_queue"]
 
 log = logging.getLogger("geoprio.api.jobs")
 
@@ -85,6 +93,8 @@ log = logging.getLogger("geoprio.api.jobs")
 ACTIVE = ("queued", "running")
 #: Claims a job may have: a job whose worker (or runner) died this many times is failed.
 MAX_ATTEMPTS = 2
+#: The PostgreSQL advisory-lock key that serializes job submissions (the migrations use 740211).
+QUEUE_LOCK = 740_212
 _GB = 1e9
 
 
@@ -115,6 +125,19 @@ class QueueFull(Exception):
     def __init__(self, message: str, retry_after: int, status_code: int = 429) -> None:
         super().__init__(message)
         self.retry_after, self.status_code = retry_after, status_code
+
+
+def lock_queue(session: Session) -> None:
+    """Make ``session``'s transaction the only one counting and adding jobs until it ends, in
+    any process on the database: a transaction-scoped advisory lock (:data:`QUEUE_LOCK`) on
+    PostgreSQL, ``BEGIN IMMEDIATE`` (the write lock, taken now rather than at the first write)
+    on SQLite. Call it first in the transaction.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": QUEUE_LOCK})
+    elif dialect == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
 
 
 _PATH = re.compile(r"""(?<![\w.~-])(?:[A-Za-z]:)?[\\/](?:[^\s'"\\/]+[\\/])+""")
@@ -199,8 +222,9 @@ class JobRunner:
         """Size the request (:class:`~geoprio.api.admission.AdmissionRefused` when too big),
         apply the queue limits (:class:`QueueFull`) and store the job as ``queued``.
 
-        The limits are counted and the job added in one transaction; two submissions at the
-        same instant on PostgreSQL may both pass a limit by one (SQLite serializes them).
+        The limits are counted and the job added in one transaction under :func:`lock_queue`,
+        so that submissions to any number of API processes at the same instant never pass a
+        limit by one.
         """
         estimate: PlanEstimate | None = None
         try:
@@ -211,6 +235,7 @@ class JobRunner:
             check_admission(estimate, self.settings)
         st = self.settings
         with sessions(self.engine)() as s, s.begin():
+            lock_queue(s)
             active = s.scalar(select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE))) or 0
             if active >= st.job_max_total:
                 raise QueueFull(
@@ -389,15 +414,18 @@ class JobRunner:
             if job is None:
                 return
             kind, params, attempts = job.kind, dict(job.params), job.attempts
-        try:
-            inputs = plan_inputs(kind, params, self.store, self.settings)
-        except (GeoprioError, LookupError, ValueError) as exc:
-            self._finish(job_id, status="failed", error=client_message(str(exc)), claimed_by=None)
-            return
         limit_bytes = int(self.settings.job_memory_limit_gb * _GB)
-        task = {"kind": kind, "params": params, "inputs": inputs, "memory_limit_bytes": limit_bytes}
+        st = self.settings
+        task = {
+            "kind": kind,
+            "params": params,
+            "data_dir": str(st.data_dir.resolve()),
+            "maps_dir": str(st.maps_dir.resolve()),
+            "layers_dir": str(st.layers_dir.resolve()) if st.layers_dir is not None else None,
+            "memory_limit_bytes": limit_bytes,
+        }
         wall_s = float(params.get("time_limit_s", 30.0)) + self.settings.job_wall_margin_s
-        outcome, stop, err = self._supervise(job_id, pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL), wall_s, limit_bytes, running)
+        outcome, stop, err = self._supervise(job_id, json.dumps(task).encode("utf-8"), wall_s, limit_bytes, running)
         if err:
             log.info("job %s worker log:\n%s", job_id, err[-4000:])
         if stop == "cancelled":

@@ -9,6 +9,10 @@ whether it expired or was revoked). :class:`KeyInfo` is what a route learns of t
 called it; :func:`list_keys`, :func:`revoke_key` and :func:`rotate_key` are what
 ``geoprio apikey`` does. No function here returns or logs a key after :func:`create_key`
 and :func:`rotate_key` have handed it over, nor its hash.
+
+:class:`KeyFailure` is the table where :class:`~geoprio.api.audit.FailedKeyLimiter` counts
+unknown keys per client address, shared by every API process on the database;
+:func:`key_was_used` tells it whether a key has ever opened a request.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import overload
 
-from sqlalchemy import DateTime, String, select, true, update
+from sqlalchemy import DateTime, Float, Integer, String, select, true, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, QueryableAttribute, Session, mapped_column
@@ -38,6 +42,7 @@ __all__ = [
     "NAME_MAX",
     "SCOPES",
     "ApiKey",
+    "KeyFailure",
     "KeyInfo",
     "KeyRecord",
     "KeyRefusedError",
@@ -48,6 +53,7 @@ __all__ = [
     "create_key",
     "hash_key",
     "key_info",
+    "key_was_used",
     "list_keys",
     "owner_filter",
     "revoke_key",
@@ -90,6 +96,18 @@ class ApiKey(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class KeyFailure(Base):
+    """Unknown keys sent from one client address: how many since ``window_start``, and until
+    when the address is blocked (times in seconds since the epoch, from :func:`time.time`).
+    """
+
+    __tablename__ = "api_key_failures"
+    client: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    window_start: Mapped[float] = mapped_column(Float)
+    blocked_until: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 @dataclass(frozen=True)
@@ -308,6 +326,15 @@ def key_info(engine: Engine, key: str | None) -> KeyInfo | None:
 def verify_key(engine: Engine, key: str | None) -> bool:
     """True if ``key`` is a stored key that has neither expired nor been revoked."""
     return key_info(engine, key) is not None
+
+
+def key_was_used(engine: Engine, key_hash: str) -> bool:
+    """True if the stored key with hash ``key_hash`` has opened a request (its ``last_used_at``
+    is set, by :func:`authenticate`), whether or not it may still be used.
+    """
+    with sessions(engine)() as s:
+        found = s.scalar(select(ApiKey.id).where(ApiKey.key_hash == key_hash, ApiKey.last_used_at.is_not(None)))
+    return found is not None
 
 
 def list_keys(engine: Engine) -> list[KeyRecord]:

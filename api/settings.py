@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     job_memory_limit_gb: float = Field(default=2.0, gt=0, description="resident memory of one plan job process; over it the job fails")
     job_wall_margin_s: float = Field(default=30.0, ge=0, description="a job is killed past its time_limit_s plus this many seconds")
     job_max_per_key: int = Field(default=3, ge=1, description="queued and running jobs one API key may have (then 429)")
-    job_max_total: int = Field(default=20, ge=1, description="queued and running jobs of all keys together (then 503)")
+    job_max_total: int = Field(default=20, ge=1, description="queued and running jobs of all keys together (then 429)")
     job_retry_after_s: int = Field(default=30, ge=1, description="Retry-After of a refused submission")
     job_poll_s: float = Field(default=0.5, gt=0, description="how often a runner looks for queued jobs, cancellations and limits")
     job_stale_s: float = Field(default=30.0, gt=0, description="a running job whose runner has not reported for this long is orphaned")

@@ -1,12 +1,14 @@
 """One plan job in its own process: ``python -m geoprio.api.worker``.
 
-The API process (:class:`~geoprio.api.jobs.JobRunner`) prepares a job's inputs with
-:func:`plan_inputs` (the incidents behind the served index, the index zones and the paths of
-the facility and coast layers), starts this module as a new interpreter in its own process
-group, and writes the pickled task to its standard input. The worker limits its own address
-space (``RLIMIT_AS``, inherited by the solver processes it starts), lowers its priority,
-solves with :func:`geoprio.placement.plan.plan_cameras` / :func:`~geoprio.placement.plan.plan_garitas`
-and writes one JSON line to its original standard output:
+The API process (:class:`~geoprio.api.jobs.JobRunner`) starts this module as a new
+interpreter in its own process group and writes a small JSON task to its standard input: the
+job's kind and parameters, the data, maps and layers folders and the memory limit. The worker
+limits its own address space (``RLIMIT_AS``, inherited by the solver processes it starts),
+lowers its priority, loads what the plan needs from the data folder itself (:func:`job_inputs`:
+the served outputs, then :func:`plan_inputs`: the incidents behind the index, the index zones
+and the paths of the facility and coast layers), solves with
+:func:`geoprio.placement.plan.plan_cameras` / :func:`~geoprio.placement.plan.plan_garitas` and
+writes one JSON line to its original standard output:
 
 * ``{"ok": true, "summary": {...}, "sites": "<GeoJSON>"}``;
 * ``{"ok": false, "reason": "input" | "memory" | "internal", "error": "message"}``.
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import sys
 import traceback
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "WORKER_ENV",
     "WORKER_MODULE",
     "incident_frame",
+    "job_inputs",
     "layer_path",
     "main",
     "plan_inputs",
@@ -71,7 +73,7 @@ def incident_frame(store: Store, level: str) -> pd.DataFrame:
 
 
 def plan_inputs(kind: str, params: dict[str, Any], store: Store, settings: Settings) -> dict[str, Any]:
-    """Everything a plan job needs, picklable: what the API process passes to the worker."""
+    """Everything a plan job needs from the served outputs ``store`` and the layers folder."""
     level, zones = store.table(params.get("level"))
     incidents = incident_frame(store, level)
     if kind == "cameras":
@@ -91,6 +93,18 @@ def plan_inputs(kind: str, params: dict[str, Any], store: Store, settings: Setti
         "existing": layer_path(settings, "garitas.geojson") if params["use_existing"] else None,
         "incidents": incidents if not incidents.empty and params["beach_incidents"] else None,
     }
+
+
+def job_inputs(task: dict[str, Any]) -> dict[str, Any]:
+    """The inputs of a job's ``task`` (as :class:`~geoprio.api.jobs.JobRunner` sends it), read
+    from its data folder: the served outputs, then :func:`plan_inputs`.
+    """
+    layers = task.get("layers_dir")
+    settings = Settings(
+        data_dir=Path(task["data_dir"]), maps_dir=Path(task["maps_dir"]), layers_dir=Path(layers) if layers is not None else None
+    )
+    store = Store.load(settings.data_dir, settings.maps_dir)
+    return plan_inputs(task["kind"], task["params"], store, settings)
 
 
 def _jsonable(v: Any) -> Any:
@@ -148,7 +162,7 @@ def _limit_memory(limit_bytes: int | None) -> None:
 
 def _outcome(task: dict[str, Any]) -> dict[str, Any]:
     try:
-        return {"ok": True, **run_plan(task["kind"], task["params"], task["inputs"])}
+        return {"ok": True, **run_plan(task["kind"], task["params"], job_inputs(task))}
     except MemoryError:
         traceback.print_exc(file=sys.stderr)
         return {"ok": False, "reason": "memory", "error": "out of memory"}
@@ -178,7 +192,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in a job process
 
 
 def main() -> int:  # pragma: no cover - runs in a job process
-    """The body of a job process: one pickled task from stdin, one JSON line to stdout."""
+    """The body of a job process: one JSON task from stdin, one JSON line to stdout."""
     _die_with_parent()
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything the solvers print goes to the log, not into the answer
@@ -187,7 +201,7 @@ def main() -> int:  # pragma: no cover - runs in a job process
     except (AttributeError, OSError):
         pass
     try:
-        task = pickle.loads(sys.stdin.buffer.read())
+        task = json.loads(sys.stdin.buffer.read())
         _limit_memory(task.get("memory_limit_bytes"))
         result = _outcome(task)
     except MemoryError:

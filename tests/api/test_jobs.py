@@ -1,5 +1,7 @@
 """Plan jobs: admission control, worker processes with memory and wall-time limits, exactly-once
-claims, poison jobs, queue limits, cancellation, ownership and what job records show.
+claims, poison jobs, queue limits (also under racing submissions), cancellation, ownership and
+what job records show; on SQLite and on PostgreSQL (each test that touches the database gets a
+fresh one).
 """
 
 from __future__ import annotations
@@ -15,18 +17,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from geoprio.api.admission import estimate_plan
 from geoprio.api.db import now, sessions
 from geoprio.api.engine import make_engine
 from geoprio.api.jobs import ACTIVE, Job, JobRunner, client_message
 from geoprio.api.keys import create_key
 from geoprio.api.main import create_app
+from geoprio.api.schemas import CameraPlanRequest
 from geoprio.api.settings import Settings
 from geoprio.api.store import Store
 from geoprio.api.worker import WORKER_MODULE
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from geoprio.demo import run_demo
+from tests.api.conftest import fresh_postgres
 
 #: A plan the small demo city solves in about a second.
 SMALL = {"p": 2, "radius_m": 100, "time_limit_s": 20}
@@ -44,10 +50,24 @@ def data_dir(tmp_path_factory) -> Path:
     return root
 
 
-def settings_for(root: Path, db: str, **kw) -> Settings:
+@pytest.fixture
+def db(database, data_dir):
+    """A function giving a fresh database URL for a name: a new SQLite file in the data
+    folder, or the PostgreSQL test database emptied (one per test: jobs left by a test would
+    count in the next one's queue).
+    """
+
+    def make(name: str) -> str:
+        url = database(data_dir)
+        return fresh_postgres(url) if url.startswith("postgresql") else f"sqlite:///{data_dir}/{name}.sqlite"
+
+    return make
+
+
+def settings_for(root: Path, url: str, **kw) -> Settings:
     kw.setdefault("job_poll_s", 0.1)
     kw.setdefault("min_count", 0)  # these tests read the values; the public default is tested in test_disclosure_*.py
-    return Settings(data_dir=root / "demo" / "output", maps_dir=root / "maps", database_url=f"sqlite:///{root}/{db}.sqlite", **kw)
+    return Settings(data_dir=root / "demo" / "output", maps_dir=root / "maps", database_url=url, **kw)
 
 
 def _wait(client: TestClient, job_id: str, key: str, until=("done", "failed", "cancelled"), seconds: float = 90) -> dict:
@@ -87,8 +107,8 @@ def _one_worker(job_id: str, seconds: float = 30) -> int:
     raise AssertionError("no worker process started")
 
 
-def test_an_oversized_plan_is_refused_at_submit_time(data_dir):
-    with TestClient(create_app(settings_for(data_dir, "admission"))) as c:
+def test_an_oversized_plan_is_refused_at_submit_time(data_dir, db):
+    with TestClient(create_app(settings_for(data_dir, db("admission")))) as c:
         key = create_key(c.app.state.engine, "grande")
         started = time.perf_counter()
         r = c.post("/plans/cameras", headers={"X-API-Key": key}, json={"p": 1, "radius_m": 1000, "grid_spacing_m": 10, "time_limit_s": 1})
@@ -105,8 +125,8 @@ def test_an_oversized_plan_is_refused_at_submit_time(data_dir):
         assert _wait(c, ok.json()["id"], key)["status"] == "done"
 
 
-def test_a_job_over_its_memory_limit_is_failed_with_the_reason(data_dir):
-    s = settings_for(data_dir, "memory", job_memory_limit_gb=0.2, plan_max_memory_gb=50.0)
+def test_a_job_over_its_memory_limit_is_failed_with_the_reason(data_dir, db):
+    s = settings_for(data_dir, db("memory"), job_memory_limit_gb=0.2, plan_max_memory_gb=50.0)
     with TestClient(create_app(s)) as c:
         key = create_key(c.app.state.engine, "memoria")
         r = c.post("/plans/cameras", headers={"X-API-Key": key}, json=SMALL)
@@ -115,8 +135,8 @@ def test_a_job_over_its_memory_limit_is_failed_with_the_reason(data_dir):
         assert job["status"] == "failed" and job["error"] == "memory limit 0.2 GB exceeded"
 
 
-def test_a_job_over_its_wall_time_is_killed_and_failed(data_dir):
-    s = settings_for(data_dir, "wall", job_wall_margin_s=0.0)
+def test_a_job_over_its_wall_time_is_killed_and_failed(data_dir, db):
+    s = settings_for(data_dir, db("wall"), job_wall_margin_s=0.0)
     with TestClient(create_app(s)) as c:
         key = create_key(c.app.state.engine, "reloj")
         r = c.post("/plans/cameras", headers={"X-API-Key": key}, json={**SMALL, "time_limit_s": 0.3})
@@ -126,8 +146,8 @@ def test_a_job_over_its_wall_time_is_killed_and_failed(data_dir):
         assert _workers(job["id"]) == []  # the worker was killed, not left running
 
 
-def test_a_worker_killed_twice_is_requeued_once_then_failed(data_dir):
-    with TestClient(create_app(settings_for(data_dir, "kill", **LOOSE))) as c:
+def test_a_worker_killed_twice_is_requeued_once_then_failed(data_dir, db):
+    with TestClient(create_app(settings_for(data_dir, db("kill"), **LOOSE))) as c:
         key = create_key(c.app.state.engine, "veneno")
         job_id = c.post("/plans/cameras", headers={"X-API-Key": key}, json=SLOW).json()["id"]
         for attempt in (1, 2):
@@ -143,8 +163,8 @@ def test_a_worker_killed_twice_is_requeued_once_then_failed(data_dir):
         assert job["status"] == "failed" and job["error"] == "worker died twice" and job["attempts"] == 2
 
 
-def test_two_runners_on_one_database_claim_each_job_once(data_dir, database):
-    s = settings_for(data_dir, "twice").model_copy(update={"database_url": database(data_dir)})  # SQLite and PostgreSQL
+def test_two_runners_on_one_database_claim_each_job_once(data_dir, db):
+    s = settings_for(data_dir, db("twice"))
     engine = make_engine(s.db_url)
     store = Store.load(s.data_dir, s.maps_dir)
     a, b = JobRunner(engine, store, s), JobRunner(engine, store, s)
@@ -170,8 +190,8 @@ def test_two_runners_on_one_database_claim_each_job_once(data_dir, database):
     engine.dispose()
 
 
-def test_two_api_processes_on_one_database_run_each_job_once(data_dir):
-    s = settings_for(data_dir, "two-apps")
+def test_two_api_processes_on_one_database_run_each_job_once(data_dir, db):
+    s = settings_for(data_dir, db("two-apps"))
     with TestClient(create_app(s)) as one, TestClient(create_app(s)) as two:
         key = create_key(one.app.state.engine, "dos")
         ids = [one.post("/plans/cameras", headers={"X-API-Key": key}, json={**SMALL, "p": p}).json()["id"] for p in (1, 2, 3)]
@@ -186,8 +206,8 @@ def test_two_api_processes_on_one_database_run_each_job_once(data_dir):
         assert len(runners) == 2
 
 
-def test_a_running_job_of_a_dead_api_process_is_requeued_once(data_dir):
-    s = settings_for(data_dir, "orphans")
+def test_a_running_job_of_a_dead_api_process_is_requeued_once(data_dir, db):
+    s = settings_for(data_dir, db("orphans"))
     engine = make_engine(s.db_url)
     dead = f"{os.uname().nodename}:999999999:0"  # no such process on this host
     with sessions(engine)() as session, session.begin():
@@ -202,10 +222,11 @@ def test_a_running_job_of_a_dead_api_process_is_requeued_once(data_dir):
         failed = session.get(Job, twice.id)
         assert failed.status == "failed" and failed.error == "worker died twice"
         assert session.get(Job, alive.id).status == "running"  # a fresh heartbeat from another host
+    engine.dispose()
 
 
-def test_queue_limits_answer_429_with_retry_after(data_dir):
-    s = settings_for(data_dir, "limits", job_max_per_key=1, job_max_total=2, job_workers=1, **LOOSE)
+def test_queue_limits_answer_429_with_retry_after(data_dir, db):
+    s = settings_for(data_dir, db("limits"), job_max_per_key=1, job_max_total=2, job_workers=1, **LOOSE)
     with TestClient(create_app(s)) as c:
         a, b, other = (create_key(c.app.state.engine, n) for n in ("a", "b", "c"))
         first = c.post("/plans/cameras", headers={"X-API-Key": a}, json=SLOW)
@@ -222,8 +243,64 @@ def test_queue_limits_answer_429_with_retry_after(data_dir):
         assert c.post("/plans/cameras", headers={"X-API-Key": a}, json=SMALL).status_code == 202  # room again
 
 
-def test_cancel_a_queued_and_a_running_job(data_dir):
-    s = settings_for(data_dir, "cancel", job_workers=1, **LOOSE)
+def _app_that_only_queues(s: Settings) -> FastAPI:
+    """An app set up as at start-up, but whose runner has no dispatcher: what is submitted
+    stays queued (no worker runs), like an API process whose workers are all busy.
+    """
+    app = create_app(s)
+    app.state.settings = s
+    app.state.store = Store.load(s.data_dir, s.maps_dir)
+    app.state.engine = make_engine(s.db_url)
+    app.state.jobs = JobRunner(app.state.engine, app.state.store, s)
+    estimate_plan("cameras", CameraPlanRequest.model_validate(SMALL).model_dump(), app.state.store, s)  # sized once before the race
+    return app
+
+
+def _slow_counts(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Widen the gap between counting a queue and adding to it (an unguarded count-then-insert
+    then lets every racer in)."""
+    if "count(" in statement.lower() and "jobs" in statement:
+        time.sleep(0.05)
+
+
+def _race(posts: list[tuple[TestClient, str]]) -> list[int]:
+    """POST SMALL from one thread per (client, key), all released at once; the sorted statuses."""
+    barrier = threading.Barrier(len(posts))
+    codes = [0] * len(posts)
+
+    def post(i: int, client: TestClient, key: str) -> None:
+        barrier.wait()
+        codes[i] = client.post("/plans/cameras", headers={"X-API-Key": key}, json=SMALL).status_code
+
+    threads = [threading.Thread(target=post, args=(i, c, k)) for i, (c, k) in enumerate(posts)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(codes)
+
+
+def test_racing_submissions_to_two_apps_never_pass_a_queue_limit(data_dir, db):
+    s = settings_for(data_dir, db("race"), job_max_per_key=1, job_max_total=3)
+    apps = [_app_that_only_queues(s) for _ in range(2)]  # two API processes on one database
+    try:
+        for app in apps:
+            event.listen(app.state.engine, "after_cursor_execute", _slow_counts)
+        one, two = (TestClient(app) for app in apps)
+        engine = apps[0].state.engine
+        burst = create_key(engine, "rafaga")
+        assert _race([(one, burst), (two, burst)] * 3) == [202] + [429] * 5  # per key: 1
+        others = [create_key(engine, f"clave-{i}") for i in range(6)]
+        assert _race([(one if i % 2 else two, k) for i, k in enumerate(others)]) == [202] * 2 + [429] * 4  # in all: 3
+        with sessions(engine)() as session:
+            assert session.scalar(select(func.count()).select_from(Job).where(Job.status == "queued")) == 3
+    finally:
+        for app in apps:
+            app.state.engine.dispose()
+
+
+def test_cancel_a_queued_and_a_running_job(data_dir, db):
+    s = settings_for(data_dir, db("cancel"), job_workers=1, **LOOSE)
     with TestClient(create_app(s)) as c:
         owner, stranger = create_key(c.app.state.engine, "dueno"), create_key(c.app.state.engine, "otro")
         admin = create_key(c.app.state.engine, "jefe", scopes=["admin"])
@@ -249,8 +326,8 @@ def test_cancel_a_queued_and_a_running_job(data_dir):
         assert c.delete(f"/jobs/{queued}", headers=h).status_code == 409
 
 
-def test_jobs_and_their_plans_are_shown_to_their_owner_and_admins_only(data_dir):
-    with TestClient(create_app(settings_for(data_dir, "owners"))) as c:
+def test_jobs_and_their_plans_are_shown_to_their_owner_and_admins_only(data_dir, db):
+    with TestClient(create_app(settings_for(data_dir, db("owners")))) as c:
         engine = c.app.state.engine
         mine, theirs = create_key(engine, "propia"), create_key(engine, "ajena")
         admin = create_key(engine, "admin", scopes=["admin"])
@@ -267,7 +344,7 @@ def test_jobs_and_their_plans_are_shown_to_their_owner_and_admins_only(data_dir)
         assert c.post("/plans/cameras", headers={"X-API-Key": read_only}, json=SMALL).status_code == 403
 
 
-def test_job_records_show_no_traceback_and_no_server_path(data_dir, tmp_path):
+def test_job_records_show_no_traceback_and_no_server_path(data_dir, db, tmp_path):
     raw = (
         "internal error: OSError: [Errno 28] No space left on device: '/srv/geoprio/data/out/plan.json'\n"
         "Traceback (most recent call last):\n"
@@ -279,7 +356,7 @@ def test_job_records_show_no_traceback_and_no_server_path(data_dir, tmp_path):
     assert shown == "internal error: OSError: [Errno 28] No space left on device: 'plan.json'"
     empty = tmp_path / "capas"
     empty.mkdir()
-    s = settings_for(data_dir, "errors", layers_dir=empty)
+    s = settings_for(data_dir, db("errors"), layers_dir=empty)
     with TestClient(create_app(s)) as c:
         key = create_key(c.app.state.engine, "errores")
         job = _wait(c, c.post("/plans/garitas", headers={"X-API-Key": key}, json={"p": 1, "time_limit_s": 5}).json()["id"], key)
@@ -287,12 +364,12 @@ def test_job_records_show_no_traceback_and_no_server_path(data_dir, tmp_path):
         assert str(empty) not in job["error"] and "Traceback" not in job["error"]
 
 
-def _serve(root: Path, db: str, port: int, *extra: str) -> subprocess.Popen:
+def _serve(root: Path, url: str, port: int, *extra: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "GEOPRIO_DATA_DIR": str(root / "demo" / "output"),
         "GEOPRIO_MAPS_DIR": str(root / "maps"),
-        "GEOPRIO_DATABASE_URL": f"sqlite:///{root}/{db}.sqlite",
+        "GEOPRIO_DATABASE_URL": url,
         "GEOPRIO_JOB_POLL_S": "0.1",
         **{f"GEOPRIO_{k.upper()}": str(v) for k, v in LOOSE.items()},
     }
@@ -339,11 +416,11 @@ def _port() -> int:
         return sock.getsockname()[1]
 
 
-def test_uvicorn_with_two_workers_runs_each_job_once(data_dir):
-    port = _port()
-    server = _serve(data_dir, "workers2", port, "--workers", "2")
+def test_uvicorn_with_two_workers_runs_each_job_once(data_dir, db):
+    port, url = _port(), db("workers2")
+    server = _serve(data_dir, url, port, "--workers", "2")
     try:
-        engine = make_engine(f"sqlite:///{data_dir}/workers2.sqlite")
+        engine = make_engine(url)
         keys = [create_key(engine, name) for name in ("uno", "dos")]
         ids = [
             (
@@ -361,16 +438,19 @@ def test_uvicorn_with_two_workers_runs_each_job_once(data_dir):
                 assert time.time() < deadline, job
                 time.sleep(0.2)
             assert job["status"] == "done" and job["attempts"] == 1  # claimed once, run once
+        engine.dispose()
     finally:
         server.terminate()
         server.wait()
 
 
-def test_kill_9_of_the_api_mid_job_kills_its_worker_and_the_next_api_resumes_the_job(data_dir):
-    port = _port()
-    first = _serve(data_dir, "kill-api", port)
+def test_kill_9_of_the_api_mid_job_kills_its_worker_and_the_next_api_resumes_the_job(data_dir, db):
+    port, url = _port(), db("kill-api")
+    first = _serve(data_dir, url, port)
     try:
-        key = create_key(make_engine(f"sqlite:///{data_dir}/kill-api.sqlite"), "sobreviviente")
+        engine = make_engine(url)
+        key = create_key(engine, "sobreviviente")
+        engine.dispose()
         h = {"X-API-Key": key}
         job_id = httpx.post(f"http://127.0.0.1:{port}/plans/cameras", headers=h, json=SLOW, timeout=60).json()["id"]
         deadline = time.time() + 30
@@ -384,7 +464,7 @@ def test_kill_9_of_the_api_mid_job_kills_its_worker_and_the_next_api_resumes_the
     while any(Path(f"/proc/{pid}").exists() and b"Z" not in Path(f"/proc/{pid}/stat").read_bytes().split()[2:3] for pid in workers):
         assert time.time() < deadline, "the worker outlived its API process"
         time.sleep(0.05)
-    second = _serve(data_dir, "kill-api", port)
+    second = _serve(data_dir, url, port)
     try:
         deadline = time.time() + 120
         while (job := httpx.get(f"http://127.0.0.1:{port}/jobs/{job_id}", headers=h).json())["status"] in ("queued", "running"):

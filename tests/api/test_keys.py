@@ -18,6 +18,7 @@ from geoprio.api.keys import (
     CREATE_SCOPES,
     DEFAULT_SCOPES,
     ApiKey,
+    KeyFailure,
     KeyInfo,
     KeyRefusedError,
     UnknownKeyError,
@@ -34,7 +35,7 @@ from geoprio.api.keys import (
 )
 from geoprio.api.main import create_app
 from geoprio.api.settings import Settings, get_settings
-from sqlalchemy import Integer, column, select, update
+from sqlalchemy import Integer, column, delete, select, update
 from typer.testing import CliRunner
 
 from geoprio.cli import app as cli_app
@@ -235,7 +236,23 @@ def test_aggregates_open_unless_required_then_read_aggregates(settings, client, 
 # --- failed-key limiter
 
 
-def test_failed_keys_get_429_without_locking_valid_keys_or_other_clients_out(client, engine):
+@pytest.fixture
+def clean_limiter(client):
+    """No failed keys counted before or after the test, in the app or in the database (the
+    counts are shared by every app on the database when the limiter has the engine).
+    """
+    _limiter_clean(client)
+    yield
+    _limiter_clean(client)
+
+
+def _limiter_clean(client: TestClient) -> None:
+    client.app.state.key_limiter = None
+    with sessions(client.app.state.engine)() as s, s.begin():
+        s.execute(delete(KeyFailure))
+
+
+def test_failed_keys_get_429_without_locking_valid_keys_or_other_clients_out(client, engine, clean_limiter):
     good = create_key(engine, "oficina")
     assert client.get("/incidents", headers={"X-API-Key": good}).status_code == 200  # known to this process
     fresh = create_key(engine, "nueva")  # valid, but never seen from here
@@ -249,7 +266,31 @@ def test_failed_keys_get_429_without_locking_valid_keys_or_other_clients_out(cli
     other = TestClient(client.app, client=("10.1.2.3", 40000))  # same app and state, another address
     assert other.get("/incidents", headers={"X-API-Key": "gp_wrong"}).status_code == 403
     assert other.get("/incidents", headers={"X-API-Key": fresh}).status_code == 200
-    client.app.state.key_limiter = None  # later tests start clean
+
+
+def test_failed_keys_are_counted_across_api_processes_on_one_database(client, engine, settings, clean_limiter):
+    """Two apps on one database (as ``--workers 2`` or two hosts): the failures of both count
+    toward one limit, the block holds on both, and a key seen to work through one still works
+    through the other.
+    """
+    with TestClient(create_app(settings)) as second:
+        apps = (client, second)
+        for c in apps:
+            c.app.state.key_limiter = FailedKeyLimiter(
+                settings.key_fail_limit, settings.key_fail_window_s, settings.key_block_s, engine=c.app.state.engine
+            )
+        good = create_key(engine, "vista-en-uno")
+        assert client.get("/incidents", headers={"X-API-Key": good}).status_code == 200  # seen through the first app only
+        fresh = create_key(engine, "sin-usar")
+        for i, c in enumerate((client, second, client)):  # key_fail_limit=3, spread over both apps
+            assert c.get("/incidents", headers={"X-API-Key": f"gp_wrong{i}"}).status_code == 403
+        for c in apps:
+            r = c.get("/incidents", headers={"X-API-Key": "gp_wrong_again"})
+            assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60
+            assert c.get("/incidents", headers={"X-API-Key": fresh}).status_code == 429  # unseen keys wait (no oracle)
+        assert second.get("/incidents", headers={"X-API-Key": good}).status_code == 200  # a valid key seen elsewhere works
+        other = TestClient(second.app, client=("10.1.2.4", 40000))
+        assert other.get("/incidents", headers={"X-API-Key": fresh}).status_code == 200  # other addresses are not blocked
 
 
 def test_limiter_window_and_block_expire():
@@ -265,6 +306,24 @@ def test_limiter_window_and_block_expire():
     assert limiter.retry_after("a", "good") is None
     now[0] = 41.5
     assert limiter.retry_after("a", "h") is None  # block over
+
+
+def test_limiter_counts_in_the_database_expire_and_are_pruned(engine, clean_limiter):
+    now = [1000.0]
+    one = FailedKeyLimiter(limit=2, window_s=10, block_s=30, engine=engine, clock=lambda: now[0])
+    two = FailedKeyLimiter(limit=2, window_s=10, block_s=30, engine=engine, clock=lambda: now[0])
+    one.failed("a")
+    now[0] = 1011.0  # the first failure left the window
+    two.failed("a")
+    assert one.retry_after("a", "h") is None
+    one.failed("a")
+    assert two.retry_after("a", "h") == 30 and two.retry_after("b", "h") is None
+    now[0] = 1041.5
+    assert one.retry_after("a", "h") is None  # block over
+    now[0] = 1100.0
+    one.failed("b")  # the first failure counted in a window's time prunes the rows with nothing recent
+    with sessions(engine)() as s:
+        assert [r.client for r in s.scalars(select(KeyFailure))] == ["b"]
 
 
 # --- audit

@@ -1,6 +1,6 @@
 """The API's schema is kept by Alembic migrations: a new database gets exactly the models'
 schema, and a database made by geoprio 0.1 (tables, no Alembic version) is upgraded in place,
-its keys and jobs kept.
+its keys and jobs kept (and the failed-key limiter's table added, empty).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from geoprio.api.db import Base, sessions
 from geoprio.api.engine import make_engine
 from geoprio.api.jobs import Job
-from geoprio.api.keys import hash_key, key_info
+from geoprio.api.keys import KeyFailure, hash_key, key_info
 
 from tests.api.conftest import fresh_postgres
 
@@ -22,7 +22,7 @@ def test_the_migrated_schema_is_the_models_schema(database, tmp_path):
     engine = make_engine(database(tmp_path))
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     engine.dispose()
 
 
@@ -71,5 +71,6 @@ def test_a_geoprio_01_database_is_upgraded_in_place(database, tmp_path):
     with sessions(engine)() as s:
         job = s.get(Job, "j1")
         assert job is not None and job.status == "done" and job.attempts == 0 and job.owner_key_id is None
+        assert s.scalars(sa.select(KeyFailure)).all() == []  # the limiter's table (0003) exists, empty
     make_engine(url).dispose()  # a second start finds the database current
     engine.dispose()
