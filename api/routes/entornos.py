@@ -2,8 +2,12 @@
 ``GET /entornos/{id}`` (one place: explanation, surroundings, hour profile, shifts).
 
 Serves what ``geoprio entornos`` wrote into the data directory (the newest
-``entornos.geojson`` and the files beside it); nothing is recomputed. Counts under the
-configured minimum (``GEOPRIO_MIN_COUNT``) are suppressed, with the place's hour profile.
+``entornos.geojson`` and the files beside it); nothing is recomputed. Without a key with the
+``read:records`` scope, every format is the public release of
+:func:`geoprio.entornos.public.public_entornos` under the server's policy
+(``GEOPRIO_MIN_COUNT``): a hidden place keeps only what identifies it, small indicator counts
+are hidden with complementary suppression, the profile is published by blocks of six hours and
+by weekday, and the deployment plan drops shifts at hidden places.
 """
 
 from __future__ import annotations
@@ -17,23 +21,16 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..deps import SettingsDep, StoreDep, aggregate_access
+from geoprio.disclosure import DisclosurePolicy
+from geoprio.entornos.public import BLOCK_COLUMNS, BLOCK_HOURS, WEEKDAY_COLUMNS, PublicEntornos, public_entornos
+
+from ..deps import PolicyDep, SettingsDep, StoreDep, aggregate_access
 from ..serialize import json_value
 from ..store import Store
 
 router = APIRouter(prefix="/entornos", tags=["entornos"], dependencies=[Depends(aggregate_access)])
 
 LAYER = "entornos"
-#: Columns that count or measure incidents of one place: suppressed when it has fewer than the minimum.
-_COUNT_COLUMNS = (
-    "weighted_incidents",
-    "incidents_ring",
-    "records_ring",
-    "density_in_km2",
-    "density_ring_km2",
-    "ratio_ring",
-    "p_value_ring",
-)
 
 
 class PlaceSummary(BaseModel):
@@ -59,7 +56,7 @@ class PlaceSummary(BaseModel):
     peak_hours_share: float | None = None
     drivers: str | None = None
     excluded: str | None = None
-    suppressed: bool = False
+    suppressed: bool = Field(False, description="a place with too few incidents to publish: only what identifies it is shown")
 
 
 class PlacePage(BaseModel):
@@ -101,6 +98,8 @@ class PlaceDetail(PlaceSummary):
     peak_week: str | None = None
     profile_day: list[float] | None = Field(None, description="weighted incidents per hour of the day, 0–23")
     profile_week: list[list[float]] | None = Field(None, description="7 × 24: weekday (0 = Monday) × hour")
+    profile_blocks: list[float | None] | None = Field(None, description="weighted incidents 00–06 h, 06–12, 12–18, 18–24 (null: hidden)")
+    profile_weekdays: list[float | None] | None = Field(None, description="weighted incidents per weekday, 0 = Monday (null: hidden)")
     shifts: list[Shift] = []
     geometry: dict[str, Any] | None = None
 
@@ -111,45 +110,63 @@ def _table(store: Store) -> pd.DataFrame:
     return store.layers[LAYER]
 
 
-def _row(rec: dict[str, Any], minimum: int) -> dict[str, Any]:
+def _policy_key(policy: DisclosurePolicy | None) -> tuple[Any, ...] | None:
+    return None if policy is None else (policy.min_count, policy.protection_level)
+
+
+def _public(store: Store, policy: DisclosurePolicy | None) -> PublicEntornos:
+    """The run's tables as ``policy`` publishes them (built once per policy)."""
+
+    def build() -> PublicEntornos:
+        t = _table(store)
+        profiles, summary = store.beside(LAYER, "entornos_perfiles.csv"), store.beside(LAYER, "entornos_despliegue.json")
+        teams, places = store.beside(LAYER, "entornos_despliegue_equipos.csv"), store.beside(LAYER, "entornos_despliegue_lugares.csv")
+        return public_entornos(
+            t.drop(columns=t.geometry.name),
+            policy,
+            profiles=profiles if isinstance(profiles, pd.DataFrame) else None,
+            summary=summary if isinstance(summary, dict) else None,
+            by_team=teams if isinstance(teams, pd.DataFrame) else None,
+            by_place=places if isinstance(places, pd.DataFrame) else None,
+        )
+
+    return store.cached(("entornos", "public", _policy_key(policy)), build)
+
+
+def _row(rec: dict[str, Any]) -> dict[str, Any]:
     row = {k: json_value(v) for k, v in rec.items() if k != "geometry"}
     row["place_id"] = str(row["place_id"])
     for k in ("rank", "rank_p05", "rank_p95"):
         if row.get(k) is not None:
             row[k] = int(row[k])
-    w = row.get("weighted_incidents")
-    if minimum > 0 and isinstance(w, (int, float)) and w < minimum:
-        for k in list(row):
-            if k in _COUNT_COLUMNS or k.endswith("__count") or k == "hours_profile":
-                row[k] = None
-        row["suppressed"] = True
+    row["suppressed"] = bool(row.get("suppressed"))
     return row
 
 
-def _rows(store: Store, minimum: int) -> list[dict[str, Any]]:
+def _rows(store: Store, policy: DisclosurePolicy | None) -> list[dict[str, Any]]:
     def build() -> list[dict[str, Any]]:
-        t = _table(store)
-        rows = [_row(r, minimum) for r in t.drop(columns=t.geometry.name).to_dict("records")]
+        rows = [_row(r) for r in _public(store, policy).table.to_dict("records")]
         rows.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["place_id"]))
         return rows
 
-    return store.cached(("entornos", minimum), build)
+    return store.cached(("entornos", "rows", _policy_key(policy)), build)
 
 
 @router.get("", response_model=PlacePage, responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
 def list_places(
     store: StoreDep,
     settings: SettingsDep,
+    policy: PolicyDep,
     type: Annotated[str | None, Query(description="only places of this type (e.g. estación)")] = None,
     top: Annotated[int | None, Query(ge=1, description="only the top N ranks (after the type filter: the top N of that type)")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=10_000)] = 100,
     format: Annotated[Literal["json", "geojson", "csv"], Query()] = "json",
 ) -> Any:
-    """Ranked places, best first; places without a rank come last."""
+    """Ranked places, best first; places without a rank (or whose rank is hidden) come last."""
     if page_size > settings.page_size_max:
         raise HTTPException(422, f"page_size must be at most {settings.page_size_max}")
-    rows = _rows(store, settings.min_count)
+    rows = _rows(store, policy)
     if type is not None:
         types = sorted({str(r.get("type")) for r in rows})
         if type not in types:
@@ -183,26 +200,33 @@ def _geometries(store: Store) -> dict[str, Any]:
     return {str(f["properties"]["place_id"]): f["geometry"] for f in fc["features"]}
 
 
+def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    return [] if frame is None else [{k: json_value(v) for k, v in r.items()} for r in frame.to_dict("records")]
+
+
 @router.get("/plan")
-def get_plan(store: StoreDep) -> Any:
+def get_plan(store: StoreDep, policy: PolicyDep) -> Any:
     """The deployment plan: summary (teams, share of weighted incidents covered, bound, gap)
-    and one schedule per team.
+    and one schedule per team. Without a key with ``read:records``: no shift at a hidden place,
+    and covered values below the threshold hidden (``null``).
     """
-    _table(store)
-    summary = store.beside(LAYER, "entornos_despliegue.json")
-    teams = store.beside(LAYER, "entornos_despliegue_equipos.csv")
-    if summary is None or teams is None:
+    pub = _public(store, policy)
+    if pub.summary is None or pub.by_team is None:
         raise HTTPException(404, "the entornos run has no deployment plan; add a [deploy] section or use --teams")
-    assert isinstance(teams, pd.DataFrame)
-    return {"summary": summary, "shifts": [{k: json_value(v) for k, v in r.items()} for r in teams.to_dict("records")]}
+    return {"summary": pub.summary, "shifts": _records(pub.by_team)}
+
+
+def _bins(values: list[Any]) -> list[float | None]:
+    return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
 
 
 @router.get("/{place_id}", response_model=PlaceDetail)
-def get_place(place_id: str, store: StoreDep, settings: SettingsDep) -> PlaceDetail:
+def get_place(place_id: str, store: StoreDep, policy: PolicyDep) -> PlaceDetail:
     """One place: every indicator's value, normalized value, contribution and count; its
-    surroundings; its hour × weekday profile; its shifts in the deployment plan.
+    surroundings; its hour × weekday profile (public: by blocks of six hours and by weekday);
+    its shifts in the deployment plan.
     """
-    rows = {r["place_id"]: r for r in _rows(store, settings.min_count)}
+    rows = {r["place_id"]: r for r in _rows(store, policy)}
     if place_id not in rows:
         raise HTTPException(404, f"unknown place {place_id!r}")
     row = rows[place_id]
@@ -210,10 +234,10 @@ def get_place(place_id: str, store: StoreDep, settings: SettingsDep) -> PlaceDet
     indicators = [
         IndicatorPart(
             name=c.removesuffix("__norm"),
-            value=None if hide else row.get(c.removesuffix("__norm")),
-            normalized=None if hide else row.get(c),
-            contribution=None if hide else row.get(c.removesuffix("__norm") + "__contrib"),
-            count=None if hide else row.get(c.removesuffix("__norm") + "__count"),
+            value=row.get(c.removesuffix("__norm")),
+            normalized=row.get(c),
+            contribution=row.get(c.removesuffix("__norm") + "__contrib"),
+            count=row.get(c.removesuffix("__norm") + "__count"),
         )
         for c in row
         if c.endswith("__norm")
@@ -224,33 +248,43 @@ def get_place(place_id: str, store: StoreDep, settings: SettingsDep) -> PlaceDet
     }
     detail = PlaceDetail(
         **{k: row.get(k) for k in PlaceSummary.model_fields if k != "suppressed"},
-        suppressed=bool(row.get("suppressed")),
+        suppressed=hide,
         influence_km2=row.get("influence_km2"),
         indicators=indicators,
         surroundings=ring,
         peak_week=row.get("peak_week"),
         geometry=store.cached(("entornos", "geometry"), lambda: _geometries(store)).get(place_id),
     )
-    profiles = store.beside(LAYER, "entornos_perfiles.csv")
-    if isinstance(profiles, pd.DataFrame) and not row.get("suppressed"):
-        mine = profiles[profiles["place_id"] == place_id]
+    pub = _public(store, policy)
+    if policy is None and not hide:
+        profiles = pub.profiles
         week = [[0.0] * 24 for _ in range(7)]
-        for d, h, v in zip(mine["weekday"], mine["hour"], mine["incidents"], strict=True):
-            week[int(d)][int(h)] = float(v)
-        detail.profile_week = week
-    day = str(row.get("hours_profile") or "").split()
-    if len(day) == 24 and not row.get("suppressed"):  # the day profile also counts records with an hour but no date
-        detail.profile_day = [float(v) for v in day]
-    by_place = store.beside(LAYER, "entornos_despliegue_lugares.csv")
-    if isinstance(by_place, pd.DataFrame):
-        mine = by_place[by_place["place"] == place_id]
+        if isinstance(profiles, pd.DataFrame):
+            mine = profiles[profiles["place_id"].astype(str) == place_id]
+            for d, h, v in zip(mine["weekday"], mine["hour"], mine["incidents"], strict=True):
+                week[int(d)][int(h)] = float(v)
+            detail.profile_week = week
+        day = str(row.get("hours_profile") or "").split()
+        if len(day) == 24:  # the day profile also counts records with an hour but no date
+            detail.profile_day = [float(v) for v in day]
+            detail.profile_blocks = [sum(detail.profile_day[h : h + BLOCK_HOURS]) for h in range(0, 24, BLOCK_HOURS)]
+        if isinstance(profiles, pd.DataFrame):
+            detail.profile_weekdays = [sum(d) for d in week]
+    elif not hide:
+        day = str(row.get("hours_profile") or "").split()
+        if len(day) == 24:  # published only where no hour is below the threshold
+            detail.profile_day = [float(v) for v in day]
+        detail.profile_blocks = _bins([row.get(c) for c in BLOCK_COLUMNS])
+        detail.profile_weekdays = _bins([row.get(c) for c in WEEKDAY_COLUMNS])
+    if pub.by_place is not None:
+        mine = pub.by_place[pub.by_place["place"].astype(str) == place_id]
         detail.shifts = [
             Shift(
                 team=int(r["team"]),
                 day=int(r["day"]),
                 start_hour=int(r["start_hour"]),
                 end_hour=int(r["end_hour"]),
-                value=None if row.get("suppressed") or not math.isfinite(float(r["value"])) else float(r["value"]),
+                value=None if r["value"] is None or not math.isfinite(float(r["value"])) else float(r["value"]),
             )
             for r in mine.to_dict("records")
         ]

@@ -6,22 +6,40 @@ admin keys (others get 404, as if it did not exist); jobs stored before jobs had
 admin keys only. Plans written by ``geoprio plan`` under the data directory are public, like
 every other aggregate output. A GET without a key (allowed when aggregates are open) sees the
 file plans and no job.
+
+What a plan shows: in full to a key with the ``read:records`` scope; to everyone else, the
+public release of :func:`geoprio.placement.public.public_plan` under the server's policy,
+applied when the plan is read (stored plans and files stay full): sites snapped to the centres
+of a ``min_site_spacing_m`` grid, per-site figures and the coverage curve hidden unless every
+site covers enough incidents, totals hidden unless the incidents covered are known to reach
+the threshold (file plans: counted from their demand layer; camera jobs: from the crime
+points behind the served index).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
+import geopandas as gpd
+import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from sqlalchemy import select
 
+from geoprio.disclosure import DisclosurePolicy
+from geoprio.io import files as io
+from geoprio.placement.public import plan_counts, public_plan, sites_frame
+from geoprio.settings import OUTPUT_CRS
+
 from ..admission import AdmissionRefused
 from ..db import sessions
-from ..deps import EngineDep, KeyDep, OptionalKeyDep, StoreDep, aggregate_access, require_scope
+from ..deps import EngineDep, KeyDep, OptionalKeyDep, PolicyDep, StoreDep, aggregate_access, require_scope
 from ..jobs import Job, QueueFull
 from ..keys import KeyInfo, owner_filter
 from ..schemas import CameraPlanRequest, GaritaPlanRequest, JobStatus, PlanDetail, PlanSummary
+from ..store import Store
+from ..worker import incident_frame
 
 router = APIRouter(tags=["plans"])
 
@@ -108,34 +126,115 @@ def _summary_of(pid: str, kind: str, source: str, summary: dict[str, Any]) -> Pl
     return PlanSummary(id=pid, kind=kind, source=source, **{k: summary.get(k) for k in keys})
 
 
-@router.get("/plans", response_model=list[PlanSummary], dependencies=[Depends(aggregate_access)])
-def list_plans(engine: EngineDep, store: StoreDep, viewer: OptionalKeyDep) -> list[PlanSummary]:
-    """Plans written by ``geoprio plan`` under the data directory, then those this key's jobs
-    computed (every key's, for an admin key).
+def _policy_key(policy: DisclosurePolicy | None) -> tuple[Any, ...] | None:
+    return None if policy is None else (policy.min_count, policy.protection_level, policy.min_site_spacing_m)
+
+
+def _file_folders(store: Store) -> dict[str, tuple[Path, str]]:
+    """File plan id → (its folder, its file prefix), as :meth:`Store.plans` names them."""
+    found = {}
+    for prefix in ("camaras", "garitas"):
+        for summary in sorted(store.data_dir.glob(f"**/{prefix}_resumen.json")):
+            found["file-" + "-".join(summary.parent.relative_to(store.data_dir).parts + (prefix,))] = (summary.parent, prefix)
+    return found
+
+
+def _file_plan(store: Store, plan_id: str, policy: DisclosurePolicy | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A file plan's summary and sites as ``policy`` publishes them (built once per policy):
+    the incidents its sites cover are counted from its demand layer and manifest.
     """
-    out = [_summary_of(pid, p["kind"], "file", p["summary"]) for pid, p in store.plans().items()]
+    p = store.plans()[plan_id]
+    if policy is None:
+        return p["summary"], p["sites"]
+
+    def build() -> tuple[dict[str, Any], dict[str, Any]]:
+        folder, prefix = _file_folders(store).get(plan_id, (None, ""))
+        demand, params = None, dict[str, Any]()
+        if folder is not None:
+            path = folder / f"{prefix}_demanda.geojson"
+            demand = io.read_layer(path) if path.is_file() else None
+            manifest = folder / "manifest.json"
+            if manifest.is_file():
+                params = json.loads(manifest.read_text(encoding="utf-8")).get("parameters") or {}
+        full = sites_frame(p["sites"])
+        counts = plan_counts(full, demand, radius_m=params.get("radius_m"), kind=p["kind"])
+        pub = public_plan(
+            p["summary"],
+            full,
+            policy,
+            counts=counts,
+            incident_demand=p["kind"] == "cameras" or params.get("demand") == "incidents",
+        )
+        return pub.summary, pub.sites_geojson()
+
+    return store.cached(("plans", plan_id, _policy_key(policy)), build)
+
+
+@router.get("/plans", response_model=list[PlanSummary], dependencies=[Depends(aggregate_access)])
+def list_plans(engine: EngineDep, store: StoreDep, viewer: OptionalKeyDep, policy: PolicyDep) -> list[PlanSummary]:
+    """Plans written by ``geoprio plan`` under the data directory, then those this key's jobs
+    computed (every key's, for an admin key). Totals hidden by the disclosure policy are null.
+    """
+    out = [_summary_of(pid, p["kind"], "file", _file_plan(store, pid, policy)[0]) for pid, p in store.plans().items()]
     if viewer is None:
         return out
     with sessions(engine)() as s:
         done = select(Job).where(Job.status == "done", owner_filter(viewer, Job.owner_key_id)).order_by(Job.created_at)
         for job in s.scalars(done):
-            out.append(_summary_of(job.id, job.kind, "api", job.summary or {}))
+            out.append(_summary_of(job.id, job.kind, "api", _job_plan(job, policy, store)[0]))
     return out
 
 
+def _job_plan(job: Job, policy: DisclosurePolicy | None, store: Store) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A job's stored summary and sites as ``policy`` publishes them (built once per policy).
+    A camera plan's incidents are counted around its sites from the crime points behind the
+    served index it was made from; a garita plan's are not (its coverage runs along the shore),
+    so its per-site figures and, with beach incidents as demand, its totals are hidden.
+    """
+    summary, sites = job.summary or {}, json.loads(job.sites or "{}")
+    if policy is None:
+        return summary, sites
+
+    def build() -> tuple[dict[str, Any], dict[str, Any]]:
+        params = job.params or {}
+        full = sites_frame(sites)
+        counts = None
+        if job.kind == "cameras":
+            try:
+                level, _ = store.table(params.get("level"))
+                points = incident_frame(store, level)
+            except (LookupError, KeyError):
+                points = None
+            if points is not None and not points.empty:
+                demand = gpd.GeoDataFrame(
+                    {"n_records": pd.to_numeric(points["cantidad"], errors="coerce").fillna(1.0).to_numpy()},
+                    geometry=gpd.points_from_xy(pd.to_numeric(points["x"], errors="coerce"), pd.to_numeric(points["y"], errors="coerce")),
+                    crs=OUTPUT_CRS,
+                )
+                counts = plan_counts(full, demand, radius_m=params.get("radius_m"), kind="cameras")
+        incident_demand = job.kind == "cameras" or bool(params.get("beach_incidents", True))
+        pub = public_plan(summary, full, policy, counts=counts, incident_demand=incident_demand)
+        return pub.summary, pub.sites_geojson()
+
+    return store.cached(("plans", job.id, _policy_key(policy)), build)
+
+
 @router.get("/plans/{plan_id}", response_model=PlanDetail, dependencies=[Depends(aggregate_access)])
-def get_plan(plan_id: str, engine: EngineDep, store: StoreDep, viewer: OptionalKeyDep) -> PlanDetail:
-    """One plan: its summary (objective, bound, gap…), coverage curve and sites."""
+def get_plan(plan_id: str, engine: EngineDep, store: StoreDep, viewer: OptionalKeyDep, policy: PolicyDep) -> PlanDetail:
+    """One plan: its summary (objective, bound, gap…), coverage curve and sites (without a key
+    with ``read:records``: the public release, see the module docstring).
+    """
     files = store.plans()
     if plan_id in files:
-        p = files[plan_id]
-        base = _summary_of(plan_id, p["kind"], "file", p["summary"])
-        return PlanDetail(**base.model_dump(), summary=p["summary"], sites=p["sites"])
+        summary, sites = _file_plan(store, plan_id, policy)
+        base = _summary_of(plan_id, files[plan_id]["kind"], "file", summary)
+        return PlanDetail(**base.model_dump(), summary=summary, sites=sites)
     with sessions(engine)() as s:
         job = s.get(Job, plan_id)
         if job is None or not _visible(job, viewer):
             raise HTTPException(404, f"plan {plan_id!r} not found")
         if job.status != "done":
             raise HTTPException(404, f"plan {plan_id!r} not found (job is {job.status})")
-        base = _summary_of(job.id, job.kind, "api", job.summary or {})
-        return PlanDetail(**base.model_dump(), summary=job.summary or {}, sites=json.loads(job.sites or "{}"))
+        summary, sites = _job_plan(job, policy, store)
+        base = _summary_of(job.id, job.kind, "api", summary)
+        return PlanDetail(**base.model_dump(), summary=summary, sites=sites)

@@ -2,8 +2,9 @@
 
 A thin front end over :mod:`geoprio.entornos.run`: it reads the TOML configuration, applies
 the command-line overrides (:meth:`~geoprio.entornos.run.EntornosConfig.with_overrides`),
-runs, writes, and prints the ranking and the plan's summary; or replays a manifest
-(:func:`~geoprio.entornos.run.replay_entornos`).
+runs, writes (with ``--public [--min-count N]``: the public release,
+:func:`~geoprio.entornos.public.write_public_entornos`), and prints the ranking and the plan's
+summary; or replays a manifest (:func:`~geoprio.entornos.run.replay_entornos`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from geoprio.cli.common import (
     FormatOpt,
     LangOpt,
     ManifestOpt,
+    MinCountOpt,
     OutOpt,
+    PublicOpt,
     TopOpt,
     command_line,
     err,
@@ -27,9 +30,11 @@ from geoprio.cli.common import (
     out,
     print_replay,
     print_written,
+    public_policy,
 )
 from geoprio.cli.index import config_overrides
 from geoprio.entornos.deploy import format_window
+from geoprio.entornos.public import write_public_entornos
 from geoprio.entornos.run import EntornosRun, load_entornos_config, replay_entornos, run_entornos
 from geoprio.labels import label, labels
 from geoprio.settings import DEFAULT_LANG
@@ -131,11 +136,16 @@ def entornos_cmd(
     shift_hours: Annotated[Optional[int], typer.Option("--shift-hours", help="Shift length in hours (1–12).")] = None,
     days: Annotated[Optional[str], typer.Option("--days", help="Working weekdays, 0 = Monday: e.g. 4,5 for Friday and Saturday.")] = None,
     top: TopOpt = DEFAULT_TOP,
+    public: PublicOpt = False,
+    min_count: MinCountOpt = None,
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Rank public places (entornos) by the incidents near them, with their peak hours and a team deployment plan."""
     lang = lang_option(lang)
+    policy = public_policy(public, min_count)
     if manifest is not None:
+        if policy is not None:
+            raise typer.BadParameter("--public writes a new public release: give CONFIG instead of --manifest")
         if config is not None:
             raise typer.BadParameter("give either CONFIG or --manifest, not both")
         with err.status(label("cli", "working", lang)):
@@ -158,7 +168,10 @@ def entornos_cmd(
     )
     with err.status(label("cli", "working", lang)):
         run = run_entornos(cfg)
-        written = run.write(cfg.output.dir, command=command_line())
+        if policy is not None:
+            written = write_public_entornos(run, policy, cfg.output.dir, command=command_line())
+        else:
+            written = run.write(cfg.output.dir, command=command_line())
     err.print(run.places.report.summary(lang))
     for src in run.sources.values():
         err.print(src.report.summary(lang))

@@ -6,8 +6,9 @@ settings of :class:`~geoprio.placement.options.CameraPlanOptions` or
 defaults), calls :func:`~geoprio.placement.plan.plan_cameras` or
 :func:`~geoprio.placement.plan.plan_garitas`, prints the summary, the best sites and the
 coverage curve (labels from ``placement`` and ``placement_cli``; Spanish by default,
-``--lang en`` for English) and writes the outputs with ``PlanRun.write``. ``--manifest M``
-replays a plan from its manifest instead.
+``--lang en`` for English) and writes the outputs with ``PlanRun.write`` (with ``--public
+[--min-count N]``: the public release, :func:`geoprio.placement.public.write_public_plan`).
+``--manifest M`` replays a plan from its manifest instead.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from geoprio.cli.common import (
     LangOpt,
     ManifestOpt,
     MetricCrsOpt,
+    MinCountOpt,
     OutOpt,
+    PublicOpt,
     TopOpt,
     check_formats,
     command_line,
@@ -34,7 +37,9 @@ from geoprio.cli.common import (
     print_not_written,
     print_replay,
     print_written,
+    public_policy,
 )
+from geoprio.disclosure import DisclosurePolicy
 from geoprio.errors import InputError
 from geoprio.labels import label, labels
 from geoprio.placement.options import CameraPlanOptions, GaritaPlanOptions, check_plan_formats, parse_bbox
@@ -210,13 +215,25 @@ def _print_notes(run: Any, lang: str) -> None:
         err.print(t["notes_far"].format(n=d["too_far_from_shore"], d=run.parameters.get("max_snap_m") or 0), markup=False)
 
 
-def _finish(run: Any, out_dir: Path | None, formats: list[str] | None, top: int, lang: str) -> None:
+def _finish(run: Any, out_dir: Path | None, formats: list[str] | None, top: int, lang: str, policy: DisclosurePolicy | None = None) -> None:
     _print_notes(run, lang)
     _print_run(run, top=top, lang=lang)
     if out_dir is None:
         print_not_written(lang)
         return
+    if policy is not None:
+        from geoprio.placement.public import write_public_plan
+
+        print_written(write_public_plan(run, policy, out_dir, formats, command=command_line()), lang)
+        return
     print_written(run.write(out_dir, formats, command=command_line()), lang)
+
+
+def _policy(public: bool, min_count: int | None, manifest: Path | None) -> DisclosurePolicy | None:
+    policy = public_policy(public, min_count)
+    if policy is not None and manifest is not None:
+        raise typer.BadParameter("--public writes a new public release: run the plan again instead of --manifest")
+    return policy
 
 
 def _replay(kind: str, manifest: Path, out_dir: Path | None, top: int, lang: str) -> None:
@@ -275,6 +292,8 @@ def cameras_cmd(
     formats: FormatOpt = None,
     top: TopOpt = 15,
     manifest: ManifestOpt = None,
+    public: PublicOpt = False,
+    min_count: MinCountOpt = None,
     lang: LangOpt = "es",
 ) -> None:
     """Plan new CCTV cameras where they see the most weighted crime (coverage optimization)."""
@@ -283,6 +302,7 @@ def cameras_cmd(
     lang = lang_option(lang)
     fm = check_plan_formats(check_formats(formats))
     _no_manifest_and_input(manifest, incidents is not None, "INCIDENTS")
+    policy = _policy(public, min_count, manifest)
     if manifest is not None:
         _replay("cameras", manifest, out_dir, top, lang)
         return
@@ -322,7 +342,7 @@ def cameras_cmd(
             bbox=_bbox(bbox, anywhere, lang),
             **settings,
         )
-    _finish(run, out_dir, fm, top, lang)
+    _finish(run, out_dir, fm, top, lang, policy)
 
 
 @plan_app.command("garitas")
@@ -357,6 +377,8 @@ def garitas_cmd(
     formats: FormatOpt = None,
     top: TopOpt = 15,
     manifest: ManifestOpt = None,
+    public: PublicOpt = False,
+    min_count: MinCountOpt = None,
     lang: LangOpt = "es",
 ) -> None:
     """Plan beach garitas along a coast or beaches, with coverage measured along the shore."""
@@ -365,6 +387,7 @@ def garitas_cmd(
     lang = lang_option(lang)
     fm = check_plan_formats(check_formats(formats))
     _no_manifest_and_input(manifest, coast is not None or beaches is not None, "--coast / --beaches")
+    policy = _policy(public, min_count, manifest)
     if manifest is not None:
         _replay("garitas", manifest, out_dir, top, lang)
         return
@@ -401,7 +424,7 @@ def garitas_cmd(
             bbox=_bbox(bbox, anywhere, lang),
             **settings,
         )
-    _finish(run, out_dir, fm, top, lang)
+    _finish(run, out_dir, fm, top, lang, policy)
 
 
 def register(app: typer.Typer) -> None:

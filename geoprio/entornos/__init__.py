@@ -23,6 +23,11 @@ from geoprio.entornos.profiles import (
     place_profiles,
     windows,
 )
+from geoprio.entornos.public import (
+    PublicEntornos,
+    public_entornos,
+    write_public_entornos,
+)
 from geoprio.entornos.run import (
     DeployConfig,
     EntornosConfig,
@@ -47,6 +52,7 @@ __all__ = [
     "PlaceProfiles",
     "Places",
     "PlacesConfig",
+    "PublicEntornos",
     "ProfileConfig",
     "ScheduleError",
     "Surroundings",
@@ -62,8 +68,10 @@ __all__ = [
     "place_profiles",
     "plan_deployment",
     "plan_summary",
+    "public_entornos",
     "replay_entornos",
     "run_entornos",
     "surroundings",
     "windows",
+    "write_public_entornos",
 ]

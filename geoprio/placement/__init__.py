@@ -10,7 +10,8 @@ arrays) → :mod:`~geoprio.placement.reduce` (the model the solvers see) →
 :class:`~geoprio.placement.result.PlacementResult`. The geo adapter is
 :mod:`~geoprio.placement.sites` (demand, candidates) and :mod:`~geoprio.placement.shore`
 (garitas along a shore); :mod:`~geoprio.placement.plan` runs a camera or garita plan end to
-end from layers or files, with its options in :mod:`~geoprio.placement.options`.
+end from layers or files, with its options in :mod:`~geoprio.placement.options`;
+:mod:`~geoprio.placement.public` is its public release under a disclosure policy.
 """
 
 from geoprio.placement.decomposition import (
@@ -58,6 +59,16 @@ from geoprio.placement.problem import (
     coverage_counts,
     coverage_matrix,
     spacing_conflicts,
+)
+from geoprio.placement.public import (
+    PlanCounts,
+    PublicPlan,
+    plan_counts,
+    public_plan,
+    public_plan_run,
+    sites_frame,
+    snap_to_grid,
+    write_public_plan,
 )
 from geoprio.placement.reduce import (
     Reduced,
@@ -110,7 +121,9 @@ __all__ = [
     "PathOrFrame",
     "PlacementResult",
     "PlanRun",
+    "PlanCounts",
     "PlanSolverOptions",
+    "PublicPlan",
     "Reduced",
     "Shore",
     "Sites",
@@ -140,9 +153,12 @@ __all__ = [
     "maximize_coverage",
     "mclp_milp",
     "minimize_sites",
+    "plan_counts",
     "plan_cameras",
     "plan_garitas",
     "price_from_multipliers",
+    "public_plan",
+    "public_plan_run",
     "reduce_problem",
     "replay_camera_plan",
     "replay_garita_plan",
@@ -154,7 +170,10 @@ __all__ = [
     "shore_demand",
     "shore_from_layers",
     "shore_positions",
+    "sites_frame",
+    "snap_to_grid",
     "snap_to_shore",
     "spacing_conflicts",
     "swap_search",
+    "write_public_plan",
 ]
