@@ -355,7 +355,8 @@ def hotspots_cmd(
             raise InputError("--public applies to a new run, not to --manifest (a replay writes what the manifest's run wrote)")
         with err.status(label("cli", "working", lang)):
             rep = replay_hotspots(manifest, out_dir=out_dir)
-        print_hotspots(rep.result, top=top, lang=lang)
+        if rep.result.policy is None:  # a public release replays without its statistics: nothing to tabulate
+            print_hotspots(rep.result, top=top, lang=lang)
         print_replay(rep, lang)
         return
     assert points is not None

@@ -33,7 +33,6 @@ from geoprio.hotspots.options import HotspotOptions, as_timestamp, options_error
 from geoprio.hotspots.public import public_run
 from geoprio.index.measures import filter_records
 from geoprio.io import files as io
-from geoprio.io.manifest import read as read_manifest
 from geoprio.io.results import Replay, replay
 from geoprio.labels import label
 from geoprio.options import Options
@@ -196,12 +195,11 @@ def replay_hotspots(manifest: str | Path, *, out_dir: str | Path | None = None) 
     """Re-run a ``geoprio hotspots`` run from its manifest and compare the outputs; a public
     release (``--public``) is replayed as the same public release.
     """
-    policy = disclosure_of(read_manifest(manifest, kind=HOTSPOTS_KIND))
 
-    def run(job: HotspotJob) -> HotspotRun:
-        return public_run(run_hotspot_job(job), policy)
+    def publish(run: HotspotRun, record: dict[str, Any]) -> HotspotRun:
+        return public_run(run, disclosure_of({"disclosure": record}))
 
-    return replay(manifest, kind=HOTSPOTS_KIND, options_type=HotspotJob, run=run, out_dir=out_dir)
+    return replay(manifest, kind=HOTSPOTS_KIND, options_type=HotspotJob, run=run_hotspot_job, out_dir=out_dir, publish=publish)
 
 
 # --------------------------------------------------------------------------- backtest

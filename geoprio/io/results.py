@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from geoprio.errors import ManifestError
 from geoprio.io import manifest
 from geoprio.options import Options, validated
 
@@ -96,6 +97,7 @@ def write_result(
 
 
 OptionsT = TypeVar("OptionsT", bound=Options)
+ResultT = TypeVar("ResultT", bound=Result)
 
 
 @dataclass(frozen=True)
@@ -113,22 +115,32 @@ def replay(
     *,
     kind: str,
     options_type: type[OptionsT],
-    run: Callable[[OptionsT], Result],
+    run: Callable[[OptionsT], ResultT],
     out_dir: str | Path | None = None,
     command: str | None = None,
+    publish: Callable[[ResultT, dict[str, Any]], ResultT] | None = None,
 ) -> Replay:
     """Re-run the job a manifest describes and compare the outputs with the recorded ones.
 
     The outputs go to ``out_dir`` (default: the manifest's folder, overwriting the run's files
-    with identical ones); ``command`` is recorded in the new manifest. Raises
-    :class:`~geoprio.errors.ManifestError` when the file is not a ``kind`` manifest, or when an
-    input is missing or changed since the run.
+    with identical ones); ``command`` is recorded in the new manifest. A public release (a
+    manifest with a public ``disclosure`` record) is replayed only through ``publish``, which
+    turns the re-run result into the same public release; without it the replay is refused,
+    so that a replay never writes a full release over a public one. Raises
+    :class:`~geoprio.errors.ManifestError` when the file is not a ``kind`` manifest, when an
+    input is missing or changed since the run, or for a public release without ``publish``.
     """
     p = Path(path)
     doc = manifest.read(p, kind=kind)
+    disclosure = doc.get("disclosure")
+    public = isinstance(disclosure, dict) and bool(disclosure.get("public"))
+    if public and publish is None:
+        raise ManifestError(f"{p}: a public release cannot be replayed (that would write the full outputs); run it again with --public")
     manifest.check_inputs(doc, source=p)
     options = validated(options_type, doc.get("options") or {}, source=f"{p} (options)", what="options")
     result = run(options)
+    if public and publish is not None and isinstance(disclosure, dict):
+        result = publish(result, disclosure)
     written = result.write(out_dir if out_dir is not None else p.parent, doc.get("formats"), command=command)
     identical, different = manifest.compare_outputs(doc, written.files)
     return Replay(result, written, identical, different)

@@ -192,3 +192,26 @@ def test_cli_public(app, demo_files, tmp_path):
     assert "gi_z" not in cells and not ((cells["incidents"] > 0) & (cells["incidents"] < 20)).any()
     r = CliRunner().invoke(app, [*common, "--min-count", "20", "--out", str(tmp_path / "x")])
     assert r.exit_code == 1 and "--min-count applies only to a public release" in r.output
+
+
+def test_a_public_release_replays_as_the_same_public_release(app, demo_files, tmp_path):
+    common = ["hotspots", str(demo_files / "delitos.csv"), "--zones", str(demo_files / "upz.geojson")]
+    common += ["--zones-id", "cod_upz", "--zones-name", "nombre", "--cell-size-m", "250", "--format", "csv"]
+    assert CliRunner().invoke(app, [*common, "--public", "--out", str(tmp_path)]).exit_code == 0
+    before = (tmp_path / "hotspots_celdas.csv").read_bytes()
+    r = CliRunner().invoke(app, ["hotspots", "--manifest", str(tmp_path / "manifest.json")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "hotspots_celdas.csv").read_bytes() == before  # not the full release written over it
+    assert "gi_z" not in pd.read_csv(tmp_path / "hotspots_celdas.csv")
+
+
+def test_replay_refuses_a_public_release_it_cannot_rebuild(tmp_path):
+    from geoprio.errors import ManifestError
+    from geoprio.io.results import replay
+
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"kind": "geoprio.x", "disclosure": {"public": True, "min_count": 10, "protection": 5}, "inputs": [], "outputs": []}),
+        encoding="utf-8",
+    )
+    with pytest.raises(ManifestError, match="public release cannot be replayed"):
+        replay(tmp_path / "manifest.json", kind="geoprio.x", options_type=HotspotOptions, run=lambda o: None)  # type: ignore[arg-type,return-value]
