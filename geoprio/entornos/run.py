@@ -61,7 +61,7 @@ from geoprio.io import manifest
 from geoprio.io.results import Replay, Written, replay, write_result
 from geoprio.options import Options, validated
 from geoprio.records.harm import HarmTable, load_harm_table
-from geoprio.records.load import Records
+from geoprio.records.load import APPROXIMATE_COLUMN, Records
 from geoprio.settings import DEFAULT_METRIC_CRS
 from geoprio.zones.layers import Zones
 
@@ -133,9 +133,16 @@ class IncidentsConfig(Options):
 
 
 class ProfileConfig(Options):
-    """Peak hours: the fewest hours holding ``share`` of a place's weighted incidents."""
+    """Peak hours: the fewest hours holding ``share`` of a place's weighted incidents.
+
+    ``keep_heaped_times``: records whose time is a heaped default (00:00 where a source holds
+    far more records at 00:00 than at the other hours, the loaders' ``time_heaped`` column,
+    see :mod:`geoprio.records.times`) are left out of hour profiles and peak windows by
+    default, counted apart as heaped; ``true`` keeps them at 00:00.
+    """
 
     share: float = Field(default=0.5, gt=0, le=1)
+    keep_heaped_times: bool = False
 
 
 class DeployConfig(Options):
@@ -178,7 +185,9 @@ class EntornosConfig(Options):
             if src.layout != "points":
                 raise ValueError(
                     f"source {name!r}: entornos count incidents by their distance to each place, so sources must be points "
-                    f"with coordinates (this one is {'a per-zone table' if src.layout == 'table' else 'keyed records'})"
+                    f"with coordinates (this one is {'a per-zone table' if src.layout == 'table' else 'keyed records'}"
+                    + ("" if src.layout == "table" else "; records that name a place can be located with gazetteer = {path, name}")
+                    + ")"
                 )
         names = [i.name for i in self.indicators]
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -216,7 +225,7 @@ class EntornosConfig(Options):
         return self.model_copy(
             update={
                 "places": self.places.model_copy(update={"path": fix(self.places.path)}),
-                "sources": {k: s.model_copy(update={"path": fix(s.path)}) for k, s in self.sources.items()},
+                "sources": {k: s.resolved(base) for k, s in self.sources.items()},
                 "harm_table": fix(self.harm_table),
                 "output": self.output.model_copy(update={"dir": fix(self.output.dir)}),
             }
@@ -224,7 +233,7 @@ class EntornosConfig(Options):
 
     def input_paths(self) -> list[Path]:
         """Every input file of the run: the places, the sources and the harm table (if any)."""
-        paths = [self.places.path] + [s.path for s in self.sources.values()]
+        paths = [self.places.path] + [p for s in self.sources.values() for p in s.input_paths()]
         return paths + ([self.harm_table] if self.harm_table else [])
 
     def with_overrides(
@@ -350,7 +359,10 @@ def _near_places(records: Records, places: Places, overlap: str) -> Records:
 
 
 def _weighted_incidents(cfg: EntornosConfig, sources: dict[str, Records], harm: HarmTable) -> pd.DataFrame:
-    """The records the incidents section selects: x, y, weekday, hour, weight."""
+    """The records the incidents section selects: x, y, weekday, hour, heaped, weight.
+
+    ``heaped`` is the records' ``time_heaped`` column (False for a source without one).
+    """
     inc = cfg.incidents
     frames = []
     for name in inc.sources or list(sources):
@@ -371,6 +383,7 @@ def _weighted_incidents(cfg: EntornosConfig, sources: dict[str, Records], harm: 
                     "y": data["y"].to_numpy(),
                     "weekday": data["date"].dt.day_of_week.astype("float").to_numpy(),
                     "hour": data["hour"].astype("float").to_numpy(),
+                    "heaped": _heaped_column(data),
                     "weight": w,
                 }
             )
@@ -379,6 +392,22 @@ def _weighted_incidents(cfg: EntornosConfig, sources: dict[str, Records], harm: 
     if inc.categories and out.empty:
         raise ConfigError(f"incidents.categories {inc.categories}: no record of the sources has these categories")
     return out
+
+
+def _approximate(sources: dict[str, Records]) -> dict[str, int]:
+    """Per source, the records whose location is approximate (placed through a gazetteer)."""
+    out = {}
+    for name, rec in sources.items():
+        if APPROXIMATE_COLUMN in rec.data.columns:
+            out[name] = int(rec.data[APPROXIMATE_COLUMN].fillna(False).astype(bool).sum())
+    return out
+
+
+def _heaped_column(data: pd.DataFrame) -> np.ndarray:
+    """The records' ``time_heaped`` flags as booleans (all False when the column is absent)."""
+    if "time_heaped" not in data.columns:
+        return np.zeros(len(data), dtype=bool)
+    return data["time_heaped"].fillna(False).to_numpy(dtype=bool)
 
 
 def _place_table(
@@ -452,6 +481,8 @@ def run_entornos(cfg: EntornosConfig, *, progress: Callable[[str], None] | None 
         sel["weight"].to_numpy(),
         places.ids,
         share=cfg.profile.share,
+        heaped=sel["heaped"].to_numpy(dtype=bool),
+        keep_heaped=cfg.profile.keep_heaped_times,
     )
     table = _place_table(places, zones, model, stability, itable)
     peaks = profiles.peaks(lang=opts.lang)
@@ -485,10 +516,13 @@ def run_entornos(cfg: EntornosConfig, *, progress: Callable[[str], None] | None 
         **pillar_notes(model, opts),
         "places": places.report.to_dict(),
         "overlap": pc.overlap,
+        "approximate_locations": _approximate(sources),
         "weighted_incidents": {
             "records": int(len(incidents)),
             "near_places": int(pairs["incident"].nunique()),
             "total": float(incidents["weight"].sum()),
+            "heaped_times": float(incidents.loc[incidents["heaped"], "weight"].sum()),
+            "heaped_times_kept": cfg.profile.keep_heaped_times,
         },
     }
     return EntornosRun(cfg, places, zones, sources, model, stability, gdf, profiles, plan, notes)

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from geoprio.io import files as io
 from geoprio.options import Options, validated
+from geoprio.records.gazetteer import GazetteerConfig
 from geoprio.settings import DEFAULT_LANG, DEFAULT_METRIC_CRS, DEFAULT_SEED, OUTPUT_FORMATS, RATE_PER, Lang, OutputFormat
 
 __all__ = [
@@ -88,6 +89,8 @@ class ZonesConfig(Options):
 class SourceConfig(Options):
     """One input file. Its layout follows from the keys given:
     ``zone_id`` → a table aggregated per zone; ``key`` → records naming a place;
+    ``key`` and ``gazetteer`` → records naming a place, located at the places of a point or
+    polygon layer (:mod:`geoprio.records.gazetteer`) and used as points marked approximate;
     otherwise points with coordinates.
     """
 
@@ -104,6 +107,7 @@ class SourceConfig(Options):
     key_pattern: str | None = None
     aliases: dict[str, str] | None = None
     fuzzy: float | None = Field(default=None, ge=0, le=1)
+    gazetteer: GazetteerConfig | None = None
     # shared record columns
     date: str | None = None
     hour: str | None = None
@@ -128,15 +132,29 @@ class SourceConfig(Options):
     def layout(self) -> Literal["points", "keyed", "table"]:
         if self.zone_id is not None:
             return "table"
-        return "keyed" if self.key is not None else "points"
+        return "keyed" if self.key is not None and self.gazetteer is None else "points"
 
     @model_validator(mode="after")
     def _one_layout(self) -> SourceConfig:
         if self.zone_id is not None and self.key is not None:
             raise ValueError("give either zone_id (a per-zone table) or key (records naming a place), not both")
+        if self.gazetteer is not None and self.key is None:
+            raise ValueError("gazetteer locates records that name a place: give key = '<column with the place name>'")
+        if self.gazetteer is not None and (self.x is not None or self.y is not None or self.crs is not None):
+            raise ValueError("x, y and crs are for records with coordinates; records located through a gazetteer take its places'")
         if self.where is not None and self.zone_id is None:
             raise ValueError("where filters rows of a per-zone table (zone_id); filter records in the indicators instead")
         return self
+
+    def resolved(self, base: Path) -> SourceConfig:
+        """A copy with relative paths (the file, the gazetteer's layer) made absolute against ``base``."""
+        path = self.path if self.path.is_absolute() else (base / self.path).resolve()
+        gazetteer = self.gazetteer.resolved(base) if self.gazetteer is not None else None
+        return self.model_copy(update={"path": path, "gazetteer": gazetteer})
+
+    def input_paths(self) -> list[Path]:
+        """The files this source reads: its own and its gazetteer's layer."""
+        return [self.path] + ([self.gazetteer.path] if self.gazetteer is not None else [])
 
     def read_options(self) -> dict[str, Any]:
         opts: dict[str, Any] = {}
@@ -338,7 +356,7 @@ class RunConfig(Options):
                 "parent": z.parent.model_copy(update={"path": fix(z.parent.path)}) if z.parent else None,
             }
         )
-        sources = {k: s.model_copy(update={"path": fix(s.path)}) for k, s in self.sources.items()}
+        sources = {k: s.resolved(base) for k, s in self.sources.items()}
         return self.model_copy(
             update={
                 "zones": zones,
@@ -354,7 +372,7 @@ class RunConfig(Options):
             paths.append(self.zones.population.path)
         if self.zones.parent:
             paths.append(self.zones.parent.path)
-        paths += [s.path for s in self.sources.values()]
+        paths += [p for s in self.sources.values() for p in s.input_paths()]
         if self.harm_table:
             paths.append(self.harm_table)
         return paths

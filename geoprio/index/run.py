@@ -20,13 +20,14 @@ from typing import Any, cast
 import geopandas as gpd
 import pandas as pd
 
-from geoprio.errors import InputError, ManifestError
+from geoprio.errors import CRSError, InputError, ManifestError
 from geoprio.index.config import IndexOptions, IndicatorConfig, RobustnessConfig, RunConfig, SourceConfig, ZonesConfig, parse_config
 from geoprio.index.estimator import PriorityIndex
 from geoprio.index.measures import IndicatorTable, SmallZoneRule, harm_weights, indicator_table
 from geoprio.io import files as io
 from geoprio.io import manifest
 from geoprio.io.results import Replay, Written, replay, write_result
+from geoprio.records.gazetteer import geocode_records
 from geoprio.records.harm import HarmTable, load_harm_table
 from geoprio.records.load import Records, ZoneTable, load_keyed, load_points, load_zone_table
 from geoprio.records.report import ValidationReport
@@ -145,8 +146,33 @@ def build_zones(cfg: RunConfig | ZonesConfig) -> Zones:
     return zones
 
 
-def load_source(name: str, src: SourceConfig) -> Records | ZoneTable:
-    """Load one configured source in its layout (points, keyed records or a zone table)."""
+def load_source(name: str, src: SourceConfig, *, section: str | None = "sources") -> Records | ZoneTable:
+    """Load one configured source in its layout (points, keyed records or a zone table).
+
+    A source with a ``gazetteer`` is loaded as keyed records and located at the gazetteer's
+    places (:func:`geoprio.records.gazetteer.geocode_records`): point records marked
+    approximate, the match report in ``report.settings["gazetteer"]``.
+
+    An input error names the configuration key it comes from: ``sources.<name>.path: …``
+    when the file is missing (``sources.<name>.gazetteer.path: …`` for the gazetteer's
+    layer), ``sources.<name>: …`` otherwise (the message
+    itself names the file, row and column). ``section=None`` adds nothing (a file given on
+    the command line, as ``geoprio validate`` does).
+    """
+    try:
+        return _load_source(src)
+    except (InputError, CRSError) as exc:
+        if section is None:
+            raise
+        key = f"{section}.{name}"
+        if not src.path.exists():
+            key += ".path"
+        elif src.gazetteer is not None and not src.gazetteer.path.exists():
+            key += ".gazetteer.path"
+        raise type(exc)(f"{key}: {exc}") from exc
+
+
+def _load_source(src: SourceConfig) -> Records | ZoneTable:
     common: dict[str, Any] = {"kind": src.kind, "source": src.path.name, **src.read_options()}
     if src.layout == "table":
         zone_id = cast(str, src.zone_id)  # the layout is "table" because zone_id is set
@@ -161,6 +187,11 @@ def load_source(name: str, src: SourceConfig) -> Records | ZoneTable:
         "offsets": src.offsets,
         "date_format": src.date_format,
     }
+    if src.gazetteer is not None:
+        gz = src.gazetteer
+        keep = [gz.record_group] if gz.record_group is not None else None
+        keyed = load_keyed(src.path, key=cast(str, src.key), keep=keep, **record_cols, **common)
+        return geocode_records(keyed, gz, pattern=src.key_pattern, aliases=src.aliases, fuzzy=src.fuzzy).records
     if src.layout == "keyed":
         return load_keyed(src.path, key=cast(str, src.key), **record_cols, **common)
     return load_points(src.path, x=src.x, y=src.y, crs=src.crs, fix_swapped=src.fix_swapped, **record_cols, **common)

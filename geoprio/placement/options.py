@@ -88,8 +88,13 @@ class PlanSolverOptions(Options):
     bbox: BBox | None = COLOMBIA_BBOX
     #: How to read an incident file: ``x``, ``y``, ``category``, ``crs``… (see :func:`geoprio.records.load.load_points`).
     incident_options: dict[str, Any] = {}
+    #: A column of the incidents whose value multiplies each point's weight (its count times this), e.g. victims.
+    weight_column: str | None = None
     #: Weight incidents by the harm of their category: True (geoprio's table), False, or a harm table file.
+    #: With no category for any incident every point weighs 1 and a :class:`~geoprio.placement.sites.NoCategoryWarning` says so.
     harm: bool | Path = True
+    #: How to read an existing-sites file that is a table (CSV, Excel): ``x``, ``y``, ``crs``, ``sep``…
+    existing_options: dict[str, Any] = {}
 
     @field_validator("harm", mode="before")
     @classmethod
@@ -113,6 +118,8 @@ class CameraPlanOptions(PlanSolverOptions):
     index_column: str = "index"
     index_weight: float = 1.0
     cell_size_m: float | None = None
+    #: How to read a candidates file that is a table (CSV, Excel): ``x``, ``y``, ``crs``, ``sep``…
+    candidate_options: dict[str, Any] = {}
 
 
 class GaritaPlanOptions(PlanSolverOptions):

@@ -61,6 +61,7 @@ from geoprio.placement.sites import (
     drop_near,
     exclude_areas,
     facilities_from_points,
+    points_from_table,
 )
 from geoprio.settings import OUTPUT_CRS
 
@@ -113,6 +114,10 @@ class PlanRun:
     options : CameraPlanOptions or GaritaPlanOptions or None
         The options the plan ran with (stored in the manifest: a plan made from files can be
         replayed from it).
+    reports : dict
+        Role (``incidents``) → the :class:`~geoprio.records.report.ValidationReport` of the
+        demand records as loaded (rows read, kept, dropped and why); its counts are also in
+        ``notes["demand"]["load"]``.
     """
 
     kind: Literal["cameras", "garitas"]
@@ -125,6 +130,7 @@ class PlanRun:
     inputs: list[tuple[str, Path]]
     notes: dict[str, Any] = field(default_factory=dict)
     options: CameraPlanOptions | GaritaPlanOptions | None = None
+    reports: dict[str, Any] = field(default_factory=dict)
 
     @property
     def curve(self) -> pd.DataFrame:
@@ -209,16 +215,68 @@ def _layer(value: PathOrFrame, role: str, inputs: list[tuple[str, Path]]) -> gpd
     return io.read_layer(p)
 
 
-def _records(value: Any, role: str, inputs: list[tuple[str, Path]], bbox: Any, options: dict[str, Any]) -> Any:
+#: File endings read as tables (CSV, Excel) rather than vector layers, for point inputs.
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".csv.gz", ".tsv.gz", ".txt.gz")
+#: Keys of ``candidate_options`` / ``existing_options``: coordinates, then how to read the file.
+_COORD_KEYS = ("x", "y", "crs")
+_READ_KEYS = ("sep", "encoding", "decimal", "sheet")
+#: Columns every point record has: a weight column by one of these names cannot be kept beside them.
+_RECORD_COLUMNS = ("row", "record_id", "date", "hour", "time_heaped", "category", "x", "y", "key")
+
+
+def _point_layer(value: PathOrFrame | pd.DataFrame, role: str, inputs: list[tuple[str, Path]], options: dict[str, Any]) -> Any:
+    """A point layer (candidates, existing sites) from a layer, a table with coordinates, or a file of either."""
+    if value is None or isinstance(value, gpd.GeoDataFrame):
+        return value
+    unknown = sorted(set(options) - set(_COORD_KEYS) - set(_READ_KEYS))
+    if unknown:
+        raise InputError(f"{role}_options: unknown setting(s) {unknown}; expected some of {list(_COORD_KEYS + _READ_KEYS)}")
+    coords = {k: options[k] for k in _COORD_KEYS if k in options}
+    if isinstance(value, pd.DataFrame):
+        return points_from_table(value, what=role, **coords)
+    p = Path(value)
+    if not p.name.lower().endswith(TABLE_SUFFIXES):
+        return _layer(p, role, inputs)
+    inputs.append((role, p))
+    read = {k: options[k] for k in _READ_KEYS if k in options}
+    return points_from_table(io.read_table(p, **read), what=f"{role} ({p.name})", **coords)
+
+
+def _records(value: Any, role: str, inputs: list[tuple[str, Path]], bbox: Any, options: dict[str, Any], weight_column: str | None) -> Any:
+    """Demand records from Records, a point layer, a DataFrame or a file; ``weight_column`` is kept for the demand."""
     from geoprio.records.load import Records, load_points
 
     if isinstance(value, Records | gpd.GeoDataFrame):
         return value
+    opts = dict(options)
+    if weight_column is not None and weight_column != "weight":
+        if weight_column in _RECORD_COLUMNS:
+            raise InputError(f"weight_column {weight_column!r}: a point record's own column has that name; rename the column in the file")
+        keep = list(opts.get("keep") or [])
+        opts["keep"] = keep if weight_column in keep else [*keep, weight_column]
+    elif weight_column == "weight":
+        if opts.get("count", "weight") != "weight":
+            raise InputError(f"weight_column 'weight' is read as the count column, but the count is {opts['count']!r}; rename one of them")
+        opts["count"] = "weight"  # a column named 'weight' is read as each row's weight (the count column)
     if isinstance(value, pd.DataFrame):
-        return load_points(value, bbox=bbox, **options)
+        return load_points(value, bbox=bbox, **opts)
     p = Path(value)
     inputs.append((role, p))
-    return load_points(p, bbox=bbox, **options)
+    return load_points(p, bbox=bbox, **opts)
+
+
+def _load_note(records: Any) -> dict[str, Any]:
+    """The load report's counts (no row examples: they may hold incident values) for the demand notes."""
+    from geoprio.records.load import Records
+
+    if not isinstance(records, Records):
+        return {}
+    d = records.report.to_dict()
+    keys = ("rows_read", "rows_kept", "rows_dropped", "dropped", "corrected", "flagged", "columns")
+    note = {k: d[k] for k in keys}
+    if "approximate" in d["settings"]:
+        note["approximate"] = d["settings"]["approximate"]
+    return {"load": note}
 
 
 def _harm(harm: bool | str | Path, inputs: list[tuple[str, Path]]) -> Any:
@@ -396,12 +454,13 @@ def plan_cameras(
     if incidents is None:
         raise InputError("plan_cameras needs the incidents (records, a layer or a file)")
     inputs: list[tuple[str, Path]] = []
-    records = _records(incidents, "incidents", inputs, o.bbox, dict(o.incident_options))
+    records = _records(incidents, "incidents", inputs, o.bbox, dict(o.incident_options), o.weight_column)
     zones = _index_layer(_given(index_zones, o.index_zones), o.index_column, inputs)
     table = _harm(o.harm, inputs)
     demand = demand_from_points(
         records,
         metric_crs=o.metric_crs,
+        weight=o.weight_column,
         harm=table,
         zones=zones,
         index_column=o.index_column,
@@ -409,9 +468,9 @@ def plan_cameras(
         index_weight=o.index_weight,
         cell_size_m=o.cell_size_m,
     )
-    notes: dict[str, Any] = {"demand": demand.notes}
+    notes: dict[str, Any] = {"demand": {**demand.notes, **_load_note(records)}}
     sets: list[Sites] = []
-    cand_layer = _layer(_given(candidates, o.candidates), "candidates", inputs)
+    cand_layer = _point_layer(_given(candidates, o.candidates), "candidates", inputs, dict(o.candidate_options))
     if cand_layer is not None:
         sets.append(candidates_from_points(cand_layer, metric_crs=o.metric_crs, cost_column=o.cost_column, source="puntos"))
     street_layer = _layer(_given(streets, o.streets), "streets", inputs)
@@ -428,7 +487,7 @@ def plan_cameras(
     ex_layer = _layer(_given(exclude, o.exclude), "exclude", inputs)
     if ex_layer is not None:
         sites = exclude_areas(sites, ex_layer)
-    old_layer = _layer(_given(existing, o.existing), "existing", inputs)
+    old_layer = _point_layer(_given(existing, o.existing), "existing", inputs, dict(o.existing_options))
     old = facilities_from_points(old_layer, metric_crs=o.metric_crs) if old_layer is not None else None
     if old is not None and o.min_spacing_m:
         sites = drop_near(sites, old, o.min_spacing_m)
@@ -450,6 +509,7 @@ def plan_cameras(
         index_column=o.index_column if zones is not None else None,
         index_weight=o.index_weight if zones is not None else None,
         harm=o.harm,
+        weight_column=o.weight_column,
         cell_size_m=o.cell_size_m,
         min_spacing_m=o.min_spacing_m,
         backup_weight=o.backup_weight,
@@ -472,7 +532,14 @@ def plan_cameras(
         inputs=inputs,
         notes=notes,
         options=o,
+        reports=_reports(records),
     )
+
+
+def _reports(records: Any) -> dict[str, Any]:
+    from geoprio.records.load import Records
+
+    return {"incidents": records.report} if isinstance(records, Records) else {}
 
 
 # --------------------------------------------------------------------------- garitas
@@ -512,9 +579,10 @@ def plan_garitas(
     incidents = _given(incidents, o.incidents)
     if incidents is not None and o.visitors_column is not None:
         raise InputError("give beach incidents or a visitors column, not both")
+    records = None
     if incidents is not None:
-        records = _records(incidents, "incidents", inputs, o.bbox, dict(o.incident_options))
-        pts = demand_from_points(records, metric_crs=o.metric_crs, harm=_harm(o.harm, inputs))
+        records = _records(incidents, "incidents", inputs, o.bbox, dict(o.incident_options), o.weight_column)
+        pts = demand_from_points(records, metric_crs=o.metric_crs, weight=o.weight_column, harm=_harm(o.harm, inputs))
         demand = shore_demand(shore, points=pts, max_snap_m=o.max_snap_m)
         demand_kind = "incidents"
     elif o.visitors_column is not None:
@@ -525,10 +593,10 @@ def plan_garitas(
     else:
         demand = shore_demand(shore, step_m=o.demand_step_m)
         demand_kind = "metres_of_shore"
-    notes["demand"] = demand.notes
+    notes["demand"] = {**demand.notes, **_load_note(records)}
     sites = shore_candidates(shore, spacing_m=o.spacing_m)
     n_candidates = len(sites)
-    old_l = _layer(_given(existing, o.existing), "existing", inputs)
+    old_l = _point_layer(_given(existing, o.existing), "existing", inputs, dict(o.existing_options))
     old = snap_to_shore(shore, facilities_from_points(old_l, metric_crs=o.metric_crs)) if old_l is not None else None
     if old is not None and o.min_spacing_m:
         sites = drop_near(sites, old, o.min_spacing_m)
@@ -548,6 +616,7 @@ def plan_garitas(
         demand_step_m=o.demand_step_m if demand_kind != "incidents" else None,
         max_snap_m=o.max_snap_m if demand_kind == "incidents" else None,
         visitors_column=o.visitors_column,
+        weight_column=o.weight_column if demand_kind == "incidents" else None,
         p=o.p,
         target_share=o.target_share,
         budget=o.budget,
@@ -571,6 +640,7 @@ def plan_garitas(
         inputs=inputs,
         notes=notes,
         options=o,
+        reports=_reports(records),
     )
 
 

@@ -20,6 +20,7 @@ layer must declare its CRS, and everything returned for maps is in EPSG:4326.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,6 +38,7 @@ from geoprio.zones.layers import check_metric_crs
 
 __all__ = [
     "Demand",
+    "NoCategoryWarning",
     "Sites",
     "candidate_grid",
     "candidates_along_lines",
@@ -50,8 +52,13 @@ __all__ = [
     "layer_to_metric",
     "make_sites",
     "metric_crs_or_default",
+    "points_from_table",
     "points_to_output",
 ]
+
+
+class NoCategoryWarning(UserWarning):
+    """Harm weighting is on but no demand point has a category: every point weighs the same."""
 
 
 # --------------------------------------------------------------------------- containers
@@ -184,12 +191,14 @@ def demand_from_points(
         :class:`geoprio.records.load.Records` (point records), a point GeoDataFrame, or a
         DataFrame with ``x``/``y`` longitude/latitude columns.
     weight
-        Column with a base weight per point (records: their ``weight``, the count column;
-        otherwise 1).
+        Column whose value multiplies each point's base weight (records: their ``weight``,
+        the count column; otherwise 1), e.g. victims or a severity.
     category, harm
         ``harm``: a :class:`geoprio.records.harm.HarmTable` (or ``True`` for the default table)
         multiplies each point's weight by the harm of its category (column ``category``,
-        records: their category). Categories not in the table weigh ``unknown_harm``.
+        records: their category). Categories not in the table weigh ``unknown_harm``; when
+        no point has a category at all, every point weighs ``unknown_harm`` and a
+        :class:`NoCategoryWarning` says so (``notes["harm_without_categories"]``).
     zones, index_column, index_weight
         Polygons carrying a priority index on 0–100 (e.g. ``indice_upz.geojson``); each
         point's weight is multiplied by ``1 + index_weight · index / 100``; points outside
@@ -207,7 +216,9 @@ def demand_from_points(
         if points.layout != "points":
             raise InputError("demand needs point records (with coordinates), not keyed records")
         xy = _lonlat_to_metric(df["x"].to_numpy(float), df["y"].to_numpy(float), crs)
-        base = df["weight"].to_numpy(float) if weight is None else _num_col(df, weight, "points")
+        base = df["weight"].to_numpy(float)
+        if weight is not None and weight != "weight":
+            base = base * _num_col(df, weight, "points")
         cats = df["category"] if category is None else _col(df, category, "points")
         attrs = pd.DataFrame({"record_id": df["record_id"].astype("string")}) if "record_id" in df else pd.DataFrame(index=df.index)
     elif isinstance(points, gpd.GeoDataFrame):
@@ -244,6 +255,14 @@ def demand_from_points(
             raise InputError(f"harm must be True, False or a HarmTable, got {type(harm).__name__}")
         if cats is None:
             raise InputError("harm weighting needs a category for each point (give category=…)")
+        if pd.Series(np.asarray(cats, dtype=object)).isna().all():
+            notes["harm_without_categories"] = len(xy)
+            warnings.warn(
+                f"harm weighting is on but none of the {len(xy):,} demand points has a category (no category column found): "
+                f"every point weighs {unknown_harm:g}; name the column (category=…) or turn harm weighting off",
+                NoCategoryWarning,
+                stacklevel=2,
+            )
         h = table.lookup(pd.Series(np.asarray(cats, dtype=object), dtype="string")).to_numpy(dtype=float)
         unknown = np.isnan(h)
         if unknown.any():
@@ -337,6 +356,46 @@ def make_sites(xy: np.ndarray, crs: str, source: str, ids: Any = None, cost: Any
                 frame[c] = extra[c].to_numpy()
     gdf = gpd.GeoDataFrame(frame, geometry=points_to_output(xy, crs).values if n else gpd.GeoSeries([], crs=OUTPUT_CRS), crs=OUTPUT_CRS)
     return Sites(frame=gdf, xy=np.asarray(xy, dtype=float).reshape(-1, 2), metric_crs=crs)
+
+
+def points_from_table(
+    table: pd.DataFrame, *, what: str, x: str | None = None, y: str | None = None, crs: str | None = None
+) -> gpd.GeoDataFrame:
+    """A point layer from a table with coordinate columns (candidates or existing sites as CSV or Excel).
+
+    ``x``/``y`` are detected from their usual names (``lon``, ``longitud``, ``x``…) when
+    omitted; decimal commas are read when the table was read with them
+    (:func:`geoprio.io.files.read_csv` notes it). Without ``crs`` the coordinates must be
+    degrees (EPSG:4326); metres need ``crs``. A row without usable coordinates is an
+    :class:`~geoprio.errors.InputError` naming it: a site is given, not sampled, so
+    nothing is dropped silently.
+    """
+    from geoprio.records.parse import parse_numbers, resolve_column
+
+    if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().any():
+        return table
+    read = dict(table.attrs.get("geoprio_read", {}))
+    df = pd.DataFrame(table)
+    if df.empty:
+        raise InputError(f"{what}: the table has no rows")
+    x_col = str(resolve_column(df, x, "x", what, required=True))
+    y_col = str(resolve_column(df, y, "y", what, required=True))
+    decimal = str(read.get("decimal", "."))
+    xs, xmiss, xbad = parse_numbers(df[x_col], decimal)
+    ys, ymiss, ybad = parse_numbers(df[y_col], decimal)
+    bad = xmiss | ymiss | xbad | ybad
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        col = x_col if (xmiss | xbad)[i] else y_col
+        raise InputError(
+            f"{what}: row {i + 2}, column {col!r}: {df[col].iloc[i]!r} is not a coordinate "
+            f"({int(bad.sum())} rows without usable coordinates); every site needs one"
+        )
+    if crs is None and ((np.abs(xs) > 180) | (np.abs(ys) > 90)).any():
+        raise CRSError(f"{what}: coordinates in {x_col!r}/{y_col!r} look projected (metres); give their CRS, e.g. crs='EPSG:9377'")
+    out = df.copy()
+    out[x_col], out[y_col] = xs, ys
+    return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(xs, ys), crs=crs or OUTPUT_CRS)
 
 
 def candidates_from_points(

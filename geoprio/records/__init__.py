@@ -3,15 +3,31 @@
 Every loader returns its data with a :class:`ValidationReport` of what was kept, corrected,
 dropped and flagged, and why (:mod:`~geoprio.records.load`); cells are read by
 :mod:`~geoprio.records.parse`; times (the offsets rule, heaping on a default 00:00) by
-:mod:`~geoprio.records.times`.
+:mod:`~geoprio.records.times`. Records that only name a place are located at the places of a
+point or polygon layer, marked approximate, by :mod:`~geoprio.records.gazetteer`.
 """
 
+from geoprio.records.gazetteer import (
+    Gazetteer,
+    GazetteerConfig,
+    Geocoded,
+    GeocodeOptions,
+    PlaceMatch,
+    approximate_summary,
+    geocode,
+    geocode_records,
+    load_gazetteer,
+    match_places,
+    normalize_names,
+    run_geocode,
+)
 from geoprio.records.harm import (
     HarmEntry,
     HarmTable,
     load_harm_table,
 )
 from geoprio.records.load import (
+    APPROXIMATE_COLUMN,
     DuplicateRows,
     Kind,
     Records,
@@ -47,31 +63,44 @@ from geoprio.records.times import (
 )
 
 __all__ = [
+    "APPROXIMATE_COLUMN",
     "OFFSETS_RULE",
     "DuplicateRows",
+    "Gazetteer",
+    "GazetteerConfig",
+    "GeocodeOptions",
+    "Geocoded",
     "HarmEntry",
     "HarmTable",
     "Kind",
     "Offsets",
+    "PlaceMatch",
     "Records",
     "RowIssue",
     "TimeHeaping",
     "ValidationReport",
     "ZoneTable",
+    "approximate_summary",
     "column_hint",
     "detect_column",
     "detect_time_heaping",
     "did_you_mean",
     "fold",
     "fold_series",
+    "geocode",
+    "geocode_records",
+    "load_gazetteer",
     "load_harm_table",
     "load_keyed",
     "load_points",
     "load_zone_table",
+    "match_places",
+    "normalize_names",
     "offsets_evidence",
     "parse_clock",
     "parse_dates",
     "parse_hours",
     "parse_numbers",
+    "run_geocode",
     "where_mask",
 ]

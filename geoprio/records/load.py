@@ -47,6 +47,7 @@ from geoprio.records.times import DEFAULT_OFFSETS, Offsets, detect_time_heaping,
 from geoprio.settings import COLOMBIA_BBOX, DEFAULT_POINT_CRS
 
 __all__ = [
+    "APPROXIMATE_COLUMN",
     "COLUMN_ALIASES",
     "DuplicateRows",
     "Kind",
@@ -65,6 +66,9 @@ __all__ = [
 Kind = Literal["crime", "complaint", "coexistence"]
 KINDS: tuple[str, ...] = ("crime", "complaint", "coexistence")
 
+#: The column that marks a point's location as approximate (placed through a gazetteer).
+APPROXIMATE_COLUMN = "approximate"
+
 #: What a load does with exact duplicate rows of a file without an id column.
 DuplicateRows = Literal["flag", "drop"]
 
@@ -79,7 +83,9 @@ class Records:
     :mod:`geoprio.records.times`), ``category``, ``weight`` (the count column, 1 by
     default), and either ``x``/``y``
     (longitude/latitude in EPSG:4326) for points or ``key`` for keyed records, plus the
-    source columns asked for with ``keep``.
+    source columns asked for with ``keep``. Points placed through a gazetteer
+    (:mod:`geoprio.records.gazetteer`) also have ``approximate`` (True) and
+    ``location_method``.
     """
 
     data: pd.DataFrame
@@ -474,7 +480,31 @@ def load_points(
     )
     common["x"] = lon
     common["y"] = lat
+    _approximate(common, df, keep_mask, report)
     return _finish(common, df, keep_mask, keep, report, kind=kind, layout="points", path=path)
+
+
+def _approximate(common: pd.DataFrame, df: pd.DataFrame, keep_mask: np.ndarray, report: ValidationReport) -> None:
+    """Carry the mark of points placed through a gazetteer (:mod:`geoprio.records.gazetteer`).
+
+    A file written by ``geoprio geocode`` has an ``approximate`` column (and
+    ``location_method``); its marks go into the records, and the report's settings count
+    the approximate points, so that every later step can say its input is approximate.
+    """
+    if APPROXIMATE_COLUMN not in df.columns:
+        return
+    text = df[APPROXIMATE_COLUMN].astype("string").str.strip().str.lower()
+    marked = text.isin(["true", "1", "yes", "si", "sí", "verdadero"]).fillna(False).to_numpy(dtype=bool)
+    common[APPROXIMATE_COLUMN] = marked
+    if "location_method" in df.columns:
+        common["location_method"] = df["location_method"].astype("string").to_numpy()
+    n = int((marked & keep_mask).sum())
+    if n:
+        info: dict[str, object] = {"records": n}
+        if "location_method" in df.columns:
+            methods = df.loc[marked & keep_mask, "location_method"].astype("string").value_counts()
+            info["methods"] = {str(k): int(v) for k, v in methods.items()}
+        report.settings["approximate"] = info
 
 
 def _to_lonlat(
