@@ -13,6 +13,8 @@ coverage curve (labels from ``placement`` and ``placement_cli``; Spanish by defa
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional, get_args
 
@@ -44,6 +46,8 @@ from geoprio.errors import InputError
 from geoprio.labels import label, labels
 from geoprio.placement.options import CameraPlanOptions, GaritaPlanOptions, check_plan_formats, parse_bbox
 from geoprio.placement.result import Method
+from geoprio.placement.sites import NoCategoryWarning
+from geoprio.records import approximate_summary
 
 __all__ = ["plan_app", "register"]
 
@@ -90,6 +94,13 @@ BBoxOpt = Annotated[
     ),
 ]
 AnywhereOpt = Annotated[bool, typer.Option("--anywhere", hidden=True, help="Deprecated: use --bbox none.")]
+WeightColumnOpt = Annotated[
+    Optional[str],
+    typer.Option("--weight-column", help="Column of the incidents whose value multiplies each point's weight (e.g. victims)."),
+]
+ExistingCrsOpt = Annotated[
+    Optional[str], typer.Option("--existing-crs", help="CRS of an existing-sites table's coordinates in metres (e.g. EPSG:9377).")
+]
 
 
 def _check(method: str, target: float | None) -> None:
@@ -215,7 +226,34 @@ def _print_notes(run: Any, lang: str) -> None:
         err.print(t["notes_far"].format(n=d["too_far_from_shore"], d=run.parameters.get("max_snap_m") or 0), markup=False)
 
 
+def _plan(fn: Callable[..., Any], lang: str, **kw: Any) -> Any:
+    """Run ``plan_cameras`` / ``plan_garitas`` under a status line; its warnings (harm
+    weighting without categories) are printed as one plain line each, not as Python warnings.
+    """
+    with err.status(label("placement_cli", "optimizing", lang)), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NoCategoryWarning)
+        run = fn(**kw)
+    for w in caught:
+        if issubclass(w.category, NoCategoryWarning):
+            err.print(str(w.message), markup=False)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return run
+
+
+def _print_load(run: Any, lang: str) -> None:
+    """The demand records' load report (rows kept, corrected, dropped; approximate locations)."""
+    report = getattr(run, "reports", {}).get("incidents") if isinstance(getattr(run, "reports", None), dict) else None
+    if report is None:
+        return
+    err.print(report.summary(lang), markup=False)
+    line = approximate_summary(report, lang)
+    if line:
+        err.print(line, markup=False)
+
+
 def _finish(run: Any, out_dir: Path | None, formats: list[str] | None, top: int, lang: str, policy: DisclosurePolicy | None = None) -> None:
+    _print_load(run, lang)
     _print_notes(run, lang)
     _print_run(run, top=top, lang=lang)
     if out_dir is None:
@@ -259,8 +297,12 @@ def cameras_cmd(
     p: POpt = None,
     target: TargetOpt = None,
     budget: BudgetOpt = None,
-    existing: Annotated[Optional[Path], typer.Option("--existing", help="Existing cameras (points), kept.")] = None,
-    candidates: Annotated[Optional[Path], typer.Option("--candidates", help="Candidate sites (points).")] = None,
+    existing: Annotated[Optional[Path], typer.Option("--existing", help="Existing cameras (points or a table), kept.")] = None,
+    existing_crs: ExistingCrsOpt = None,
+    candidates: Annotated[Optional[Path], typer.Option("--candidates", help="Candidate sites (points or a CSV/Excel table).")] = None,
+    candidates_crs: Annotated[
+        Optional[str], typer.Option("--candidates-crs", help="CRS of a candidates table's coordinates in metres (e.g. EPSG:9377).")
+    ] = None,
     grid_spacing_m: Annotated[Optional[float], typer.Option("--grid-spacing-m", help="Candidate grid spacing in metres.")] = None,
     streets: Annotated[Optional[Path], typer.Option("--streets", help="Street centre lines: candidates along them.")] = None,
     street_spacing_m: Annotated[
@@ -280,6 +322,7 @@ def cameras_cmd(
     y: Annotated[Optional[str], typer.Option("--y", help="Latitude / y column of the incidents.")] = None,
     category: Annotated[Optional[str], typer.Option("--category", help="Category column of the incidents.")] = None,
     crs: Annotated[Optional[str], typer.Option("--crs", help="CRS of projected incident coordinates.")] = None,
+    weight_column: WeightColumnOpt = None,
     metric_crs: MetricCrsOpt = None,
     bbox: BBoxOpt = None,
     anywhere: AnywhereOpt = False,
@@ -325,23 +368,27 @@ def cameras_cmd(
         backup_weight=backup,
         metric_crs=metric_crs,
         incident_options=_settings(x=x, y=y, category=category, crs=crs),
+        weight_column=weight_column,
+        candidate_options=_settings(crs=candidates_crs),
+        existing_options=_settings(crs=existing_crs),
         time_limit_s=time_limit,
         mip_rel_gap=gap,
         method=method,
         random_state=seed,
         curve_max=curve_max,
     )
-    with err.status(label("placement_cli", "optimizing", lang)):
-        run = plan_cameras(
-            incidents,
-            index_zones=index,
-            existing=existing,
-            candidates=candidates,
-            streets=streets,
-            exclude=exclude,
-            bbox=_bbox(bbox, anywhere, lang),
-            **settings,
-        )
+    run = _plan(
+        plan_cameras,
+        lang,
+        incidents=incidents,
+        index_zones=index,
+        existing=existing,
+        candidates=candidates,
+        streets=streets,
+        exclude=exclude,
+        bbox=_bbox(bbox, anywhere, lang),
+        **settings,
+    )
     _finish(run, out_dir, fm, top, lang, policy)
 
 
@@ -350,7 +397,8 @@ def cameras_cmd(
 def garitas_cmd(
     coast: Annotated[Optional[Path], typer.Option("--coast", help="Coast line layer.")] = None,
     beaches: Annotated[Optional[Path], typer.Option("--beaches", help="Beach polygons (with --coast: the coast along them).")] = None,
-    existing: Annotated[Optional[Path], typer.Option("--existing", help="Existing garitas (points), kept.")] = None,
+    existing: Annotated[Optional[Path], typer.Option("--existing", help="Existing garitas (points or a table), kept.")] = None,
+    existing_crs: ExistingCrsOpt = None,
     incidents: Annotated[Optional[Path], typer.Option("--incidents", help="Beach incidents (points), snapped to the shore.")] = None,
     visitors_column: Annotated[Optional[str], typer.Option("--visitors-column", help="Visitors per beach (column of --beaches).")] = None,
     beach_name: Annotated[Optional[str], typer.Option("--beach-name", help="Name column of the beaches (default 'nombre').")] = None,
@@ -365,6 +413,7 @@ def garitas_cmd(
     backup: BackupOpt = _GAR.backup_weight,
     shore_bbox: Annotated[Optional[str], typer.Option("--shore-bbox", help="Clip the shore: min_lon,min_lat,max_lon,max_lat.")] = None,
     harm: Annotated[bool, typer.Option("--harm/--no-harm", help="Weight incidents by the harm of their category.")] = True,
+    weight_column: WeightColumnOpt = None,
     metric_crs: MetricCrsOpt = None,
     bbox: BBoxOpt = None,
     anywhere: AnywhereOpt = False,
@@ -408,6 +457,8 @@ def garitas_cmd(
         backup_weight=backup,
         harm=harm,
         shore_bbox=_shore_bbox(shore_bbox),
+        weight_column=weight_column,
+        existing_options=_settings(crs=existing_crs),
         metric_crs=metric_crs,
         time_limit_s=time_limit,
         mip_rel_gap=gap,
@@ -415,15 +466,16 @@ def garitas_cmd(
         random_state=seed,
         curve_max=curve_max,
     )
-    with err.status(label("placement_cli", "optimizing", lang)):
-        run = plan_garitas(
-            coast=coast,
-            beaches=beaches,
-            existing=existing,
-            incidents=incidents,
-            bbox=_bbox(bbox, anywhere, lang),
-            **settings,
-        )
+    run = _plan(
+        plan_garitas,
+        lang,
+        coast=coast,
+        beaches=beaches,
+        existing=existing,
+        incidents=incidents,
+        bbox=_bbox(bbox, anywhere, lang),
+        **settings,
+    )
     _finish(run, out_dir, fm, top, lang, policy)
 
 

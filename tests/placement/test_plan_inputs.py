@@ -149,3 +149,18 @@ def test_garitas_take_the_weight_column_existing_csv_and_report_the_load(tmp_pat
     assert weighted.parameters["weight_column"] == "peso"
     assert weighted.notes["demand"]["load"]["rows_kept"] == 3 and weighted.reports["incidents"].n_read == 3
     assert (weighted.sites["estado"] == "existente").sum() == 1
+
+
+def test_the_cli_takes_a_weight_column_csv_candidates_and_warns_without_categories(tmp_path):
+    from typer.testing import CliRunner
+
+    from geoprio.cli.plan import plan_app
+
+    inc, cand = _incidents(tmp_path / "inc.csv", category=False), _candidates(tmp_path / "cand.csv")
+    common = ["cameras", str(inc), "--candidates", str(cand), "--p", "1", "--radius-m", "50", "--method", "milp", "--time-limit", "10"]
+    r = CliRunner().invoke(plan_app, [*common, "--weight-column", "peso", "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert "4 de 4 filas" in r.output  # the demand's load report is printed
+    assert "no category" in r.output.lower() or "sin categor" in r.output.lower()  # harm weighting found none: said in one line
+    sites = gpd.read_file(tmp_path / "out" / "camaras_sitios.geojson")
+    assert sites.loc[sites["estado"] == "nueva", "site_id"].tolist() == ["PUN-00002"]  # the weight 10 at B beats three at A
