@@ -4,6 +4,7 @@
 
 from ._version import __version__
 from .demo import DemoCity, DemoRun, make_demo_city, run_demo, synthetic_incidents, write_demo_city
+from .disclosure import DisclosurePolicy, anonymous_points, attack_intervals, protect
 from .entornos import (
     DeploymentPlan,
     EntornosConfig,
@@ -11,6 +12,7 @@ from .entornos import (
     load_entornos_config,
     load_places,
     plan_deployment,
+    public_entornos,
     replay_entornos,
     run_entornos,
 )
@@ -28,6 +30,8 @@ from .hotspots import (
     find_hotspots,
     gi_star,
     make_cells,
+    public_cells,
+    public_clusters,
     replay_backtest,
     replay_displacement,
     replay_hotspots,
@@ -37,7 +41,7 @@ from .hotspots import (
     run_displacement_job,
     run_hotspot_job,
 )
-from .index import IndexRun, PriorityIndex, RunConfig, indicator_table, load_config, replay_manifest, run_index, tier_labels
+from .index import IndexRun, PriorityIndex, RunConfig, indicator_table, load_config, public_index, replay_manifest, run_index, tier_labels
 from .io import read_layer, read_table
 from .io.results import Written, replay
 from .maps import MapOptions, build_map, demo_maps, make_map, map_from_files, replay_map, write_map
@@ -52,15 +56,27 @@ from .placement import (
     minimize_sites,
     plan_cameras,
     plan_garitas,
+    public_plan_run,
     replay_camera_plan,
     replay_garita_plan,
 )
 from .records import Records, ValidationReport, load_harm_table, load_keyed, load_points, load_zone_table
-from .seguimiento import TargetsConfig, TrackingResult, load_targets, replay_tracking, track
+from .seguimiento import TargetsConfig, TrackingResult, load_targets, public_tracking, replay_tracking, track
 from .zones import PointLocator, Zones, as_zones, attach, join_parent, load_zones, make_grid, with_population
 
 __all__ = [
     "__version__",
+    # disclosure control (each stage's public_* applies the policy)
+    "DisclosurePolicy",
+    "protect",
+    "attack_intervals",
+    "anonymous_points",
+    "public_index",
+    "public_cells",
+    "public_clusters",
+    "public_plan_run",
+    "public_entornos",
+    "public_tracking",
     # reading and records
     "read_table",
     "read_layer",
