@@ -54,6 +54,23 @@ class ZoneSummary(BaseModel):
     excluded: str | None = Field(None, description="why the zone has no rank")
 
 
+class ZoneSmallDenominators(BaseModel):
+    """Zones under the minimum rate denominator (``small_denominator``, †) among the first ranks."""
+
+    top: int = Field(description="the N of the first N ranks looked at (the request's top, else the run's top_k)")
+    minimum: float | None = Field(None, description="the minimum denominator (residents) of the run; null if unknown")
+    zones: list[str] = Field(description="ids of the flagged zones among the first N ranks, best first")
+    message: str = Field(description="the warning, in the request's language")
+
+
+class ZonePage(Page[ZoneSummary]):
+    """One page of ranked zones, with the small-denominator warning of the ranking."""
+
+    small_denominators: ZoneSmallDenominators | None = Field(
+        None, description="set when zones under the minimum denominator sit in the first N ranks (null otherwise)"
+    )
+
+
 class IndicatorDetail(BaseModel):
     """One indicator's part in a zone's index. Without a key that may read records, a cell
     with 1 to ``suppressed_below - 1`` records, and the cells hidden with it so that it cannot

@@ -1,5 +1,11 @@
 """``GET /zones`` (ranked list as JSON, GeoJSON or CSV, paginated) and ``GET /zones/{id}``.
 
+The list says when zones under the minimum rate denominator (``small_denominator``, †) sit
+in its first N ranks (the request's ``top``, else the run's ``top_k``): the JSON and GeoJSON
+bodies carry ``small_denominators`` (ids, minimum and the warning in ``lang``), every format
+the header ``X-Small-Denominator-Zones`` (the ids, comma-separated), computed by
+:func:`geoprio.index.denominators.small_in_top`.
+
 Every format serves the public release of the index table under the request's disclosure
 policy (:func:`geoprio.index.public.public_index`: small counts, what derives from them, and
 the secondary cells that keep them from being recovered by subtraction, are hidden), built
@@ -18,15 +24,20 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 
 from geoprio.disclosure import DisclosurePolicy
+from geoprio.index.denominators import DEFAULT_TOP, SmallInTop, min_denominator_of, small_in_top
 from geoprio.index.public import PublicIndex, public_index
+from geoprio.settings import Lang
 
 from ..deps import PolicyDep, SettingsDep, StoreDep, aggregate_access
-from ..schemas import IndicatorDetail, Page, ZoneDetail, ZoneSummary
+from ..schemas import IndicatorDetail, ZoneDetail, ZonePage, ZoneSmallDenominators, ZoneSummary
 from ..store import Store
 
 router = APIRouter(prefix="/zones", tags=["zones"], dependencies=[Depends(aggregate_access)])
 
 SUMMARY_FIELDS = list(ZoneSummary.model_fields)
+
+#: The response header that names the flagged zones among the first ranks (every format).
+SMALL_HEADER = "X-Small-Denominator-Zones"
 
 
 def _clean(v: Any) -> Any:
@@ -75,6 +86,20 @@ def public_table(store: Store, level: str, policy: DisclosurePolicy | None) -> P
     )
 
 
+def small_denominators(store: Store, level: str, policy: DisclosurePolicy | None, top: int | None) -> SmallInTop:
+    """The flagged zones among the first ``top`` ranks of ``level`` (default: the run's
+    ``top_k``, else 10), built once per level, policy and ``top``.
+    """
+
+    def build() -> SmallInTop:
+        table = public_table(store, level, policy).table
+        ptop = next((c for c in table.columns if str(c).startswith("p_top_")), None)
+        n = top or (int(str(ptop).removeprefix("p_top_")) if ptop else DEFAULT_TOP)
+        return small_in_top(table, top=n, minimum=min_denominator_of(store.manifests.get(level)))
+
+    return store.cached(("small", level, _policy_key(policy), top), build)
+
+
 def _level_table(store: Store, level: str | None) -> str:
     try:
         return store.table(level)[0]
@@ -84,8 +109,9 @@ def _level_table(store: Store, level: str | None) -> str:
         raise HTTPException(404, str(exc)) from None
 
 
-@router.get("", response_model=Page[ZoneSummary], responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
+@router.get("", response_model=ZonePage, responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
 def list_zones(
+    response: Response,
     store: StoreDep,
     settings: SettingsDep,
     policy: PolicyDep,
@@ -96,8 +122,14 @@ def list_zones(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=10_000)] = 100,
     format: Annotated[Literal["json", "geojson", "csv"], Query()] = "json",
+    lang: Annotated[Lang, Query(description="language of the small-denominator warning: es (default) or en")] = "es",
 ) -> Any:
-    """Ranked zones, best first; zones without a rank (excluded) come last."""
+    """Ranked zones, best first; zones without a rank (excluded) come last.
+
+    ``small_denominators`` (and the header ``X-Small-Denominator-Zones``) says when zones
+    under the minimum rate denominator sit in the first ``top`` ranks (default: the run's
+    ``top_k``).
+    """
     level = _level_table(store, level)
     if page_size > settings.page_size_max:
         raise HTTPException(422, f"page_size must be at most {settings.page_size_max}")
@@ -115,19 +147,27 @@ def list_zones(
     start = (page - 1) * page_size
     items = rows[start : start + page_size]
     nxt = page + 1 if start + page_size < total else None
+    small = small_denominators(store, level, policy, top)
+    headers = {SMALL_HEADER: ",".join(small.zone_ids)} if small else {}
+    warning = (
+        ZoneSmallDenominators(top=small.top, minimum=small.minimum, zones=small.zone_ids, message=small.message(lang) or "").model_dump()
+        if small
+        else None
+    )
     if format == "csv":
         buf = _io.StringIO()
         pd.DataFrame(items, columns=SUMMARY_FIELDS).to_csv(buf, index=False)
-        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={"X-Total-Count": str(total)})
+        return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={"X-Total-Count": str(total), **headers})
     if format == "geojson":
         shapes = store.cached(("simplified", level), lambda: store.simplified(level))
         features = []
         for r in items:
             geom = shapes.get(r["zone_id"])
             features.append({"type": "Feature", "properties": r, "geometry": geom})
-        body = {"type": "FeatureCollection", "features": features, "total": total, "page": page, "next": nxt}
-        return JSONResponse(body, media_type="application/geo+json")
-    return {"total": total, "page": page, "page_size": page_size, "next": nxt, "items": items}
+        body = {"type": "FeatureCollection", "features": features, "total": total, "page": page, "next": nxt, "small_denominators": warning}
+        return JSONResponse(body, media_type="application/geo+json", headers=headers)
+    response.headers.update(headers)
+    return {"total": total, "page": page, "page_size": page_size, "next": nxt, "items": items, "small_denominators": warning}
 
 
 @router.get("/{zone_id}", response_model=ZoneDetail)

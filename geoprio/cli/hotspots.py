@@ -61,6 +61,7 @@ from geoprio.hotspots import (
     run_hotspot_job,
 )
 from geoprio.labels import label
+from geoprio.records.gazetteer import approximate_note
 from geoprio.records.report import ValidationReport
 from geoprio.settings import DEFAULT_SEED
 from geoprio.zones import parse_bbox
@@ -267,6 +268,9 @@ def print_hotspots(run: HotspotRun, *, top: int, lang: str) -> None:
     _print_clusters(run, top, lang)
     if "permutation_resolution" in run.notes:
         out.print(f"{_t('note', lang)}: {run.notes['permutation_resolution']}")
+    approximate = approximate_note(run.notes.get("approximate_locations"), lang)
+    if approximate is not None:
+        out.print(f"⚠ {approximate}", markup=False)
 
 
 def _context_sources(items: list[str] | None, offsets: str | None, bbox: str | None) -> dict[str, PointsSource]:

@@ -73,8 +73,11 @@ def print_index(run: Any, *, top: int, lang: str) -> None:
     if "small_denominator" in table.columns and table["small_denominator"].any():
         small = table[table["small_denominator"].astype(bool)]
         flagged = ", ".join(f"{z} {n}" for z, n in zip(small["zone_id"], small["name"], strict=True))
-        minimum = run.config.index.min_population
-        out.print(t["small"].format(n=f"{minimum:g}", action=t["small_" + run.config.index.small_zones], zones=flagged))
+        minimum = run.config.index.min_denominator
+        out.print(t["small"].format(n=f"{minimum:g}", action=t["small_" + run.config.index.small_zones], zones=flagged), markup=False)
+    warning = run.small_in_top(top).message(lang)
+    if warning is not None:
+        out.print(warning, style="bold yellow", markup=False)
     excluded = table[table["rank"].isna()]
     if len(excluded):
         out.print(

@@ -330,6 +330,8 @@ class EntornosRun:
         reports = [self.places.report] + [s.report for s in self.sources.values()]
         paths.append(io.write_json({r.source: r.to_dict() for r in reports}, out / f"{name}_validacion.json"))
         paths.append(io.write_json(self.notes, out / f"{name}_notas.json"))
+        approximate = dict(self.notes.get("approximate_locations") or {})  # records placed by place name, per source
+        extra: dict[str, Any] = {"approximate_locations": approximate} if any(approximate.values()) else {}
         return write_result(
             kind=MANIFEST_KIND,
             out_dir=out,
@@ -340,6 +342,7 @@ class EntornosRun:
             command=command,
             parameters={"index": self.index.get_params(), "weights_used": self.notes["weights"]},
             result=self._solve_record(),
+            **extra,
         )
 
     def _solve_record(self) -> dict[str, Any]:

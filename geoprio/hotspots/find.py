@@ -45,6 +45,7 @@ from geoprio.io import files as io
 from geoprio.io.results import Written, write_result
 from geoprio.labels import label
 from geoprio.options import Options
+from geoprio.records.gazetteer import approximate_locations
 from geoprio.records.harm import load_harm_table
 from geoprio.records.load import Records
 from geoprio.records.report import ValidationReport
@@ -188,6 +189,9 @@ def find_hotspots(
     w = data["weight"].to_numpy(dtype=float)
     counts = grid.count(cell, w)
     notes: dict[str, Any] = {"points": int(len(xy_all)), "points_used": int(inside.sum()), "points_outside": int((~inside).sum())}
+    approximate = approximate_locations(data)
+    if approximate is not None:  # points placed at a barrio by name: every output says so
+        notes["approximate_locations"] = approximate
 
     W = make_weights(grid.xy, kind=opts.weights, distance_m=opts.band_m, k=opts.k)
     gi = gi_star(counts, W, permutations=opts.permutations, fdr=opts.fdr, random_state=opts.random_state)

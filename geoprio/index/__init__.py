@@ -1,8 +1,9 @@
 """The prioritization index: indicator values per zone, rates, the estimator, its config and run,
-and its public release (small counts hidden with the cells that would give them away).
+the small-denominator warning of its rankings, and its public release (small counts hidden with the cells that would give them away).
 """
 
 from geoprio.index.config import (
+    DEFAULT_MIN_POPULATION,
     GridConfig,
     IndexOptions,
     IndicatorConfig,
@@ -17,6 +18,13 @@ from geoprio.index.config import (
     check_weekdays,
     load_config,
     parse_config,
+)
+from geoprio.index.denominators import (
+    DEFAULT_TOP,
+    SmallInTop,
+    SmallZone,
+    min_denominator_of,
+    small_in_top,
 )
 from geoprio.index.estimator import (
     TIER_CODES,
@@ -69,10 +77,13 @@ from geoprio.index.run import (
     replay_manifest,
     result_table,
     run_index,
+    small_denominators,
     tie_source,
 )
 
 __all__ = [
+    "DEFAULT_MIN_POPULATION",
+    "DEFAULT_TOP",
     "KIND",
     "TIER_CODES",
     "Aggregation",
@@ -92,6 +103,8 @@ __all__ = [
     "PublicIndexRun",
     "RobustnessConfig",
     "RunConfig",
+    "SmallInTop",
+    "SmallZone",
     "SmallZoneRule",
     "SourceConfig",
     "TierMethod",
@@ -114,6 +127,7 @@ __all__ = [
     "load_config",
     "load_source",
     "measures_of",
+    "min_denominator_of",
     "normalize",
     "parse_config",
     "pillar_notes",
@@ -126,6 +140,8 @@ __all__ = [
     "replay_manifest",
     "result_table",
     "run_index",
+    "small_denominators",
+    "small_in_top",
     "tie_source",
     "tier_codes",
     "tier_labels",

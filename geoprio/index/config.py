@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -20,6 +20,7 @@ from geoprio.records.gazetteer import GazetteerConfig
 from geoprio.settings import DEFAULT_LANG, DEFAULT_METRIC_CRS, DEFAULT_SEED, OUTPUT_FORMATS, RATE_PER, Lang, OutputFormat
 
 __all__ = [
+    "DEFAULT_MIN_POPULATION",
     "GridConfig",
     "IndexOptions",
     "IndicatorConfig",
@@ -35,6 +36,14 @@ __all__ = [
     "check_weekdays",
     "parse_config",
 ]
+
+
+#: The minimum rate denominator when a config names none (``[index] min_population``): zones
+#: with fewer residents are flagged ``small_denominator`` (``†``) in every output. Under
+#: 5,000 residents one event more or less moves a rate by more than 20 per 100,000 (a
+#: whole city's homicide rate is of that order), so a rate says more about the
+#: denominator than about the zone. ``min_population = 0`` turns the flag off.
+DEFAULT_MIN_POPULATION: Final = 5000.0
 
 
 class PopulationConfig(Options):
@@ -228,6 +237,11 @@ class IndexOptions(Options):
     score, and the pillar scores across pillars into the index, with ``pillar_weights``
     (``[index.pillar_weights]``; None = equal) and ``pillar_aggregation``. Indicator weights
     are then relative within their pillar.
+
+    ``min_population`` is the minimum rate denominator: zones under it are flagged
+    (``small_zones = "flag"``), left out of the ranking (``"exclude"``) or given the smoothed
+    rate (``"smooth"``). Unset, it is :data:`DEFAULT_MIN_POPULATION` (see
+    :attr:`min_denominator`); 0 turns it off.
     """
 
     normalization: Literal["minmax", "zscore", "rank"] = "minmax"
@@ -238,11 +252,20 @@ class IndexOptions(Options):
     tiers: Literal["quantiles", "natural_breaks"] = "quantiles"
     n_tiers: int = Field(default=3, ge=2, le=5)
     lang: Lang = DEFAULT_LANG
-    min_population: float | None = Field(default=None, gt=0)
+    min_population: float | None = Field(default=None, ge=0)
     small_zones: Literal["flag", "exclude", "smooth"] = "flag"
     pillars: dict[str, list[str]] | None = None
     pillar_weights: dict[str, float] | None = None
     pillar_aggregation: Literal["arithmetic", "geometric"] = "arithmetic"
+
+    @property
+    def min_denominator(self) -> float | None:
+        """The minimum denominator in force: ``min_population``, :data:`DEFAULT_MIN_POPULATION`
+        when it is unset, ``None`` when it is 0 (no zone flagged).
+        """
+        if self.min_population is None:
+            return DEFAULT_MIN_POPULATION
+        return self.min_population or None
 
     @model_validator(mode="after")
     def _combo(self) -> IndexOptions:

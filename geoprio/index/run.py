@@ -22,6 +22,7 @@ import pandas as pd
 
 from geoprio.errors import CRSError, InputError, ManifestError
 from geoprio.index.config import IndexOptions, IndicatorConfig, RobustnessConfig, RunConfig, SourceConfig, ZonesConfig, parse_config
+from geoprio.index.denominators import SmallInTop, small_in_top
 from geoprio.index.estimator import PriorityIndex
 from geoprio.index.measures import IndicatorTable, SmallZoneRule, harm_weights, indicator_table
 from geoprio.io import files as io
@@ -47,6 +48,7 @@ __all__ = [
     "replay_manifest",
     "result_table",
     "run_index",
+    "small_denominators",
     "tie_source",
 ]
 
@@ -81,6 +83,13 @@ class IndexRun:
         """The stem of the output files: the config's ``output.name``, else ``indice_<level>``."""
         return self.config.output.name or f"indice_{self.zones.level}"
 
+    def small_in_top(self, top: int | None = None) -> SmallInTop:
+        """Which of the ``top`` first zones (default: the config's ``robustness.top_k``) are
+        flagged ``small_denominator``, with the warning every ranking shows
+        (:meth:`~geoprio.index.denominators.SmallInTop.message`).
+        """
+        return small_denominators(self.table, self.config, top=top)
+
     def write(self, out_dir: str | Path | None = None, formats: Sequence[str] | None = None, *, command: str | None = None) -> Written:
         """Write the ranked table in ``formats``, the validation report, the notes and the manifest.
 
@@ -103,7 +112,11 @@ class IndexRun:
             inputs=cfg.input_paths(),
             formats=fmts,
             command=command if command is not None else self.command,
-            parameters={"index": self.index.get_params(), "weights_used": self.notes["weights"]},
+            parameters={
+                "index": self.index.get_params(),
+                "weights_used": self.notes["weights"],
+                "small_denominator": self.notes.get("small_denominator"),
+            },
         )
 
 
@@ -233,7 +246,7 @@ def run_index(
         sources[name] = tie_source(load_source(name, src), src, zones, locator)
     say("indicators")
     opts = cfg.index
-    rule = SmallZoneRule(opts.min_population, opts.small_zones)
+    rule = SmallZoneRule(opts.min_denominator, opts.small_zones)
     itable = indicator_table(cfg.indicators, sources, zones, harm_table=harm, small_zones=rule, lang=opts.lang)
     rb = cfg.robustness
     if rb.draws > 0:
@@ -247,7 +260,12 @@ def run_index(
         alternatives=denominator_alternatives(cfg, sources, zones, harm, rb.denominators) if rb.draws > 0 else None,
     )
     table = result_table(zones, model, stability, itable)
-    run_notes: dict[str, Any] = {"indicators": itable.notes, "weights": model.weights_.round(8).to_dict(), **pillar_notes(model, opts)}
+    run_notes: dict[str, Any] = {
+        "indicators": itable.notes,
+        "weights": model.weights_.round(8).to_dict(),
+        **pillar_notes(model, opts),
+        "small_denominator": small_denominators(table, cfg).to_dict(opts.lang),
+    }
     return IndexRun(cfg, zones, sources, itable.values, model, stability, table, run_notes, command=command)
 
 
@@ -299,6 +317,21 @@ def fit_index(
             pillar_aggregations=rb.pillar_aggregations,
         )
     return model, stability
+
+
+def small_denominators(table: pd.DataFrame, cfg: RunConfig, *, top: int | None = None) -> SmallInTop:
+    """The small-denominator finding of a run's ranked ``table`` under ``cfg``: the flagged
+    zones among the ``top`` first (default ``robustness.top_k``), the minimum in force, the
+    ``small_zones`` action, and whether every rate is smoothed.
+    """
+    rates = [i for i in cfg.indicators if i.measure == "rate"]
+    return small_in_top(
+        table,
+        top=cfg.robustness.top_k if top is None else top,
+        minimum=cfg.index.min_denominator if rates else None,
+        action=cfg.index.small_zones,
+        smoothed=bool(rates) and all(i.smoothing != "none" for i in rates),
+    )
 
 
 def pillar_notes(model: PriorityIndex, opts: IndexOptions) -> dict[str, Any]:

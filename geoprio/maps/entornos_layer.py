@@ -24,7 +24,7 @@ import pandas as pd
 from geoprio.maps.elements import LayerInfo, Panel
 from geoprio.maps.geometry import DEFAULT_DECIMALS, check_frame, feature_collection, prepare_geometries, require_columns
 from geoprio.maps.style import INDEX_STOPS, NO_DATA, gradient_legend_html, mix
-from geoprio.maps.text import MAP_LANG, fmt_int, fmt_num, fmt_text, is_finite, map_labels
+from geoprio.maps.text import MAP_LANG, approximate_line, fmt_int, fmt_num, fmt_text, is_finite, map_labels
 from geoprio.settings import DEFAULT_METRIC_CRS, Lang
 
 __all__ = ["add_entornos_layer"]
@@ -57,6 +57,7 @@ def add_entornos_layer(
     decimals: int = DEFAULT_DECIMALS,
     metric_crs: str = DEFAULT_METRIC_CRS,
     show: bool = True,
+    approximate: bool = False,
 ) -> LayerInfo:
     """Places ranked by ``geoprio entornos``: each influence area coloured by its index on a
     0–100 ramp (grey without an index), a tooltip with name, type and rank, and a popup
@@ -123,5 +124,5 @@ def add_entornos_layer(
         popup=folium.GeoJsonPopup(fields=fields, aliases=[html.escape(alias[f]) for f in fields], localize=False, max_width=320),
     )
     layer.add_to(m)
-    Panel(gradient_legend_html(lab["entornos_legend"], INDEX_STOPS, 0, 100, None), layer=layer).add_to(m)
+    Panel(gradient_legend_html(lab["entornos_legend"], INDEX_STOPS, 0, 100, approximate_line(approximate, lang)), layer=layer).add_to(m)
     return LayerInfo(name=name, kind="entornos", features=len(props), layer=layer)

@@ -47,7 +47,7 @@ from geoprio.maps.index_layer import ColorBy
 from geoprio.maps.page import MAP_KIND, MapOutput, MapResult, build_map
 from geoprio.maps.placement_layers import PLAN_KINDS, check_curve
 from geoprio.maps.release import check_public_inputs
-from geoprio.maps.text import MAP_LANG
+from geoprio.maps.text import MAP_LANG, approximate_of
 from geoprio.options import Options, validated
 from geoprio.settings import DEFAULT_METRIC_CRS, Lang
 
@@ -162,6 +162,21 @@ def _plan_radius(sites: Path, kind: str) -> tuple[float, Path] | None:
     return (float(r), path) if isinstance(r, (int, float)) and r > 0 else None
 
 
+def _approximate_beside(layer: Path | None) -> bool:
+    """Whether the run that wrote ``layer`` (its ``manifest.json`` beside it) placed points by
+    place name: ``notes.approximate_locations`` (hot spots) or ``approximate_locations`` (plans, entornos).
+    """
+    if layer is None or not (path := layer.with_name("manifest.json")).is_file():
+        return False
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(doc, dict):
+        return False
+    return approximate_of(doc.get("notes")) or approximate_of({"approximate_locations": doc.get("approximate_locations")})
+
+
 def make_map(options: MapOptions) -> MapResult:
     """Read the files ``options`` names and draw them; nothing is written (``result.write(path)`` does)."""
     o = options
@@ -203,6 +218,17 @@ def make_map(options: MapOptions) -> MapResult:
         decimals=o.decimals,
         max_cells=o.max_cells,
         metric_crs=o.metric_crs,
+        approximate=[
+            topic
+            for topic, layer in (
+                ("clusters", o.clusters),
+                ("cells", o.cells),
+                ("cameras", o.cameras),
+                ("garitas", o.garitas),
+                ("entornos", o.entornos),
+            )
+            if _approximate_beside(layer)
+        ],
     )
     return dataclasses.replace(result, options=options, inputs=tuple(inputs), assets=o.assets, disclosure=o.public)
 

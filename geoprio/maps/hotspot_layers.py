@@ -49,7 +49,7 @@ from geoprio.maps.geometry import (
     to_metric,
 )
 from geoprio.maps.style import DENSITY_COLORS, GI_COLORS, legend_html
-from geoprio.maps.text import MAP_LANG, fmt_int, fmt_num, fmt_pvalue, fmt_text, is_finite, map_labels
+from geoprio.maps.text import MAP_LANG, approximate_line, fmt_int, fmt_num, fmt_pvalue, fmt_text, is_finite, map_labels
 from geoprio.settings import DEFAULT_METRIC_CRS, Lang
 
 __all__ = [
@@ -107,8 +107,12 @@ def add_cluster_layer(
     decimals: int = DEFAULT_DECIMALS,
     metric_crs: str = DEFAULT_METRIC_CRS,
     show: bool = True,
+    approximate: bool = False,
 ) -> LayerInfo:
-    """Hot-spot clusters (polygons), outlined in dark red; tooltips with their profile."""
+    """Hot-spot clusters (polygons), outlined in dark red; tooltips with their profile.
+
+    ``approximate=True`` (points placed by place name) adds the legend line that says so.
+    """
     lab = map_labels(lang)
     clusters = check_frame(clusters, "clusters", geom_types=("Polygon", "MultiPolygon"))
     require_columns(clusters, "clusters", ["cluster_id"])
@@ -162,7 +166,8 @@ def add_cluster_layer(
         tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[alias[f] for f in fields], sticky=True) if fields else None,
     )
     layer.add_to(m)
-    Panel(legend_html(name, [("#fb6a4a", "border:2px solid #67000d;", f"{lab['cluster']} ({len(props)})")]), layer=layer).add_to(m)
+    rows = [("#fb6a4a", "border:2px solid #67000d;", f"{lab['cluster']} ({len(props)})")]
+    Panel(legend_html(name, rows, approximate_line(approximate, lang)), layer=layer).add_to(m)
     return LayerInfo(name=name, kind="clusters", features=len(props), layer=layer)
 
 
@@ -227,6 +232,7 @@ def add_gistar_layer(
     decimals: int = DEFAULT_DECIMALS,
     metric_crs: str = DEFAULT_METRIC_CRS,
     show: bool = True,
+    approximate: bool = False,
 ) -> LayerInfo | None:
     """Gi* cells classed hot/cold at 90/95/99 % (non-significant cells are not drawn).
 
@@ -279,7 +285,7 @@ def add_gistar_layer(
     )
     layer.add_to(m)
     rows = [(GI_COLORS[c], "", lab[f"gi_{c}"]) for c in GI_CLASSES if c in set(cls)]
-    Panel(legend_html(name, rows, note or None), layer=layer).add_to(m)
+    Panel(legend_html(name, rows, [note, *approximate_line(approximate, lang)]), layer=layer).add_to(m)
     return LayerInfo(name=name, kind="gistar", features=len(props), layer=layer, note="dissolved" if note else "")
 
 
@@ -301,6 +307,7 @@ def add_density_layer(
     decimals: int = DEFAULT_DECIMALS,
     metric_crs: str = DEFAULT_METRIC_CRS,
     show: bool = True,
+    approximate: bool = False,
 ) -> LayerInfo | None:
     """Grid cells coloured by their kernel density (per km²), in ``classes`` quantile classes.
 
@@ -349,5 +356,5 @@ def add_density_layer(
     )
     layer.add_to(m)
     rows = [(colors[i], "", ranges[i]) for i in reversed(range(k))]
-    Panel(legend_html(f"{name} ({lab['density_unit']})", rows, note), layer=layer).add_to(m)
+    Panel(legend_html(f"{name} ({lab['density_unit']})", rows, [note or "", *approximate_line(approximate, lang)]), layer=layer).add_to(m)
     return LayerInfo(name=name, kind="density", features=len(props), layer=layer, note="dissolved" if note else "")

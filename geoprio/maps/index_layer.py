@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import folium
@@ -26,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 from geoprio.errors import InputError
+from geoprio.index.denominators import DEFAULT_TOP, small_in_top
 from geoprio.index.estimator import tier_labels
+from geoprio.labels import labels
 from geoprio.maps.elements import LayerInfo, Panel, ZoneSearch
 from geoprio.maps.geometry import (
     DEFAULT_DECIMALS,
@@ -85,7 +87,7 @@ def _tier_legend(
     tier_names: list[str],
     palette: list[str],
     *,
-    note: str | None,
+    note: str | Sequence[str] | None,
     lab: Mapping[str, str],
 ) -> str:
     """The tiers, highest first, each with the index range of its zones (from the data)."""
@@ -113,13 +115,15 @@ def add_index_layer(
     metric_crs: str = DEFAULT_METRIC_CRS,
     show: bool = True,
     search: bool = False,
+    top: int | None = None,
 ) -> LayerInfo:
     """The index choropleth of one zone level (``geoprio index`` output), with its legend.
 
     Zones are coloured by ``tier`` (default; the classes of the printed table) or by the
     ``index`` value on a 0–100 ramp; zones without an index are grey. Small-denominator
-    zones have a dashed outline and ``†`` after their name. ``search=True`` adds the zone
-    search box for this layer.
+    zones have a dashed outline and ``†`` after their name, and when some sit in the first
+    ``top`` ranks (default: the table's ``p_top_<k>``, else 10) the legend names them.
+    ``search=True`` adds the zone search box for this layer.
     """
     lab = map_labels(lang)
     table = check_frame(table, "index", geom_types=("Polygon", "MultiPolygon"))
@@ -195,7 +199,12 @@ def add_index_layer(
         smooth_factor=0.5,
     )
     layer.add_to(m)
-    note = lab["small_note"] if small.any() else None
+    note = [lab["small_note"]] if small.any() else []
+    warning = small_in_top(table, top=top or (int(str(ptop).rsplit("_", 1)[-1]) if ptop else DEFAULT_TOP))
+    if warning:
+        zones = ", ".join(f"{z.name or z.zone_id} ({z.rank})" for z in warning.zones)
+        top_n = min(warning.top, warning.ranked)
+        note.append(labels("denominators", lang)["map_note"].format(n=len(warning.zones), top=top_n, zones=zones))
     if color_by == "tier":
         legend = _tier_legend(table["tier"], idx, positions, tier_names, palette, note=note, lab=lab)
     else:

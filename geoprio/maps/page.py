@@ -21,7 +21,7 @@ beside the HTML (not ``manifest.json``), so that several maps share one folder a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,12 +51,13 @@ from geoprio.maps.hotspot_layers import (
 )
 from geoprio.maps.index_layer import ColorBy, add_index_layer, add_parent_outline, level_name
 from geoprio.maps.placement_layers import PLAN_KINDS, add_facilities_layer, add_plan_layer
-from geoprio.maps.text import MAP_LANG, map_labels
+from geoprio.maps.text import MAP_LANG, approximate_of, map_labels
 from geoprio.maps.tracking_layer import add_tracking_layer
 from geoprio.options import Options
 from geoprio.settings import DEFAULT_METRIC_CRS, Lang
 
 __all__ = [
+    "APPROXIMATE_TOPICS",
     "DEFAULT_MAP_NAME",
     "MAP_KIND",
     "MapOutput",
@@ -74,6 +75,8 @@ __all__ = [
 MAP_KIND = "geoprio.map"
 #: The HTML file a map is written to when only a folder is given.
 DEFAULT_MAP_NAME = "mapa.html"
+#: The layers of :func:`build_map` that can be drawn from points placed by place name.
+APPROXIMATE_TOPICS = ("clusters", "cells", "cameras", "garitas", "entornos")
 
 _OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 _OSM_ATTR = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -251,7 +254,15 @@ def _default_title(lang: str, indexes: Sequence[gpd.GeoDataFrame], **given: bool
 
 
 def _add_cells(
-    m: folium.Map, cells: gpd.GeoDataFrame, *, lang: Lang, max_cells: int, tolerance_m: float, decimals: int, metric_crs: str
+    m: folium.Map,
+    cells: gpd.GeoDataFrame,
+    *,
+    lang: Lang,
+    max_cells: int,
+    tolerance_m: float,
+    decimals: int,
+    metric_crs: str,
+    approximate: bool = False,
 ) -> list[LayerInfo]:
     """The density layer (off when Gi* cells are drawn too) and the Gi* layer of one cell layer."""
     has_gi = has_gi_columns(cells)
@@ -264,11 +275,11 @@ def _add_cells(
     geo: dict[str, Any] = {"tolerance_m": tolerance_m, "decimals": decimals, "metric_crs": metric_crs}
     layers = []
     if has_kde:
-        dens = add_density_layer(m, cells, lang=lang, max_cells=max_cells, show=not has_gi, **geo)
+        dens = add_density_layer(m, cells, lang=lang, max_cells=max_cells, show=not has_gi, approximate=approximate, **geo)
         if dens:
             layers.append(dens)
     if has_gi:
-        gi = add_gistar_layer(m, cells, lang=lang, max_cells=max_cells, **geo)
+        gi = add_gistar_layer(m, cells, lang=lang, max_cells=max_cells, approximate=approximate, **geo)
         if gi:
             layers.append(gi)
     return layers
@@ -318,6 +329,7 @@ def build_map(
     decimals: int = DEFAULT_DECIMALS,
     max_cells: int = DEFAULT_MAX_CELLS,
     metric_crs: str = DEFAULT_METRIC_CRS,
+    approximate: Collection[str] = (),
 ) -> MapResult:
     """One map with every given layer, its legends and controls; nothing is written.
 
@@ -334,8 +346,18 @@ def build_map(
     opening: the hot-spot, plan and tracking layers when given (the index is then listed but
     off; of the tracking layers the first indicator), otherwise the index; the density layer
     is off when Gi* cells are drawn. Everything stays switchable in the layer control.
+
+    Layers drawn from points placed by place name (a gazetteer) say so in their legend
+    ("ubicación aproximada"): those of results whose notes count ``approximate_locations``,
+    and those named in ``approximate`` (``clusters``, ``cells``, ``cameras``, ``garitas``,
+    ``entornos``; for layers given as GeoDataFrames).
     """
     map_labels(lang)  # checks the language first
+    unknown = sorted(set(approximate) - set(APPROXIMATE_TOPICS))
+    if unknown:
+        raise InputError(f"approximate: unknown layer(s) {unknown}; choose among {list(APPROXIMATE_TOPICS)}")
+    given_results = {"clusters": clusters, "cells": cells, "cameras": cameras, "garitas": garitas, "entornos": entornos}
+    approx = set(approximate) | {k for k, v in given_results.items() if approximate_of(getattr(v, "notes", None))}
     # geoprio's own results stand for their layers: an index run for its table, a hot-spot run
     # for its clusters or cells, a plan for its sites (with its coverage curve and radius).
     if isinstance(index, Sequence) and not isinstance(index, gpd.GeoDataFrame):
@@ -381,13 +403,17 @@ def build_map(
         if outline:
             layers.append(outline)
     if cells is not None:
-        layers += _add_cells(m, cells, lang=lang, max_cells=max_cells, **geo)
+        layers += _add_cells(m, cells, lang=lang, max_cells=max_cells, approximate="cells" in approx, **geo)
     if tracking is not None:
         layers += add_tracking_layer(m, tracking, indicator=tracking_indicator, year=tracking_year, lang=lang, **geo)
     if entornos is not None:
-        layers.append(add_entornos_layer(m, entornos, lang=lang, tolerance_m=0.2, decimals=decimals, metric_crs=metric_crs))
+        layers.append(
+            add_entornos_layer(
+                m, entornos, lang=lang, tolerance_m=0.2, decimals=decimals, metric_crs=metric_crs, approximate="entornos" in approx
+            )
+        )
     if clusters is not None:
-        layers.append(add_cluster_layer(m, clusters, lang=lang, **geo))
+        layers.append(add_cluster_layer(m, clusters, lang=lang, approximate="clusters" in approx, **geo))
     plans = {
         "cameras": (cameras, cameras_curve, existing_cameras, None, cameras_radius_m),
         "garitas": (garitas, garitas_curve, existing_garitas, garitas_stretches, garitas_radius_m),
@@ -397,7 +423,9 @@ def build_map(
         if existing is not None:
             layers.append(add_facilities_layer(m, existing, kind=kind, lang=lang, decimals=decimals, show=plan is not None))
         if plan is not None:
-            layers += add_plan_layer(m, plan, kind=kind, curve=curve, stretches=lines, radius_m=radius, lang=lang, decimals=decimals)
+            layers += add_plan_layer(
+                m, plan, kind=kind, curve=curve, stretches=lines, radius_m=radius, lang=lang, decimals=decimals, approximate=kind in approx
+            )
         elif curve is not None or lines is not None:
             raise InputError(f"a {kind} coverage curve or stretches were given without the {kind} plan")
     finish_map(m, lang=lang, title=title)
@@ -414,6 +442,8 @@ def build_map(
     }
     if tracking is not None:
         params.update(tracking_indicator=tracking_indicator, tracking_year=tracking_year)
+    if approx:
+        params["approximate"] = sorted(approx)
     return MapResult(map=m, layers=layers, lang=lang, parameters=params)
 
 

@@ -35,7 +35,7 @@ from geoprio.maps.geometry import (
     round_coordinates,
 )
 from geoprio.maps.style import EXISTING_COLOR, PLAN_COLORS, legend_html
-from geoprio.maps.text import MAP_LANG, fmt_int, fmt_num, fmt_pct, fmt_text, map_labels
+from geoprio.maps.text import MAP_LANG, approximate_line, fmt_int, fmt_num, fmt_pct, fmt_text, map_labels
 from geoprio.settings import OUTPUT_CRS, Lang
 
 __all__ = ["PLAN_KINDS", "PlanKind", "add_facilities_layer", "add_plan_layer", "check_curve", "existing_mask"]
@@ -217,6 +217,7 @@ def add_plan_layer(
     radius_m: float | None = None,
     decimals: int = DEFAULT_DECIMALS,
     show: bool = True,
+    approximate: bool = False,
 ) -> list[LayerInfo]:
     """A camera or garita plan: proposed sites with their coverage, existing ones in grey.
 
@@ -273,7 +274,8 @@ def add_plan_layer(
         _site_layers(group, pts, r, props, fields, [alias[f] for f in fields], color=color, existing=False)
         group.add_to(m)
         out.append(LayerInfo(name=name, kind=f"plan_{kind}", features=len(new), layer=group))
-        Panel(legend_html(name, [(color, "border-radius:50%;", f"{name} ({len(new)})")]), layer=group).add_to(m)
+        rows = [(color, "border-radius:50%;", f"{name} ({len(new)})")]
+        Panel(legend_html(name, rows, approximate_line(approximate, lang)), layer=group).add_to(m)
         if curve is not None:
             c = check_curve(curve)
             Panel(

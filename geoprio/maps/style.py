@@ -27,6 +27,7 @@ __all__ = [
     "gradient_legend_html",
     "legend_html",
     "mix",
+    "notes_html",
     "progress_color",
 ]
 
@@ -87,18 +88,23 @@ def progress_color(progress_capped: Any) -> str:
     return next((color for lo, color in PROGRESS_CLASSES if v >= lo), PROGRESS_CLASSES[-1][1])
 
 
-def legend_html(title: str, rows: Sequence[tuple[str, str, str]], note: str | None = None) -> str:
-    """Legend HTML: rows of ``(fill colour, border css, label)``."""
+def notes_html(note: str | Sequence[str] | None) -> str:
+    """Legend notes: one ``<div class="note">`` per non-empty line (escaped)."""
+    lines = [note] if isinstance(note, str) else list(note or [])
+    return "".join(f'<div class="note">{html.escape(n)}</div>' for n in lines if n)
+
+
+def legend_html(title: str, rows: Sequence[tuple[str, str, str]], note: str | Sequence[str] | None = None) -> str:
+    """Legend HTML: rows of ``(fill colour, border css, label)``, then the note line(s)."""
     out = [f"<h4>{html.escape(title)}</h4>"]
     for color, border, label in rows:
         out.append(f'<div class="row"><span class="sw" style="background:{color};{border}"></span>{html.escape(label)}</div>')
-    if note:
-        out.append(f'<div class="note">{html.escape(note)}</div>')
+    out.append(notes_html(note))
     return "".join(out)
 
 
-def gradient_legend_html(title: str, stops: Sequence[str], lo: float, hi: float, note: str | None = None) -> str:
-    """Legend HTML of a continuous ramp from ``lo`` to ``hi``."""
+def gradient_legend_html(title: str, stops: Sequence[str], lo: float, hi: float, note: str | Sequence[str] | None = None) -> str:
+    """Legend HTML of a continuous ramp from ``lo`` to ``hi``, then the note line(s)."""
     grad = ",".join(stops)
     mid = (lo + hi) / 2
     out = (
@@ -106,6 +112,4 @@ def gradient_legend_html(title: str, stops: Sequence[str], lo: float, hi: float,
         f'<div class="grad" style="background:linear-gradient(to right,{grad})"></div>'
         f'<div class="ticks"><span>{lo:g}</span><span>{mid:g}</span><span>{hi:g}</span></div>'
     )
-    if note:
-        out += f'<div class="note">{html.escape(note)}</div>'
-    return out
+    return out + notes_html(note)

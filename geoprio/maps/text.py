@@ -19,7 +19,19 @@ from geoprio.errors import InputError
 from geoprio.labels import LANGS, check_lang, labels
 from geoprio.settings import DEFAULT_LANG, Lang
 
-__all__ = ["MAP_LANG", "fmt_int", "fmt_num", "fmt_pct", "fmt_pvalue", "fmt_text", "format_size", "is_finite", "map_labels"]
+__all__ = [
+    "MAP_LANG",
+    "approximate_line",
+    "approximate_of",
+    "fmt_int",
+    "fmt_num",
+    "fmt_pct",
+    "fmt_pvalue",
+    "fmt_text",
+    "format_size",
+    "is_finite",
+    "map_labels",
+]
 
 #: The language of a map unless told (:data:`geoprio.settings.DEFAULT_LANG`, typed as a :data:`Lang`).
 MAP_LANG: Lang = check_lang(DEFAULT_LANG)
@@ -32,6 +44,26 @@ def map_labels(lang: str) -> Mapping[str, str]:
     if lang not in LANGS:
         raise InputError(f"lang must be {' or '.join(map(repr, LANGS))}, got {lang!r}")
     return labels(TOPIC, lang)
+
+
+def approximate_line(approximate: bool, lang: str) -> list[str]:
+    """The legend line of a layer drawn from points placed by place name (none otherwise)."""
+    return [map_labels(lang)["approximate"]] if approximate else []
+
+
+def approximate_of(notes: Any) -> bool:
+    """Whether a run's notes (hot spots, plans, entornos; as in a manifest's ``notes``) say
+    that some of its points were placed by place name: ``approximate_locations`` with a
+    ``records`` count, or per-source counts (entornos).
+    """
+    if not isinstance(notes, Mapping):
+        return False
+    info = notes.get("approximate_locations")
+    if not isinstance(info, Mapping) or not info:
+        return False
+    if "records" in info:
+        return bool(info["records"])
+    return any(isinstance(v, (int, float)) and v > 0 for v in info.values())
 
 
 def is_finite(x: Any) -> bool:

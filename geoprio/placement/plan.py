@@ -117,7 +117,9 @@ class PlanRun:
     reports : dict
         Role (``incidents``) → the :class:`~geoprio.records.report.ValidationReport` of the
         demand records as loaded (rows read, kept, dropped and why); its counts are also in
-        ``notes["demand"]["load"]``.
+        ``notes["demand"]["load"]``. When demand points were placed by place name (a
+        gazetteer), ``notes["approximate_locations"]`` counts them: the sites are chosen on
+        approximate locations.
     """
 
     kind: Literal["cameras", "garitas"]
@@ -199,6 +201,7 @@ class PlanRun:
             parameters=self.parameters,
             result={k: v for k, v in summary.items() if k not in ("stats", "parameters", "notes")},
             solver_stats=summary["stats"],
+            **{k: v for k, v in self.notes.items() if k == "approximate_locations"},
         )
 
 
@@ -277,6 +280,15 @@ def _load_note(records: Any) -> dict[str, Any]:
     if "approximate" in d["settings"]:
         note["approximate"] = d["settings"]["approximate"]
     return {"load": note}
+
+
+def _approximate_note(records: Any) -> dict[str, Any]:
+    """``{"approximate_locations": …}`` when demand points were placed by place name (a gazetteer)."""
+    from geoprio.records.gazetteer import approximate_locations
+    from geoprio.records.load import Records
+
+    info = approximate_locations(records.data) if isinstance(records, Records) else None
+    return {} if info is None else {"approximate_locations": info}
 
 
 def _harm(harm: bool | str | Path, inputs: list[tuple[str, Path]]) -> Any:
@@ -468,7 +480,7 @@ def plan_cameras(
         index_weight=o.index_weight,
         cell_size_m=o.cell_size_m,
     )
-    notes: dict[str, Any] = {"demand": {**demand.notes, **_load_note(records)}}
+    notes: dict[str, Any] = {"demand": {**demand.notes, **_load_note(records)}, **_approximate_note(records)}
     sets: list[Sites] = []
     cand_layer = _point_layer(_given(candidates, o.candidates), "candidates", inputs, dict(o.candidate_options))
     if cand_layer is not None:
@@ -594,6 +606,7 @@ def plan_garitas(
         demand = shore_demand(shore, step_m=o.demand_step_m)
         demand_kind = "metres_of_shore"
     notes["demand"] = {**demand.notes, **_load_note(records)}
+    notes.update(_approximate_note(records))
     sites = shore_candidates(shore, spacing_m=o.spacing_m)
     n_candidates = len(sites)
     old_l = _point_layer(_given(existing, o.existing), "existing", inputs, dict(o.existing_options))

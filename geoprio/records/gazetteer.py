@@ -23,7 +23,7 @@ like any point records, marked as approximate:
 The result (:class:`Geocoded`) holds point :class:`~geoprio.records.load.Records` with
 ``x``/``y`` in EPSG:4326 and the columns ``approximate`` (True), ``location_method``,
 ``place_id`` and ``place_name``; unmatched and ambiguous records are dropped and reported as
-``unmatched_key``. :meth:`Geocoded.write` writes them as a point file
+``unmatched_place`` and ``ambiguous_place``. :meth:`Geocoded.write` writes them as a point file
 that :func:`~geoprio.records.load.load_points` reads back with its ``approximate`` mark.
 :func:`run_geocode` is the file-level job (``geoprio geocode``), built on one frozen
 :class:`GeocodeOptions`; a configured source uses the same steps with ``gazetteer = {…}``
@@ -35,6 +35,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -64,6 +65,8 @@ __all__ = [
     "Geocoded",
     "LocationMethod",
     "PlaceMatch",
+    "approximate_locations",
+    "approximate_note",
     "approximate_summary",
     "geocode",
     "geocode_records",
@@ -302,10 +305,38 @@ def approximate_summary(report: ValidationReport, lang: str = "es") -> str | Non
     Reads what :func:`~geoprio.records.load.load_points` notes of a file written by
     :meth:`Geocoded.write` (``report.settings["approximate"]``) or what :func:`geocode` notes.
     """
-    info = report.settings.get("approximate")
-    if not info:
+    return approximate_note(report.settings.get("approximate"), lang)
+
+
+def approximate_locations(data: pd.DataFrame) -> dict[str, Any] | None:
+    """How many rows of ``data`` have an approximate location (``approximate`` column true),
+    their weight and location methods; ``None`` when none has.
+
+    The notes of every step that uses points (hot spots, plans, entornos) keep this, so that
+    their outputs and maps can say the locations are approximate.
+    """
+    if APPROXIMATE_COLUMN not in data.columns or not len(data):
         return None
-    methods = ", ".join(f"{k} {v:,}" for k, v in dict(info.get("methods", {})).items()) or "-"
+    marked = data[APPROXIMATE_COLUMN].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    n = int(marked.sum())
+    if not n:
+        return None
+    info: dict[str, Any] = {"records": n, "share": round(n / len(data), 4)}
+    if "weight" in data.columns:
+        info["weight"] = float(data.loc[marked, "weight"].sum())
+    if "location_method" in data.columns:
+        methods = data.loc[marked, "location_method"].astype("string").value_counts()
+        info["methods"] = {str(k): int(v) for k, v in methods.items()}
+    return info
+
+
+def approximate_note(info: Mapping[str, Any] | None, lang: str = "es") -> str | None:
+    """The line that says a result's locations are approximate, from
+    :func:`approximate_locations`'s data (``None`` when none is): for notes, consoles and maps.
+    """
+    if not info or not int(info.get("records", 0)):
+        return None
+    methods = ", ".join(f"{k} {v:,}" for k, v in dict(info.get("methods") or {}).items()) or "-"
     return label("gazetteer", "approximate_points", lang).format(n=f"{int(info['records']):,}", methods=methods)
 
 
@@ -562,7 +593,7 @@ def geocode(
     polygon layer, ``method="spread"`` (default) draws each record uniformly within its
     polygon (seeded by ``seed``), ``"point"`` puts them all at one point inside it; with a
     point layer every record sits at its place's point. Unmatched and ambiguous records
-    are dropped and reported as ``unmatched_key``; the match report is also kept in the
+    are dropped and reported as ``unmatched_place`` and ``ambiguous_place``; the match report is also kept in the
     records' report settings (``gazetteer``).
     """
     if not isinstance(records, Records) or records.layout != "keyed":
@@ -594,7 +625,11 @@ def geocode(
     match = replace(match, method=how, seed=seed if how == "polygon_spread" else None)
     report = records.report.copy()
     bad = place < 0
-    report.drop("unmatched_key", data["row"].to_numpy()[bad], report.columns.get("key"), data["key"].to_numpy()[bad])
+    rows, keys = data["row"].to_numpy(), data["key"].to_numpy()
+    for reason, code in (("unmatched_place", -1), ("ambiguous_place", -2)):
+        hit = place == code
+        if hit.any():
+            report.drop(reason, rows[hit], report.columns.get("key"), keys[hit])
     report.settings["gazetteer"] = match.to_dict()
     ok = ~bad
     if not ok.any():

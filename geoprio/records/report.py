@@ -32,6 +32,8 @@ REASONS: tuple[str, ...] = (
     "bad_count",
     "missing_key",
     "unmatched_key",
+    "unmatched_place",
+    "ambiguous_place",
     "unknown_zone",
     "repaired_geometry",
     "missing_population",

@@ -147,7 +147,7 @@ def test_config_errors_are_named(tmp_path):
 
 
 def test_bogota_upz_index_from_the_sdscj_table(shared_data, tmp_path):
-    cfg = load_config(ROOT / "data" / "examples" / "bogota_upz_2019.toml")
+    cfg = load_config(ROOT / "data" / "examples" / "bogota_upz_2019_cruda.toml")
     cfg = cfg.model_copy(
         update={"output": cfg.output.model_copy(update={"dir": tmp_path}), "robustness": cfg.robustness.model_copy(update={"draws": 200})}
     )

@@ -132,7 +132,12 @@ def test_cli_public_writes_the_public_release(demo_config, tmp_path):
     # the file agrees with what the API computes from the full table
     expected = public_index(full, POLICY, manifest=json.loads((full_dir / "manifest.json").read_text(encoding="utf-8")))
     assert np.array_equal(np.isnan(counts), expected.hidden.to_numpy())
-    assert pub["index"].tolist() == pytest.approx(full["index"].tolist())
+    # published indices are the full ones; the demo's densities leave one zone of this sparse city
+    # (every count under 10) without a publishable index, as the API computes too
+    published = pub["index"].notna().to_numpy()
+    assert published.sum() >= len(pub) - 1
+    assert pub["index"][published].tolist() == pytest.approx(full["index"][published].tolist())
+    assert pub["index"].tolist() == pytest.approx(expected.table["index"].astype(float).tolist(), nan_ok=True)
     assert json.loads((pub_dir / "indice_upz_validacion.json").read_text(encoding="utf-8")) == {}
     assert "records" not in json.loads((pub_dir / "indice_upz_notas.json").read_text(encoding="utf-8"))["indicators"]["violencia"]
     r = runner.invoke(app, ["index", "--manifest", str(pub_dir / "manifest.json")])

@@ -163,7 +163,7 @@ def test_bogota_raw_against_smoothed(shared_data, tmp_path):
         )
         return run_index(cfg).table.set_index("zone_id")
 
-    raw, smooth = run("bogota_upz_2019.toml"), run("bogota_upz_2019_suavizado.toml")
+    raw, smooth = run("bogota_upz_2019_cruda.toml"), run("bogota_upz_2019_suavizado.toml")
     # El Mochuelo: 2 homicides among 1,466 residents is 136 per 100,000 raw; smoothing takes it out of the top ten
     assert raw.loc["UPZ63", "rank"] <= 3 and smooth.loc["UPZ63", "rank"] > 10
     assert smooth.loc["UPZ63", "homicidios__rate_raw"] == pytest.approx(raw.loc["UPZ63", "homicidios"])

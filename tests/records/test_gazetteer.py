@@ -127,7 +127,7 @@ def test_point_layer_places_each_record_at_its_place_marked_approximate():
     assert d[["x", "y"]].to_numpy().tolist() == [[-74.05, 4.67], [-74.08, 4.61]]
     assert d["place_id"].tolist() == ["001", "004"] and d["weight"].tolist() == [1.0, 3.0]
     assert d[APPROXIMATE_COLUMN].all() and set(d["location_method"]) == {"place_point"}
-    assert g.records.report.dropped == {"unmatched_key": 2}  # the ambiguous San José and Narnia
+    assert g.records.report.dropped == {"unmatched_place": 1, "ambiguous_place": 1}  # Narnia, and the ambiguous San José
     assert g.match.weighted_rate == pytest.approx(4 / 6)
     assert g.records.report.settings["gazetteer"]["matched"] == 2
     with pytest.raises(InputError, match="this layer holds points"):
