@@ -54,6 +54,8 @@ class Store:
     _records: dict[str, pd.DataFrame] = field(default_factory=dict)
     _cache: dict[Any, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _building: dict[Any, threading.RLock] = field(default_factory=dict)
+    _building_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def load(cls, data_dir: Path, maps_dir: Path) -> Store:
@@ -93,9 +95,20 @@ class Store:
         return level, self.zones[level]
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
-        """A value derived from the loaded outputs, built once (outputs never change while served)."""
-        if key not in self._cache:
-            self._cache[key] = build()
+        """A value derived from the loaded outputs, built once (outputs never change while served).
+
+        Single flight: when many requests ask for a value not built yet (the first seconds
+        under load), one builds it and the others wait for it, instead of each building its own.
+        """
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        with self._building_lock:
+            lock = self._building.setdefault(key, threading.RLock())
+        with lock:
+            if key not in self._cache:
+                self._cache[key] = build()
         return self._cache[key]
 
     def simplified(self, level: str, tolerance_m: float = 5.0) -> dict[str, Any]:
