@@ -6,6 +6,10 @@ paths and every load setting, so a run can be rebuilt from it) and returns an
 chosen formats, the validation report, the notes and a ``manifest.json`` (kind
 ``geoprio.index``, by :func:`geoprio.io.results.write_result`), from which
 :func:`replay_manifest` re-runs the index and checks that the outputs are identical.
+The notes and the manifest's ``parameters`` carry ``small_denominator``: the flagged zones
+among the first ``robustness.top_k`` and the warning (:func:`small_denominators`,
+:mod:`geoprio.index.denominators`); the minimum denominator is
+:data:`~geoprio.index.config.DEFAULT_MIN_POPULATION` unless the config sets one.
 ``geoprio index`` and ``geoprio demo`` call these; the HTTP API and seguimiento reuse
 :func:`build_zones`, :func:`load_source` and :func:`tie_source`.
 """
