@@ -46,6 +46,7 @@ import shapely
 from geoprio.disclosure import DisclosurePolicy
 from geoprio.disclosure.complementary import Relation, protect
 from geoprio.hotspots.find import HotspotRun
+from geoprio.records import public_approximate
 from geoprio.settings import DEFAULT_METRIC_CRS
 
 __all__ = [
@@ -210,6 +211,8 @@ def public_notes(notes: dict[str, Any], policy: DisclosurePolicy | None) -> dict
     if policy is None:
         return notes
     out = {k: v for k, v in notes.items() if k not in _NOTE_TOTALS}
+    if "approximate_locations" in out:  # that locations are approximate, without their count
+        out["approximate_locations"] = public_approximate(out["approximate_locations"])
     if isinstance(out.get("clusters"), dict):
         out["clusters"] = {k: v for k, v in out["clusters"].items() if k != "noise_share"}
     return out

@@ -54,7 +54,8 @@ def approximate_line(approximate: bool, lang: str) -> list[str]:
 def approximate_of(notes: Any) -> bool:
     """Whether a run's notes (hot spots, plans, entornos; as in a manifest's ``notes``) say
     that some of its points were placed by place name: ``approximate_locations`` with a
-    ``records`` count, or per-source counts (entornos).
+    ``records`` count, per-source counts (entornos), or, in a public release, only the
+    ``methods`` (:func:`geoprio.records.public_approximate`).
     """
     if not isinstance(notes, Mapping):
         return False
@@ -63,6 +64,8 @@ def approximate_of(notes: Any) -> bool:
         return False
     if "records" in info:
         return bool(info["records"])
+    if info.get("methods"):
+        return True
     return any(isinstance(v, (int, float)) and v > 0 for v in info.values())
 
 

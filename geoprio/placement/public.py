@@ -50,6 +50,7 @@ from geoprio.io import files as io
 from geoprio.io.results import Written, write_result
 from geoprio.placement.options import check_plan_formats
 from geoprio.placement.plan import PlanRun
+from geoprio.records import public_approximate
 from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
 
 __all__ = [
@@ -291,6 +292,8 @@ def public_plan(
     notes = summary.get("notes")
     if isinstance(notes, dict):
         out["notes"] = {key: v for key, v in notes.items() if key != "demand"}
+        if "approximate_locations" in out["notes"]:  # that locations are approximate, without their count
+            out["notes"]["approximate_locations"] = public_approximate(out["notes"]["approximate_locations"])
     for key in PLAN_TOTALS:
         if key in out and key not in shown:
             out[key] = None

@@ -68,6 +68,7 @@ __all__ = [
     "approximate_locations",
     "approximate_note",
     "approximate_summary",
+    "public_approximate",
     "geocode",
     "geocode_records",
     "load_gazetteer",
@@ -334,10 +335,25 @@ def approximate_note(info: Mapping[str, Any] | None, lang: str = "es") -> str | 
     """The line that says a result's locations are approximate, from
     :func:`approximate_locations`'s data (``None`` when none is): for notes, consoles and maps.
     """
-    if not info or not int(info.get("records", 0)):
+    if not info:
+        return None
+    if "records" not in info:  # a public release's note: the methods without any count
+        names = ", ".join(str(m) for m in info.get("methods") or ()) or "-"
+        return label("gazetteer", "approximate_points_public", lang).format(methods=names) if info.get("methods") else None
+    if not int(info.get("records", 0)):
         return None
     methods = ", ".join(f"{k} {v:,}" for k, v in dict(info.get("methods") or {}).items()) or "-"
     return label("gazetteer", "approximate_points", lang).format(n=f"{int(info['records']):,}", methods=methods)
+
+
+def public_approximate(info: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """:func:`approximate_locations`'s data as a public release may say it: that locations are
+    approximate and by which methods, without any count (a count of approximate points can be
+    small, and with the published totals it would tell how many records were exactly placed).
+    """
+    if not info or not int(info.get("records", 0)):
+        return None
+    return {"methods": sorted(str(m) for m in dict(info.get("methods") or {"place": 1}))}
 
 
 def _share(n: int, total: int) -> float:

@@ -203,3 +203,14 @@ def test_approximate_of_reads_hot_spot_plan_and_entornos_notes():
     assert approximate_of({"approximate_locations": {"hurtos": 4, "convivencia": 0}})  # entornos: per source
     assert not approximate_of({"approximate_locations": {"hurtos": 0}})
     assert not approximate_of({"points": 10}) and not approximate_of(None)
+
+
+def test_a_public_release_says_locations_are_approximate_without_their_count():
+    from geoprio.maps.text import approximate_of
+    from geoprio.records import approximate_note, public_approximate
+
+    info = {"records": 3, "share": 0.01, "weight": 3.0, "methods": {"place_point": 3}}
+    public = public_approximate(info)
+    assert public == {"methods": ["place_point"]} and approximate_of({"approximate_locations": public})
+    assert "3" not in (approximate_note(public) or "x") and "place_point" in (approximate_note(public) or "")
+    assert public_approximate({"records": 0}) is None and not approximate_of({"approximate_locations": None})
