@@ -31,6 +31,7 @@ def init_state(app: FastAPI, settings: Settings) -> None:
     """Load the outputs and open the database (what ``lifespan`` does at start-up)."""
     app.state.settings = settings
     app.state.store = Store.load(settings.data_dir, settings.maps_dir)
+    zones.warm(app.state.store, [None, settings.public_policy])  # the first requests find the zones ready
     app.state.engine = make_engine(settings.db_url)
     app.state.jobs = JobRunner(app.state.engine, app.state.store, settings)
     app.state.jobs.resume()

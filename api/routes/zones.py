@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import io as _io
 import math
+from collections.abc import Sequence
+from functools import partial
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -100,6 +102,21 @@ def small_denominators(store: Store, level: str, policy: DisclosurePolicy | None
     return store.cached(("small", level, _policy_key(policy), top), build)
 
 
+def _summaries_of(store: Store, level: str, policy: DisclosurePolicy | None) -> list[dict[str, Any]]:
+    return summaries(public_table(store, level, policy).table, level)
+
+
+def warm(store: Store, policies: Sequence[DisclosurePolicy | None]) -> None:
+    """Build, at start-up, what the zone routes serve for each level under each policy (the
+    public release, the list and the details), so that the first requests find them ready.
+    """
+    for level in store.levels:
+        for policy in policies:
+            key = _policy_key(policy)
+            store.cached(("summaries", level, key), partial(_summaries_of, store, level, policy))
+            store.cached(("details", level, key), partial(_zone_details, store, level, policy))
+
+
 def _level_table(store: Store, level: str | None) -> str:
     try:
         return store.table(level)[0]
@@ -133,7 +150,7 @@ def list_zones(
     level = _level_table(store, level)
     if page_size > settings.page_size_max:
         raise HTTPException(422, f"page_size must be at most {settings.page_size_max}")
-    rows = store.cached(("summaries", level, _policy_key(policy)), lambda: summaries(public_table(store, level, policy).table, level))
+    rows = store.cached(("summaries", level, _policy_key(policy)), partial(_summaries_of, store, level, policy))
     if tier is not None:
         tiers = sorted({r["tier"] for r in rows if r.get("tier")})
         if tier not in tiers:
