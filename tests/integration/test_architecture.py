@@ -122,7 +122,11 @@ def test_subpackages_depend_in_the_order_of_the_flow():
     # The root's shared modules (errors, settings, options, labels, _version) come first: every
     # stage may use them, and they use no stage.
     shared = [p.stem for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__")]
-    order = ["io", "disclosure", "records", "zones", "index", "hotspots", "placement", "entornos", "seguimiento", "maps", "demo", "api", "cli"]
+    order = [
+        *("io", "disclosure", "records", "zones", "index"),
+        *("hotspots", "placement", "entornos", "seguimiento"),
+        *("maps", "report", "demo", "api", "cli"),
+    ]
     rank = {f"geoprio.{p}": -1 for p in shared} | {f"geoprio.{p}": i for i, p in enumerate(order)}
     rank |= {f"geoprio.api.{p.stem}": rank["geoprio.api"] for p in API.glob("*.py")} | {"geoprio.api.routes": rank["geoprio.api"]}
     bad = []
