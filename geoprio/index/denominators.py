@@ -30,6 +30,7 @@ import pandas as pd
 from geoprio.errors import InputError
 from geoprio.index.config import DEFAULT_MIN_POPULATION
 from geoprio.labels import labels
+from geoprio.numbers import fmt_int
 from geoprio.settings import DEFAULT_LANG
 
 __all__ = ["DEFAULT_TOP", "SmallInTop", "SmallZone", "min_denominator_of", "small_in_top"]
@@ -84,22 +85,22 @@ class SmallInTop:
         if not self.zones:
             return None
         t = labels("denominators", lang)
-        zones = ", ".join(self._zone_text(z, t) for z in self.zones)
+        zones = ", ".join(self._zone_text(z, t, lang) for z in self.zones)
         n, top = len(self.zones), min(self.top, self.ranked) if self.ranked else self.top
         one = "_one" if n == 1 else ""
         if self.minimum is None:
             head = t["head_unknown" + one].format(n=n, top=top, zones=zones)
         else:
-            head = t["head" + one].format(n=n, top=top, minimum=f"{self.minimum:,.0f}", zones=zones)
+            head = t["head" + one].format(n=n, top=top, minimum=fmt_int(self.minimum, lang), zones=zones)
         advice = t["advice_smooth"] if self.smoothed or self.action == "smooth" else t["advice"]
         return f"{head} {advice}"
 
     @staticmethod
-    def _zone_text(z: SmallZone, t: Mapping[str, str]) -> str:
+    def _zone_text(z: SmallZone, t: Mapping[str, str], lang: str) -> str:
         name = f"{z.zone_id} {z.name}" if z.name and z.name != z.zone_id else z.zone_id
         if z.population is None:
             return t["zone_rank"].format(zone=name, rank=z.rank)
-        return t["zone"].format(zone=name, rank=z.rank, population=f"{z.population:,.0f}")
+        return t["zone"].format(zone=name, rank=z.rank, population=fmt_int(z.population, lang))
 
     def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
         """Plain data for the notes, the manifest and the API, with the message in ``lang``."""

@@ -52,7 +52,7 @@ def test_the_list_names_the_small_zones_of_the_runs_top_k(client):
     assert [z["small_denominator"] for z in body["items"]] == [True, True, False, False]
     small = body["small_denominators"]
     assert small["top"] == 3 and small["minimum"] == 5000 and small["zones"] == ["A", "B"]
-    assert small["message"].startswith("⚠ 2 de las 3 primeras zonas tienen menos de 5,000 residentes (†): A Aeropuerto (puesto 1; 600")
+    assert small["message"].startswith("⚠ 2 de las 3 primeras zonas tienen menos de 5.000 residentes (†): A Aeropuerto (puesto 1; 600")
     assert r.headers["X-Small-Denominator-Zones"] == "A,B"
 
 

@@ -54,8 +54,8 @@ def test_small_zones_in_the_top_are_named_with_rank_and_population():
     assert found and found.zone_ids == ["z1", "z3"] and found.flagged == 3 and found.ranked == 5
     assert [(z.rank, z.population) for z in found.zones] == [(1, 1000.0), (3, 3000.0)]
     es = found.message("es")
-    assert es.startswith("⚠ 2 de las 3 primeras zonas tienen menos de 5,000 residentes (†): ")
-    assert "z1 Zona 1 (puesto 1; 1,000 residentes), z3 Zona 3 (puesto 3; 3,000 residentes)" in es
+    assert es.startswith("⚠ 2 de las 3 primeras zonas tienen menos de 5.000 residentes (†): ")
+    assert "z1 Zona 1 (puesto 1; 1.000 residentes), z3 Zona 3 (puesto 3; 3.000 residentes)" in es
     assert 'smoothing = "eb"' in es
     en = found.message("en")
     assert en.startswith("⚠ 2 of the first 3 zones have fewer than 5,000 residents (†): z1 Zona 1 (rank 1; 1,000 residents)")
@@ -146,7 +146,7 @@ def test_a_config_that_says_nothing_flags_zones_under_5000_and_says_so(tmp_path)
     note = run.notes["small_denominator"]
     assert note["top"] == 3 and note["minimum"] == 5000 and note["action"] == "flag"
     assert [z["zone_id"] for z in note["zones"]] == ["A", "B"]
-    assert note["message"].startswith("⚠ 2 de las 3 primeras zonas tienen menos de 5,000 residentes (†): A Aeropuerto (puesto 1; 600")
+    assert note["message"].startswith("⚠ 2 de las 3 primeras zonas tienen menos de 5.000 residentes (†): A Aeropuerto (puesto 1; 600")
     assert run.small_in_top(1).zone_ids == ["A"]
     written = run.write()
     notes = json.loads((tmp_path / "out" / "indice_zona_notas.json").read_text(encoding="utf-8"))
@@ -182,7 +182,7 @@ def test_the_console_table_warns_in_spanish_and_english(tmp_path):
     es = CliRunner().invoke(app, ["index", str(config), "--top", "2", "--format", "csv"], terminal_width=400)
     assert es.exit_code == 0, es.output
     assert "Aeropuerto †" in es.output and "Bodega †" in es.output
-    assert "⚠ 2 de las 2 primeras zonas tienen menos de 5,000 residentes (†): A Aeropuerto (puesto 1; 600 residentes)" in es.output
+    assert "⚠ 2 de las 2 primeras zonas tienen menos de 5.000 residentes (†): A Aeropuerto (puesto 1; 600 residentes)" in es.output
     en = CliRunner().invoke(app, ["index", str(config), "--top", "1", "--lang", "en", "--format", "csv"], terminal_width=400)
     assert en.exit_code == 0, en.output
     assert "⚠ 1 of the first 1 zones has fewer than 5,000 residents (†): A Aeropuerto (rank 1; 600 residents)" in en.output
@@ -235,7 +235,7 @@ def test_the_demos_commented_raw_rates_are_the_trap_and_warn(demo):
     assert top["zone_id"].iloc[:2].tolist() == ["UPZ02", "UPZ07"] and top["index"].iloc[:2].round(1).tolist() == [96.3, 30.6]
     warning = run.small_in_top(5)
     assert warning.zone_ids == ["UPZ02", "UPZ07"]
-    assert "UPZ02 La Candelaria (puesto 1; 2,248 residentes), UPZ07 Zona Portuaria (puesto 2; 1,831 residentes)" in warning.message()
+    assert "UPZ02 La Candelaria (puesto 1; 2.248 residentes), UPZ07 Zona Portuaria (puesto 2; 1.831 residentes)" in warning.message()
 
 
 # ------------------------------------------------------------------ Bogotá, real data
@@ -259,7 +259,7 @@ def test_bogota_example_leads_with_smoothing_and_the_raw_one_warns(shared_data, 
     warn_raw = raw.small_in_top(10)
     assert warn_raw.zone_ids == ["UPZ108", "UPZ63", "UPZ3", "UPZ1"]
     assert [z.rank for z in warn_raw.zones] == [1, 3, 8, 10] and warn_raw.zones[2].population == 167
-    assert warn_raw.message().startswith("⚠ 4 de las 10 primeras zonas tienen menos de 5,000 residentes (†): UPZ108 ZONA INDUSTRIAL")
+    assert warn_raw.message().startswith("⚠ 4 de las 10 primeras zonas tienen menos de 5.000 residentes (†): UPZ108 ZONA INDUSTRIAL")
     # smoothed: two remain (Zona Industrial first: its residents are the wrong denominator), and the words say so
     warn = smooth.small_in_top(10)
     assert warn.zone_ids == ["UPZ108", "UPZ104"] and warn.smoothed
