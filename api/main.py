@@ -6,6 +6,7 @@ thin layer over what ``geoprio`` wrote (no computation twice).
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,7 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         init_state(app, current())
+        # what start-up loaded (tables, caches, the schema) lives as long as the process: keep
+        # it out of the garbage collector's full passes, which otherwise stall requests
+        gc.collect()
+        gc.freeze()
         yield
+        gc.unfreeze()
         app.state.jobs.shutdown()
         app.state.engine.dispose()
 

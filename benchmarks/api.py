@@ -117,7 +117,11 @@ def measure(url: str, rate: float, seconds: float) -> tuple[np.ndarray, int, int
 
 
 def jobs_state(base: str, headers: dict[str, str], ids: list[str]) -> str:
-    return ", ".join(httpx.get(f"{base}/jobs/{i}", headers=headers).json().get("status", "?") for i in ids)
+    states = []
+    for i in ids:
+        job = httpx.get(f"{base}/jobs/{i}", headers=headers).json()
+        states.append(job.get("status", "?") + (f" ({job['error']})" if job.get("error") else ""))
+    return ", ".join(states)
 
 
 def main() -> None:
