@@ -42,7 +42,7 @@ from .hotspots import (
     run_hotspot_job,
 )
 from .index import IndexRun, PriorityIndex, RunConfig, indicator_table, load_config, public_index, replay_manifest, run_index, tier_labels
-from .io import read_layer, read_table
+from .io import Export, read_layer, read_table
 from .io.results import Written, replay
 from .maps import MapOptions, build_map, demo_maps, make_map, map_from_files, replay_map, write_map
 from .options import Options
@@ -169,6 +169,7 @@ __all__ = [
     "DemoRun",
     # running and replaying jobs
     "Options",
+    "Export",
     "Written",
     "replay",
     # errors

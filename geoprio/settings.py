@@ -29,11 +29,16 @@ DEFAULT_LANG: Lang = "es"
 #: Seed of every random draw (Monte Carlo weights, permutations, the demo city) unless given.
 DEFAULT_SEED = 20241
 
-#: Formats of layer outputs (tables are also written as CSV without geometry).
-OutputFormat = Literal["csv", "geojson", "gpkg", "parquet"]
+#: Formats of layer outputs (tables are also written as CSV without geometry); ``shp`` is a
+#: shapefile with short field names and a ``.fields.csv`` sidecar, ``xlsx`` one workbook per
+#: run (needs the ``excel`` extra).
+OutputFormat = Literal["csv", "geojson", "gpkg", "parquet", "shp", "xlsx"]
 
-#: Every layer output format, in the order they are written.
+#: The layer formats an index run writes when its configuration names none.
 OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("csv", "geojson", "gpkg", "parquet")
+
+#: Every output format geoprio writes, in the order they are written.
+EXPORT_FORMATS: tuple[OutputFormat, ...] = ("csv", "geojson", "gpkg", "parquet", "shp", "xlsx")
 
 #: The formats written when none are asked for (GeoParquet needs the ``parquet`` extra).
 DEFAULT_FORMATS: tuple[OutputFormat, ...] = ("csv", "geojson", "gpkg")

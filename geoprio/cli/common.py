@@ -3,8 +3,8 @@
 Every command module imports from here, so that the error behaviour is the same everywhere:
 input errors print one message and exit 1 without a traceback; unexpected errors exit 2
 (``GEOPRIO_DEBUG=1`` shows the traceback). Options that mean the same thing in several
-commands (``--out``, ``--format``, ``--lang``, ``--manifest``, ``--seed``, ``--top``,
-``--metric-crs``) are defined once here, with their defaults taken from
+commands (``--out``, ``--format``, ``--crs``, ``--csv``, ``--lang``, ``--manifest``, ``--seed``,
+``--top``, ``--metric-crs``) are defined once here, with their defaults taken from
 :mod:`geoprio.settings`, so that no default is written twice.
 """
 
@@ -23,11 +23,14 @@ from rich.markup import escape
 
 from geoprio.disclosure import DisclosurePolicy
 from geoprio.errors import GeoprioError, InputError
+from geoprio.io.export import CSV_DIALECTS, Export, check_crs
 from geoprio.io.results import Replay, Written
 from geoprio.labels import check_lang, label
-from geoprio.settings import OUTPUT_FORMATS, Lang, OutputFormat
+from geoprio.settings import EXPORT_FORMATS, OUTPUT_CRS, Lang, OutputFormat
 
 __all__ = [
+    "CrsOpt",
+    "CsvOpt",
     "FormatOpt",
     "MinCountOpt",
     "PublicOpt",
@@ -41,6 +44,7 @@ __all__ = [
     "check_formats",
     "command_line",
     "err",
+    "export_options",
     "friendly",
     "lang_option",
     "out",
@@ -90,13 +94,20 @@ def lang_option(lang: str) -> Lang:
 
 
 def check_formats(formats: Sequence[str] | None) -> tuple[OutputFormat, ...] | None:
-    """Check ``--format`` values against :data:`geoprio.settings.OUTPUT_FORMATS`."""
+    """Check ``--format`` values against :data:`geoprio.settings.EXPORT_FORMATS`."""
     if not formats:
         return None
-    bad = [f for f in formats if f not in OUTPUT_FORMATS]
+    bad = [f for f in formats if f not in EXPORT_FORMATS]
     if bad:
-        raise InputError(f"--format: unknown format(s) {', '.join(map(repr, bad))}; choose from {', '.join(OUTPUT_FORMATS)}")
+        raise InputError(f"--format: unknown format(s) {', '.join(map(repr, bad))}; choose from {', '.join(EXPORT_FORMATS)}")
     return tuple(formats)  # type: ignore[arg-type]
+
+
+def export_options(crs: str | None, csv: str, lang: str) -> Export:
+    """The :class:`~geoprio.io.export.Export` of ``--crs``, ``--csv`` and ``--lang`` (input errors name the flag)."""
+    if csv not in CSV_DIALECTS:
+        raise InputError(f"--csv: unknown dialect {csv!r}; choose from {', '.join(CSV_DIALECTS)}")
+    return Export(crs=check_crs(crs) if crs else OUTPUT_CRS, csv=csv, lang=check_lang(lang))
 
 
 def command_line() -> str:
@@ -128,7 +139,23 @@ def print_replay(replay: Replay, lang: str) -> None:
 
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of what users read: es (default) or en.")]
 OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Output folder.")]
-FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help=f"Output format, repeatable: {', '.join(OUTPUT_FORMATS)}.")]
+FormatOpt = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--format",
+        help=f"Output format, repeatable: {', '.join(EXPORT_FORMATS)} (shp: short field names and a .fields.csv; xlsx: one workbook).",
+    ),
+]
+CrsOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--crs", help=f"CRS of the layers written, e.g. EPSG:9377 or EPSG:3116 (default {OUTPUT_CRS}; GeoJSON is always {OUTPUT_CRS})."
+    ),
+]
+CsvOpt = Annotated[
+    str,
+    typer.Option("--csv", help="CSV dialect: standard (UTF-8, ',' and '.') or excel (UTF-8 with BOM, ';' and decimal comma)."),
+]
 ManifestOpt = Annotated[
     Optional[Path], typer.Option("--manifest", help="Re-run a previous run from its manifest.json and check the outputs are identical.")
 ]

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from geoprio.cli.common import LangOpt, MetricCrsOpt, SeedOpt, friendly, lang_option, out
+from geoprio.cli.common import CrsOpt, LangOpt, MetricCrsOpt, SeedOpt, export_options, friendly, lang_option, out
 from geoprio.errors import InputError
 from geoprio.labels import label, labels
 from geoprio.settings import DEFAULT_LANG, DEFAULT_SEED
@@ -48,7 +48,10 @@ def validate_cmd(
     kind: Annotated[Optional[str], typer.Option(help="crime (default), complaint or coexistence.")] = None,
     x: Annotated[Optional[str], typer.Option(help="Longitude / x column.")] = None,
     y: Annotated[Optional[str], typer.Option(help="Latitude / y column.")] = None,
-    crs: Annotated[Optional[str], typer.Option(help="CRS of projected coordinates, e.g. EPSG:9377.")] = None,
+    crs: Annotated[
+        Optional[str],
+        typer.Option("--input-crs", "--crs", help="CRS of projected coordinates in the file, e.g. EPSG:9377 (--crs: its former name)."),
+    ] = None,
     key: Annotated[Optional[str], typer.Option(help="Column naming a place instead of coordinates.")] = None,
     zone_id: Annotated[Optional[str], typer.Option("--zone-id", help="Column of zone ids in a per-zone table.")] = None,
     date: Annotated[Optional[str], typer.Option(help="Date column.")] = None,
@@ -221,17 +224,23 @@ def grid_cmd(
     zones: Annotated[Path, typer.Argument(help="Polygon layer whose union is the study area.")],
     zones_id: Annotated[str, typer.Option("--id", help="Id column of the layer.")],
     cell_size_m: Annotated[float, typer.Option("--cell-size-m", help="Cell size in metres (hexagons: distance between centres).")],
-    output: Annotated[Path, typer.Option("--out", help="Output layer (.geojson, .gpkg or .parquet).")],
+    output: Annotated[Path, typer.Option("--out", help="Output layer (.geojson, .gpkg, .parquet or .shp).")],
     shape: Annotated[str, typer.Option(help="square or hex.")] = "square",
     metric_crs: MetricCrsOpt = None,
+    crs: CrsOpt = None,
 ) -> None:
     """Make a square or hexagonal grid clipped to a study area, each cell tied to its zone."""
     from geoprio.io import files as io
     from geoprio.zones.layers import load_zones, make_grid
 
+    export = export_options(crs, "standard", "es")
     z = load_zones(zones, id=zones_id) if metric_crs is None else load_zones(zones, id=zones_id, metric_crs=metric_crs)
     g = make_grid(z, cell_size_m=cell_size_m, shape=shape)  # type: ignore[arg-type]  # make_grid names the choices
-    io.write_layer(g.frame, output)
+    frame = g.frame.to_crs(export.crs) if g.frame.crs is not None else g.frame
+    if output.suffix.lower() == ".shp":
+        io.write_shapefile(frame, output, lang=export.lang)
+    else:
+        io.write_layer(frame, output)
     out.print(f"{g.summary()} → {output}")
 
 

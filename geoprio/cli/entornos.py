@@ -16,6 +16,8 @@ import typer
 from rich.table import Table
 
 from geoprio.cli.common import (
+    CrsOpt,
+    CsvOpt,
     FormatOpt,
     LangOpt,
     ManifestOpt,
@@ -25,6 +27,7 @@ from geoprio.cli.common import (
     TopOpt,
     command_line,
     err,
+    export_options,
     friendly,
     lang_option,
     out,
@@ -125,6 +128,8 @@ def entornos_cmd(
     manifest: ManifestOpt = None,
     out_dir: OutOpt = None,
     formats: FormatOpt = None,
+    crs: CrsOpt = None,
+    csv: CsvOpt = "standard",
     draws: Annotated[Optional[int], typer.Option("--draws", min=0, help="Monte Carlo draws for rank stability (0 turns it off).")] = None,
     radius_m: Annotated[
         Optional[float], typer.Option("--radius-m", help="Influence radius in metres for every type (overrides the config's).")
@@ -143,6 +148,7 @@ def entornos_cmd(
     """Rank public places (entornos) by the incidents near them, with their peak hours and a team deployment plan."""
     lang = lang_option(lang)
     policy = public_policy(public, min_count)
+    export = export_options(crs, csv, lang)
     if manifest is not None:
         if policy is not None:
             raise typer.BadParameter("--public writes a new public release: give CONFIG instead of --manifest")
@@ -169,9 +175,9 @@ def entornos_cmd(
     with err.status(label("cli", "working", lang)):
         run = run_entornos(cfg)
         if policy is not None:
-            written = write_public_entornos(run, policy, cfg.output.dir, command=command_line())
+            written = write_public_entornos(run, policy, cfg.output.dir, command=command_line(), export=export)
         else:
-            written = run.write(cfg.output.dir, command=command_line())
+            written = run.write(cfg.output.dir, command=command_line(), export=export)
     err.print(run.places.report.summary(lang))
     for src in run.sources.values():
         err.print(src.report.summary(lang))

@@ -19,6 +19,8 @@ import typer
 from rich.table import Table
 
 from geoprio.cli.common import (
+    CrsOpt,
+    CsvOpt,
     FormatOpt,
     LangOpt,
     ManifestOpt,
@@ -31,6 +33,7 @@ from geoprio.cli.common import (
     check_formats,
     command_line,
     err,
+    export_options,
     friendly,
     lang_option,
     out,
@@ -60,6 +63,7 @@ from geoprio.hotspots import (
     run_displacement_job,
     run_hotspot_job,
 )
+from geoprio.io.export import Export
 from geoprio.labels import label
 from geoprio.records.gazetteer import approximate_note
 from geoprio.records.report import ValidationReport
@@ -91,7 +95,7 @@ YOpt = Annotated[Optional[str], typer.Option("--y", help="Latitude / y column (d
 DateOpt = Annotated[Optional[str], typer.Option("--date", help="Date column.")]
 HourOpt = Annotated[Optional[str], typer.Option("--hour", help="Hour column (else the time of the date).")]
 CategoryOpt = Annotated[Optional[str], typer.Option("--category", help="Category column (crime type, modalidad).")]
-CrsOpt = Annotated[Optional[str], typer.Option("--crs", help="CRS of projected coordinates in the file, e.g. EPSG:3116.")]
+InputCrsOpt = Annotated[Optional[str], typer.Option("--input-crs", help="CRS of projected coordinates in the file, e.g. EPSG:3116.")]
 OffsetsOpt = Annotated[
     Optional[str],
     typer.Option(
@@ -295,7 +299,7 @@ def hotspots_cmd(
     date: DateOpt = None,
     hour: HourOpt = None,
     category: CategoryOpt = None,
-    crs: CrsOpt = None,
+    input_crs: InputCrsOpt = None,
     offsets: OffsetsOpt = None,
     bbox: BboxOpt = None,
     date_from: Annotated[Optional[str], typer.Option("--date-from", help="Use records from this date (inclusive).")] = None,
@@ -339,6 +343,8 @@ def hotspots_cmd(
     complexity: Annotated[Optional[Path], typer.Option("--complexity", help=_COMPLEXITY_HELP)] = None,
     out_dir: OutOpt = None,
     formats: FormatOpt = None,
+    crs: CrsOpt = None,
+    csv: CsvOpt = "standard",
     manifest: ManifestOpt = None,
     top: TopOpt = 10,
     public: PublicOpt = False,
@@ -390,7 +396,7 @@ def hotspots_cmd(
         **({"time_bin": None if time_bin == "none" else time_bin} if time_bin is not None else {}),
     )
     job = HotspotJob(
-        points=_points_source(points, x=x, y=y, date=date, hour=hour, category=category, crs=crs, offsets=offsets, bbox=bbox),
+        points=_points_source(points, x=x, y=y, date=date, hour=hour, category=category, crs=input_crs, offsets=offsets, bbox=bbox),
         zones=_zones_source(zones, zones_id, zones_name, zones_where),
         context=_context_sources(context, offsets, bbox),
         complexity=complexity.resolve() if complexity is not None else None,
@@ -401,15 +407,17 @@ def hotspots_cmd(
         run = run_hotspot_job(job)
     _print_reports(run.reports, lang)
     print_hotspots(run, top=top, lang=lang)
-    _write(public_run(run, policy), out_dir, fmts, lang)
+    _write(public_run(run, policy), out_dir, fmts, lang, export_options(crs, csv, lang))
 
 
-def _write(run: HotspotRun | BacktestRun | DisplacementRun, out_dir: Path | None, fmts: Sequence[str] | None, lang: str) -> None:
+def _write(
+    run: HotspotRun | BacktestRun | DisplacementRun, out_dir: Path | None, fmts: Sequence[str] | None, lang: str, export: Export
+) -> None:
     """Write the run's files and manifest when ``--out`` was given; nothing is written otherwise."""
     if out_dir is None:
         print_not_written(lang)
         return
-    print_written(run.write(out_dir, fmts, command=command_line()), lang)
+    print_written(run.write(out_dir, fmts, command=command_line(), export=export), lang)
 
 
 # --------------------------------------------------------------------------- backtest
@@ -474,7 +482,7 @@ def backtest_cmd(
     date: DateOpt = None,
     hour: HourOpt = None,
     category: CategoryOpt = None,
-    crs: CrsOpt = None,
+    input_crs: InputCrsOpt = None,
     offsets: OffsetsOpt = None,
     bbox: BboxOpt = None,
     metric_crs: MetricCrsOpt = None,
@@ -493,6 +501,8 @@ def backtest_cmd(
     engine: EngineOpt = None,
     out_dir: OutOpt = None,
     formats: FormatOpt = None,
+    crs: CrsOpt = None,
+    csv: CsvOpt = "standard",
     manifest: ManifestOpt = None,
     lang: LangOpt = "es",
 ) -> None:
@@ -534,7 +544,7 @@ def backtest_cmd(
     except ValueError:
         raise InputError(f"--shares: expected numbers such as 0.01,0.05, got {shares!r}") from None
     job = BacktestJob(
-        points=_points_source(points, x=x, y=y, date=date, hour=hour, category=category, crs=crs, offsets=offsets, bbox=bbox),
+        points=_points_source(points, x=x, y=y, date=date, hour=hour, category=category, crs=input_crs, offsets=offsets, bbox=bbox),
         zones=_zones_source(zones, zones_id, zones_name, zones_where),
         split=split,
         options=opts,
@@ -544,7 +554,7 @@ def backtest_cmd(
         run = run_backtest_job(job)
     _print_reports(run.reports, lang)
     print_backtest(run, lang=lang)
-    _write(run, out_dir, fmts, lang)
+    _write(run, out_dir, fmts, lang, export_options(crs, csv, lang))
 
 
 # --------------------------------------------------------------------------- displacement
@@ -595,12 +605,14 @@ def displacement_cmd(
     y: YOpt = None,
     date: DateOpt = None,
     category: CategoryOpt = None,
-    crs: CrsOpt = None,
+    input_crs: InputCrsOpt = None,
     offsets: OffsetsOpt = None,
     bbox: BboxOpt = None,
     metric_crs: MetricCrsOpt = None,
     out_dir: OutOpt = None,
     formats: FormatOpt = None,
+    crs: CrsOpt = None,
+    csv: CsvOpt = "standard",
     manifest: ManifestOpt = None,
     lang: LangOpt = "es",
 ) -> None:
@@ -617,7 +629,7 @@ def displacement_cmd(
     if targets is None or start is None:
         raise typer.BadParameter("--targets and --start are required")
     job = DisplacementJob(
-        points=_points_source(points, x=x, y=y, date=date, category=category, crs=crs, offsets=offsets, bbox=bbox),
+        points=_points_source(points, x=x, y=y, date=date, category=category, crs=input_crs, offsets=offsets, bbox=bbox),
         zones=_zones_source(zones, zones_id, zones_name, zones_where),
         targets=targets.resolve(),
         start=start,
@@ -632,7 +644,7 @@ def displacement_cmd(
     run = run_displacement_job(job)
     _print_reports(run.reports, lang)
     print_displacement(run, lang=lang)
-    _write(run, out_dir, fmts, lang)
+    _write(run, out_dir, fmts, lang, export_options(crs, csv, lang))
 
 
 def register(app: typer.Typer) -> None:

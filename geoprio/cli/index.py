@@ -16,6 +16,8 @@ import typer
 from rich.table import Table
 
 from geoprio.cli.common import (
+    CrsOpt,
+    CsvOpt,
     FormatOpt,
     LangOpt,
     ManifestOpt,
@@ -26,6 +28,7 @@ from geoprio.cli.common import (
     check_formats,
     command_line,
     err,
+    export_options,
     friendly,
     lang_option,
     out,
@@ -120,6 +123,8 @@ def index_cmd(
     manifest: ManifestOpt = None,
     out_dir: OutOpt = None,
     formats: FormatOpt = None,
+    crs: CrsOpt = None,
+    csv: CsvOpt = "standard",
     draws: Annotated[Optional[int], typer.Option("--draws", min=0, help="Monte Carlo draws for rank stability (0 turns it off).")] = None,
     top: TopOpt = 15,
     lang: LangOpt = DEFAULT_LANG,
@@ -140,6 +145,7 @@ def index_cmd(
     lang = lang_option(lang)
     check_formats(formats)
     policy = public_policy(public, min_count)
+    export = export_options(crs, csv, lang)
     if manifest is not None:
         if config is not None:
             raise InputError("give either CONFIG or --manifest, not both")
@@ -160,7 +166,7 @@ def index_cmd(
     with err.status(label("cli", "working", lang)):
         run = run_index(cfg, command=command_line())
         release = public_run(run, policy)
-        written = release.write()
+        written = release.write(export=export)
     print_reports(run, lang)
     print_index(release, top=top, lang=lang)
     print_written(written, lang)

@@ -16,6 +16,8 @@ import typer
 from rich.table import Table
 
 from geoprio.cli.common import (
+    CrsOpt,
+    CsvOpt,
     FormatOpt,
     ManifestOpt,
     MinCountOpt,
@@ -24,6 +26,7 @@ from geoprio.cli.common import (
     check_formats,
     command_line,
     err,
+    export_options,
     friendly,
     lang_option,
     out,
@@ -140,6 +143,8 @@ def indicators(
     lang: Annotated[Optional[str], typer.Option("--lang", help="Language of what users read: es or en (default: the file's).")] = None,  # noqa: UP045
     year: Annotated[Optional[int], typer.Option("--year", help="Year to report (default: the latest programmed year with data).")] = None,  # noqa: UP045
     formats: FormatOpt = None,
+    crs: CrsOpt = None,
+    csv: CsvOpt = "standard",
     manifest: ManifestOpt = None,
     public: PublicOpt = False,
     min_count: MinCountOpt = None,
@@ -167,10 +172,14 @@ def indicators(
         raise typer.BadParameter("give a TARGETS.toml file or --manifest")
     cfg = load_targets(targets)
     lang = lang_option(lang) if lang is not None else cfg.options.lang
+    export = export_options(crs, csv, lang)
     with err.status("…"):
         res = track(cfg, year=year, lang=lang)
         folder = out_dir.resolve() if out_dir is not None else None
-        written = write_public_tracking(res, policy, folder, fmts, command=command_line(), targets_file=targets)
+        if policy is None:
+            written = res.write(folder, fmts, command=command_line(), targets_file=targets, export=export)
+        else:
+            written = write_public_tracking(res, policy, folder, fmts, command=command_line(), targets_file=targets, export=export)
     for report in res.data.reports:
         if report.n_read:
             err.print(report.summary(lang), markup=False)

@@ -22,6 +22,8 @@ import typer
 from rich.table import Table
 
 from geoprio.cli.common import (
+    CrsOpt,
+    CsvOpt,
     FormatOpt,
     LangOpt,
     ManifestOpt,
@@ -33,6 +35,7 @@ from geoprio.cli.common import (
     check_formats,
     command_line,
     err,
+    export_options,
     friendly,
     lang_option,
     out,
@@ -43,8 +46,9 @@ from geoprio.cli.common import (
 )
 from geoprio.disclosure import DisclosurePolicy
 from geoprio.errors import InputError
+from geoprio.io.export import Export
 from geoprio.labels import label, labels
-from geoprio.placement.options import CameraPlanOptions, GaritaPlanOptions, check_plan_formats, parse_bbox
+from geoprio.placement.options import PLAN_FORMATS, CameraPlanOptions, GaritaPlanOptions, parse_bbox
 from geoprio.placement.result import Method
 from geoprio.placement.sites import NoCategoryWarning
 from geoprio.records import approximate_summary
@@ -252,7 +256,15 @@ def _print_load(run: Any, lang: str) -> None:
         err.print(line, markup=False)
 
 
-def _finish(run: Any, out_dir: Path | None, formats: list[str] | None, top: int, lang: str, policy: DisclosurePolicy | None = None) -> None:
+def _finish(
+    run: Any,
+    out_dir: Path | None,
+    formats: list[str] | None,
+    top: int,
+    lang: str,
+    policy: DisclosurePolicy | None = None,
+    export: Export | None = None,
+) -> None:
     _print_load(run, lang)
     _print_notes(run, lang)
     _print_run(run, top=top, lang=lang)
@@ -262,9 +274,9 @@ def _finish(run: Any, out_dir: Path | None, formats: list[str] | None, top: int,
     if policy is not None:
         from geoprio.placement.public import write_public_plan
 
-        print_written(write_public_plan(run, policy, out_dir, formats, command=command_line()), lang)
+        print_written(write_public_plan(run, policy, out_dir, formats, command=command_line(), export=export), lang)
         return
-    print_written(run.write(out_dir, formats, command=command_line()), lang)
+    print_written(run.write(out_dir, formats, command=command_line(), export=export), lang)
 
 
 def _policy(public: bool, min_count: int | None, manifest: Path | None) -> DisclosurePolicy | None:
@@ -321,7 +333,7 @@ def cameras_cmd(
     x: Annotated[Optional[str], typer.Option("--x", help="Longitude / x column of the incidents.")] = None,
     y: Annotated[Optional[str], typer.Option("--y", help="Latitude / y column of the incidents.")] = None,
     category: Annotated[Optional[str], typer.Option("--category", help="Category column of the incidents.")] = None,
-    crs: Annotated[Optional[str], typer.Option("--crs", help="CRS of projected incident coordinates.")] = None,
+    input_crs: Annotated[Optional[str], typer.Option("--input-crs", help="CRS of projected incident coordinates, e.g. EPSG:3116.")] = None,
     weight_column: WeightColumnOpt = None,
     metric_crs: MetricCrsOpt = None,
     bbox: BBoxOpt = None,
@@ -333,6 +345,8 @@ def cameras_cmd(
     curve_max: CurveOpt = None,
     out_dir: OutOpt = None,
     formats: FormatOpt = None,
+    crs: CrsOpt = None,
+    csv: CsvOpt = "standard",
     top: TopOpt = 15,
     manifest: ManifestOpt = None,
     public: PublicOpt = False,
@@ -343,7 +357,8 @@ def cameras_cmd(
     from geoprio.placement.plan import plan_cameras
 
     lang = lang_option(lang)
-    fm = check_plan_formats(check_formats(formats))
+    fm = list(check_formats(formats) or PLAN_FORMATS)
+    export = export_options(crs, csv, lang)
     _no_manifest_and_input(manifest, incidents is not None, "INCIDENTS")
     policy = _policy(public, min_count, manifest)
     if manifest is not None:
@@ -367,7 +382,7 @@ def cameras_cmd(
         min_spacing_m=min_spacing_m,
         backup_weight=backup,
         metric_crs=metric_crs,
-        incident_options=_settings(x=x, y=y, category=category, crs=crs),
+        incident_options=_settings(x=x, y=y, category=category, crs=input_crs),
         weight_column=weight_column,
         candidate_options=_settings(crs=candidates_crs),
         existing_options=_settings(crs=existing_crs),
@@ -389,7 +404,7 @@ def cameras_cmd(
         bbox=_bbox(bbox, anywhere, lang),
         **settings,
     )
-    _finish(run, out_dir, fm, top, lang, policy)
+    _finish(run, out_dir, fm, top, lang, policy, export)
 
 
 @plan_app.command("garitas")
@@ -424,6 +439,8 @@ def garitas_cmd(
     curve_max: CurveOpt = None,
     out_dir: OutOpt = None,
     formats: FormatOpt = None,
+    crs: CrsOpt = None,
+    csv: CsvOpt = "standard",
     top: TopOpt = 15,
     manifest: ManifestOpt = None,
     public: PublicOpt = False,
@@ -434,7 +451,8 @@ def garitas_cmd(
     from geoprio.placement.plan import plan_garitas
 
     lang = lang_option(lang)
-    fm = check_plan_formats(check_formats(formats))
+    fm = list(check_formats(formats) or PLAN_FORMATS)
+    export = export_options(crs, csv, lang)
     _no_manifest_and_input(manifest, coast is not None or beaches is not None, "--coast / --beaches")
     policy = _policy(public, min_count, manifest)
     if manifest is not None:
@@ -476,7 +494,7 @@ def garitas_cmd(
         bbox=_bbox(bbox, anywhere, lang),
         **settings,
     )
-    _finish(run, out_dir, fm, top, lang, policy)
+    _finish(run, out_dir, fm, top, lang, policy, export)
 
 
 def register(app: typer.Typer) -> None:

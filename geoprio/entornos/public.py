@@ -47,6 +47,7 @@ from geoprio.disclosure import DisclosurePolicy, disclosure_record
 from geoprio.disclosure.complementary import Protection, Relation, protect
 from geoprio.entornos.run import MANIFEST_KIND, OUTPUT_NAME, EntornosRun, plan_summary
 from geoprio.io import files as io
+from geoprio.io.export import Export
 from geoprio.io.results import Written, write_result
 
 __all__ = [
@@ -366,12 +367,15 @@ def write_public_entornos(
     formats: Sequence[str] | None = None,
     *,
     command: str | None = None,
+    export: Export | None = None,
 ) -> Written:
     """Write the public release of ``run`` (``geoprio entornos --public``): the place table
     (``<name>.<format>``, with the coarse profile columns), the coarse profiles
     (``<name>_perfiles.csv``) and the deployment plan, under the same names as the full
     release, and a ``manifest.json`` whose ``disclosure`` records the policy. The input
     validation report and the notes (counts of dropped records) are not part of it.
+    ``export`` sets the output CRS and CSV dialect, as for :meth:`EntornosRun.write
+    <geoprio.entornos.run.EntornosRun.write>`.
     """
     cfg = run.config
     out = Path(out_dir) if out_dir is not None else cfg.output.dir
@@ -387,12 +391,16 @@ def write_public_entornos(
         by_place=run.plan.by_place() if run.plan is not None else None,
     )
     table = gpd.GeoDataFrame(pub.table, geometry="geometry", crs=run.table.crs)
-    paths = io.write_formats(table, out, name, fmts)
+    export = export or Export(lang=cfg.index.lang)
     assert pub.profiles is not None
-    paths.append(io.write_table(pub.profiles.round(6), out / f"{name}_perfiles.csv"))
-    if plan and pub.by_team is not None and pub.by_place is not None and pub.summary is not None:
-        paths.append(io.write_table(pub.by_team, out / f"{name}_despliegue_equipos.csv"))
-        paths.append(io.write_table(pub.by_place, out / f"{name}_despliegue_lugares.csv"))
+    deployed = plan and pub.by_team is not None and pub.by_place is not None and pub.summary is not None
+    tables = {
+        f"{name}_perfiles": pub.profiles.round(6),
+        f"{name}_despliegue_equipos": pub.by_team if deployed else None,
+        f"{name}_despliegue_lugares": pub.by_place if deployed else None,
+    }
+    paths = io.write_outputs(out, fmts, layers={name: table}, tables=tables, workbook=name, export=export)
+    if deployed and pub.summary is not None:
         paths.append(io.write_json(pub.summary, out / f"{name}_despliegue.json"))
     return write_result(
         kind=MANIFEST_KIND,
@@ -402,6 +410,7 @@ def write_public_entornos(
         inputs=cfg.input_paths(),
         formats=fmts,
         command=command,
+        export=export,
         parameters={"index": run.index.get_params()},
         disclosure=disclosure_record(policy),
     )

@@ -58,7 +58,9 @@ from geoprio.index.measures import IndicatorTable, SmallZoneRule, filter_records
 from geoprio.index.run import fit_index, load_source, pillar_notes, result_table
 from geoprio.io import files as io
 from geoprio.io import manifest
+from geoprio.io.export import Export
 from geoprio.io.results import Replay, Written, replay, write_result
+from geoprio.labels import label
 from geoprio.options import Options, validated
 from geoprio.records.harm import HarmTable, load_harm_table
 from geoprio.records.load import APPROXIMATE_COLUMN, Records
@@ -307,7 +309,14 @@ class EntornosRun:
     #: The manifest kind of the run protocol.
     kind: str = field(default=MANIFEST_KIND, init=False)
 
-    def write(self, out_dir: str | Path | None = None, formats: Sequence[str] | None = None, *, command: str | None = None) -> Written:
+    def write(
+        self,
+        out_dir: str | Path | None = None,
+        formats: Sequence[str] | None = None,
+        *,
+        command: str | None = None,
+        export: Export | None = None,
+    ) -> Written:
         """Write the ranked places, profiles, the plan and ``manifest.json`` into ``out_dir``.
 
         ``out_dir`` defaults to the configuration's ``output.dir`` and ``formats`` to its
@@ -316,16 +325,26 @@ class EntornosRun:
         ``<name>_perfiles.csv`` (place × weekday × hour), ``<name>_despliegue_equipos.csv``,
         ``<name>_despliegue_lugares.csv`` and ``<name>_despliegue.json`` (when a plan was asked
         for), ``<name>_validacion.json`` and ``<name>_notas.json``; then the manifest.
+        ``export`` sets the output CRS and CSV dialect; with ``xlsx``, one workbook
+        ``<name>.xlsx`` holds the places, the profiles and the deployment tables.
         """
         cfg = self.config
         out = Path(out_dir) if out_dir is not None else cfg.output.dir
         fmts = list(formats) if formats is not None else list(cfg.output.formats)
         name = cfg.output.name or OUTPUT_NAME
-        paths = io.write_formats(self.table, out, name, fmts)
-        paths.append(io.write_table(self.profiles.long(lang=cfg.index.lang).round(6), out / f"{name}_perfiles.csv"))
+        export = export or Export(lang=cfg.index.lang)
+        deployed = self.plan is not None and cfg.deploy is not None
+        tables = {
+            f"{name}_perfiles": self.profiles.long(lang=cfg.index.lang).round(6),
+            f"{name}_despliegue_equipos": self.plan.by_team() if self.plan is not None and deployed else None,
+            f"{name}_despliegue_lugares": self.plan.by_place() if self.plan is not None and deployed else None,
+        }
+        text = label("columns", "indicator_value", export.lang)
+        descriptions = {ind.name: text.format(base=ind.display, measure=ind.measure) for ind in cfg.indicators}
+        paths = io.write_outputs(
+            out, fmts, layers={name: self.table}, tables=tables, workbook=name, export=export, descriptions=descriptions
+        )
         if self.plan is not None and cfg.deploy is not None:
-            paths.append(io.write_table(self.plan.by_team(), out / f"{name}_despliegue_equipos.csv"))
-            paths.append(io.write_table(self.plan.by_place(), out / f"{name}_despliegue_lugares.csv"))
             paths.append(io.write_json(plan_summary(self.plan, cfg.deploy), out / f"{name}_despliegue.json"))
         reports = [self.places.report] + [s.report for s in self.sources.values()]
         paths.append(io.write_json({r.source: r.to_dict() for r in reports}, out / f"{name}_validacion.json"))
@@ -340,6 +359,7 @@ class EntornosRun:
             inputs=cfg.input_paths(),
             formats=fmts,
             command=command,
+            export=export,
             parameters={"index": self.index.get_params(), "weights_used": self.notes["weights"]},
             result=self._solve_record(),
             **extra,

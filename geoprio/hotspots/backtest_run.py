@@ -31,6 +31,7 @@ from geoprio.hotspots.gistar import gi_star, make_weights
 from geoprio.hotspots.grid import Grid, make_cells, to_metric
 from geoprio.hotspots.options import HotspotOptions, as_timestamp
 from geoprio.io import files as io
+from geoprio.io.export import Export
 from geoprio.io.results import Written, write_result
 from geoprio.labels import label
 from geoprio.options import Options
@@ -81,16 +82,25 @@ class BacktestRun:
         command: str | None = None,
         inputs: Sequence[str | Path] | None = None,
         title: str | None = None,
+        export: Export | None = None,
     ) -> Written:
         """Write ``backtest_tabla.csv``, ``backtest_curva.csv``/``.svg``, the cells, the notes and ``manifest.json``."""
         out = Path(out_dir)
         fmts = list(formats) if formats else list(self.default_formats)
+        export = export or Export(lang=self.options.lang)
         paths = [
-            io.write_table(self.table.round(6), out / "backtest_tabla.csv"),
-            io.write_table(self.curve.round(6), out / "backtest_curva.csv"),
+            io.write_table(self.table.round(6), out / "backtest_tabla.csv", export=export),
+            io.write_table(self.curve.round(6), out / "backtest_curva.csv", export=export),
             io.write_text(curve_svg(self.curve, lang=self.options.lang, title=title or self.title), out / "backtest_curva.svg"),
         ]
-        paths += io.write_formats(self.cells, out, "backtest_celdas", fmts)
+        paths += io.write_outputs(
+            out,
+            fmts,
+            layers={"backtest_celdas": self.cells},
+            workbook="backtest",
+            sheets={"backtest_tabla": self.table.round(6), "backtest_curva": self.curve.round(6)},
+            export=export,
+        )
         paths.append(io.write_json(self.notes, out / "backtest_notas.json"))
         used = self.inputs if inputs is None else tuple(Path(p) for p in inputs)
         return write_result(
@@ -101,6 +111,7 @@ class BacktestRun:
             inputs=[p.resolve() for p in used],
             formats=fmts,
             command=command,
+            export=export,
             parameters=self.params,
             notes=self.notes,
         )

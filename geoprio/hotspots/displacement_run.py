@@ -24,6 +24,7 @@ from geoprio.hotspots.displacement import DEFAULT_BUFFER_M, DisplacementResult, 
 from geoprio.hotspots.grid import area_from_points, to_metric, to_output_crs
 from geoprio.hotspots.options import as_timestamp, check_positive
 from geoprio.io import files as io
+from geoprio.io.export import Export
 from geoprio.io.results import Written, write_result
 from geoprio.labels import label
 from geoprio.options import Options
@@ -65,6 +66,7 @@ class DisplacementRun:
         *,
         command: str | None = None,
         inputs: Sequence[str | Path] | None = None,
+        export: Export | None = None,
     ) -> Written:
         """Write ``desplazamiento.csv`` (counts and measures), the areas layer and ``manifest.json``."""
         out = Path(out_dir)
@@ -74,8 +76,16 @@ class DisplacementRun:
         for k, v in res.measures.items():
             table[k] = v
         table["reading"] = res.reading
-        paths = [io.write_table(table, out / "desplazamiento.csv")]
-        paths += io.write_formats(self.areas, out, "desplazamiento_areas", fmts)
+        export = export or Export()
+        paths = [io.write_table(table, out / "desplazamiento.csv", export=export)]
+        paths += io.write_outputs(
+            out,
+            fmts,
+            layers={"desplazamiento_areas": self.areas},
+            workbook="desplazamiento",
+            sheets={"desplazamiento": table},
+            export=export,
+        )
         notes = {
             "measures": res.measures,
             "reading": res.reading,
@@ -91,6 +101,7 @@ class DisplacementRun:
             inputs=[p.resolve() for p in used],
             formats=fmts,
             command=command,
+            export=export,
             parameters=self.params,
             notes=notes,
         )

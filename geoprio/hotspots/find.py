@@ -42,6 +42,7 @@ from geoprio.hotspots.gistar import gi_star, make_weights
 from geoprio.hotspots.grid import Grid, make_cells, to_metric, to_output_crs
 from geoprio.hotspots.options import PERIOD_FREQ, HotspotOptions
 from geoprio.io import files as io
+from geoprio.io.export import Export
 from geoprio.io.results import Written, write_result
 from geoprio.labels import label
 from geoprio.options import Options
@@ -105,13 +106,18 @@ class HotspotRun:
         *,
         command: str | None = None,
         inputs: Sequence[str | Path] | None = None,
+        export: Export | None = None,
     ) -> Written:
-        """Write ``hotspots_celdas`` and ``hotspots_clusters`` in each format, the notes and ``manifest.json``."""
+        """Write ``hotspots_celdas`` and ``hotspots_clusters`` in each format, the notes and ``manifest.json``.
+
+        ``export`` sets the output CRS and CSV dialect (:class:`~geoprio.io.export.Export`);
+        with ``xlsx``, one workbook ``hotspots.xlsx`` holds the cells and the clusters.
+        """
         out = Path(out_dir)
         fmts = list(formats) if formats else list(self.default_formats)
-        paths = io.write_formats(self.cells, out, "hotspots_celdas", fmts)
-        if self.clusters is not None:
-            paths += io.write_formats(self.clusters, out, "hotspots_clusters", fmts)
+        export = export or Export(lang=self.options.lang)
+        layers = {"hotspots_celdas": self.cells, "hotspots_clusters": self.clusters}
+        paths = io.write_outputs(out, fmts, layers=layers, workbook="hotspots", export=export)
         paths.append(io.write_json(self.notes, out / "hotspots_notas.json"))
         used = self.inputs if inputs is None else tuple(Path(p) for p in inputs)
         extra: dict[str, Any] = {"disclosure": disclosure_record(self.policy)} if self.policy is not None else {}
@@ -123,6 +129,7 @@ class HotspotRun:
             inputs=[p.resolve() for p in used],
             formats=fmts,
             command=command,
+            export=export,
             parameters=self.params,
             notes=self.notes,
             **extra,

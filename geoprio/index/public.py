@@ -47,6 +47,7 @@ import pandas as pd
 from geoprio.disclosure import DisclosurePolicy, Relation, disclosure_record, protect
 from geoprio.index.run import IndexRun
 from geoprio.io import manifest as manifests
+from geoprio.io.export import Export
 from geoprio.io.results import Written
 from geoprio.records.report import ValidationReport
 
@@ -428,9 +429,16 @@ class PublicIndexRun(IndexRun):
         """None: the validation report counts records per source, which a public release omits."""
         return []
 
-    def write(self, out_dir: str | Path | None = None, formats: Sequence[str] | None = None, *, command: str | None = None) -> Written:
+    def write(
+        self,
+        out_dir: str | Path | None = None,
+        formats: Sequence[str] | None = None,
+        *,
+        command: str | None = None,
+        export: Export | None = None,
+    ) -> Written:
         """Write the public table, notes and ``manifest.json`` (with ``disclosure``)."""
-        written = super().write(out_dir, formats, command=command)
+        written = super().write(out_dir, formats, command=command, export=export)
         doc = manifests.read(written.manifest)
         doc["disclosure"] = disclosure_record(self.policy)
         manifests.write(doc, written.manifest)

@@ -31,7 +31,9 @@ from geoprio.index.estimator import PriorityIndex
 from geoprio.index.measures import IndicatorTable, SmallZoneRule, harm_weights, indicator_table
 from geoprio.io import files as io
 from geoprio.io import manifest
+from geoprio.io.export import Export
 from geoprio.io.results import Replay, Written, replay, write_result
+from geoprio.labels import label
 from geoprio.records.gazetteer import geocode_records
 from geoprio.records.harm import HarmTable, load_harm_table
 from geoprio.records.load import Records, ZoneTable, load_keyed, load_points, load_zone_table
@@ -94,16 +96,54 @@ class IndexRun:
         """
         return small_denominators(self.table, self.config, top=top)
 
-    def write(self, out_dir: str | Path | None = None, formats: Sequence[str] | None = None, *, command: str | None = None) -> Written:
+    def components(self) -> pd.DataFrame:
+        """One row per indicator: name, label, source, measure, direction and the weight used."""
+        weights = self.notes.get("weights") or {}
+        return pd.DataFrame(
+            {
+                "indicator": [ind.name for ind in self.config.indicators],
+                "label": [ind.display for ind in self.config.indicators],
+                "source": [ind.source for ind in self.config.indicators],
+                "measure": [ind.measure for ind in self.config.indicators],
+                "direction": [ind.direction for ind in self.config.indicators],
+                "weight": [weights.get(ind.name) for ind in self.config.indicators],
+            }
+        )
+
+    def column_descriptions(self, lang: str) -> dict[str, str]:
+        """Descriptions of the indicator columns (their raw values) for the XLSX and shapefile sidecars."""
+        text = label("columns", "indicator_value", lang)
+        return {ind.name: text.format(base=ind.display, measure=ind.measure) for ind in self.config.indicators}
+
+    def write(
+        self,
+        out_dir: str | Path | None = None,
+        formats: Sequence[str] | None = None,
+        *,
+        command: str | None = None,
+        export: Export | None = None,
+    ) -> Written:
         """Write the ranked table in ``formats``, the validation report, the notes and the manifest.
 
         ``out_dir`` defaults to the config's ``output.dir`` and ``formats`` to its
-        ``output.formats``. The manifest stores the config (with the folder and formats
-        actually used, and absolute paths) so that :func:`replay_manifest` can rebuild the run.
+        ``output.formats``; ``export`` sets the output CRS, the CSV dialect and the language of
+        the column descriptions (default EPSG:4326, standard CSV, the index's language). With
+        ``xlsx``, the workbook holds the zones and a sheet of components (one row per
+        indicator). The manifest stores the config (with the folder and formats actually used,
+        and absolute paths) so that :func:`replay_manifest` can rebuild the run.
         """
         out = Path(out_dir) if out_dir is not None else self.config.output.dir
         fmts = list(self.config.output.formats if formats is None else formats)
-        paths = io.write_formats(self.table, out, self.name, fmts)
+        export = export if export is not None else Export(lang=self.config.index.lang)
+        paths = io.write_outputs(
+            out,
+            fmts,
+            layers={self.name: self.table},
+            workbook=self.name,
+            sheets={label("columns", "components_sheet", export.lang): self.components()},
+            export=export,
+            descriptions=self.column_descriptions(export.lang),
+        )
         paths.append(io.write_json({r.source: r.to_dict() for r in self.reports}, out / f"{self.name}_validacion.json"))
         paths.append(io.write_json(self.notes, out / f"{self.name}_notas.json"))
         cfg = self.config.resolved(Path.cwd())
@@ -116,6 +156,7 @@ class IndexRun:
             inputs=cfg.input_paths(),
             formats=fmts,
             command=command if command is not None else self.command,
+            export=export,
             parameters={
                 "index": self.index.get_params(),
                 "weights_used": self.notes["weights"],

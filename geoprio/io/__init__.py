@@ -3,7 +3,8 @@
 The only subpackage of geoprio that touches the disk directly.
 """
 
-from geoprio.io import files, manifest
+from geoprio.io import export, files, manifest
+from geoprio.io.export import Export
 from geoprio.io.files import (
     atomic_path,
     read_layer,
@@ -13,12 +14,17 @@ from geoprio.io.files import (
     write_formats,
     write_json,
     write_layer,
+    write_outputs,
+    write_shapefile,
     write_table,
     write_text,
+    write_workbook,
 )
 
 __all__ = [
+    "Export",
     "atomic_path",
+    "export",
     "files",
     "manifest",
     "read_layer",
@@ -28,6 +34,9 @@ __all__ = [
     "write_formats",
     "write_json",
     "write_layer",
+    "write_outputs",
+    "write_shapefile",
     "write_table",
     "write_text",
+    "write_workbook",
 ]

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import io as _io
 import json
 import os
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -25,12 +26,22 @@ import geopandas as gpd
 import pandas as pd
 
 from geoprio.errors import InputError, MissingDependencyError
-from geoprio.settings import OUTPUT_CRS
+from geoprio.io.export import (
+    SHAPEFILE_PARTS,
+    Export,
+    profiles_as_lists,
+    profiles_as_text,
+    shapefile_ready,
+    shapefile_sidecar,
+    workbook_tables,
+)
+from geoprio.settings import DEFAULT_LANG, OUTPUT_CRS
 
 __all__ = [
     "TABLE_SUFFIXES",
     "VECTOR_SUFFIXES",
     "atomic_path",
+    "check_output_formats",
     "read_csv",
     "read_layer",
     "read_output_table",
@@ -41,8 +52,11 @@ __all__ = [
     "write_formats",
     "write_json",
     "write_layer",
+    "write_outputs",
+    "write_shapefile",
     "write_table",
     "write_text",
+    "write_workbook",
 ]
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".xlsx", ".xls")
@@ -289,12 +303,24 @@ def read_toml(path: str | os.PathLike[str], *, what: str = "configuration file")
 
 
 def read_output_table(path: str | os.PathLike[str], *, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a CSV that geoprio itself wrote (comma separator, point decimals, UTF-8), with
-    typed columns; ``text_columns`` stay text (ids such as ``"007"``).
+    """Read a CSV that geoprio itself wrote, with typed columns; ``text_columns`` stay text
+    (ids such as ``"007"``).
+
+    Both CSV dialects are read: ``standard`` (UTF-8, ``,``, ``.``) and ``excel`` (UTF-8 with
+    BOM, ``;``, decimal comma), told apart by the header line.
     """
     p = _require_file(path)
     try:
-        return pd.read_csv(p, dtype=dict.fromkeys(text_columns, "string"), encoding="utf-8")
+        with open(p, encoding="utf-8-sig") as fh:
+            header = fh.readline()
+        excel = header.count(";") > header.count(",")
+        return pd.read_csv(
+            p,
+            dtype=dict.fromkeys(text_columns, "string"),
+            encoding="utf-8-sig",
+            sep=";" if excel else ",",
+            decimal="," if excel else ".",
+        )
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(f"{p}: cannot read as a geoprio output table: {exc}") from exc
 
@@ -304,14 +330,16 @@ def read_layer(path: str | os.PathLike[str], *, layer: str | int | None = None, 
 
     GDAL guesses GeoJSON field types from the values, and reads text such as
     ``"06:00–07:00, 18:00–22:00"`` as a time of day; ``dates_as_text=True`` keeps such
-    fields as the text written.
+    fields as the text written. Profiles written as lists of numbers (``*_profile`` in GeoJSON
+    and GeoParquet) are returned as text of numbers separated by spaces, as geoprio's frames
+    hold them.
     """
     p = _require_file(path)
     suffix = _suffix(p)
     try:
         if suffix in (".parquet", ".geoparquet"):
             try:
-                return gpd.read_parquet(p)
+                return profiles_as_text(gpd.read_parquet(p))
             except ImportError as exc:
                 raise MissingDependencyError(
                     f"{p}: reading GeoParquet needs pyarrow; install it with pip install 'geoprio[parquet]'"
@@ -321,7 +349,7 @@ def read_layer(path: str | os.PathLike[str], *, layer: str | int | None = None, 
             kwargs["DATE_AS_STRING"] = "YES"
         if layer is not None:
             kwargs["layer"] = layer
-        return gpd.read_file(p, **kwargs)
+        return profiles_as_text(gpd.read_file(p, **kwargs))
     except MissingDependencyError:
         raise
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, ...
@@ -386,60 +414,165 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> Path:
     return write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=str) + "\n", path)
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, sep: str = ",", decimal: str = ".") -> Path:
-    """Write a table as UTF-8 CSV (or Excel for ``.xlsx``) atomically.
+def write_table(
+    df: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    sep: str = ",",
+    decimal: str = ".",
+    encoding: str = "utf-8",
+    export: Export | None = None,
+) -> Path:
+    """Write a table as CSV (or Excel for ``.xlsx``) atomically.
 
     Geometry columns are dropped: use :func:`write_layer` for spatial outputs.
-    ``sep=";"`` with ``decimal=","`` writes the Colombian open-data convention.
+    ``sep=";"`` with ``decimal=","`` writes the Colombian open-data convention; ``export``
+    (its CSV dialect) overrides ``sep``, ``decimal`` and ``encoding``.
     """
     if isinstance(df, gpd.GeoDataFrame):
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
     if Path(path).suffix.lower() == ".xlsx":
         return _write_with(path, lambda tmp: df.to_excel(tmp, index=False))
-    return _write_with(path, lambda tmp: df.to_csv(tmp, index=False, sep=sep, decimal=decimal, encoding="utf-8", lineterminator="\n"))
+    if export is not None:
+        sep, decimal, encoding = (export.csv_settings[k] for k in ("sep", "decimal", "encoding"))
+    return _write_with(path, lambda tmp: df.to_csv(tmp, index=False, sep=sep, decimal=decimal, encoding=encoding, lineterminator="\n"))
 
 
-LayerFormat = Literal["geojson", "gpkg", "parquet"]
+LayerFormat = Literal["geojson", "gpkg", "parquet", "shp"]
 _FORMAT_BY_SUFFIX: dict[str, LayerFormat] = {
     ".geojson": "geojson",
     ".json": "geojson",
     ".gpkg": "gpkg",
     ".parquet": "parquet",
     ".geoparquet": "parquet",
+    ".shp": "shp",
 }
 
 
 #: Output formats of a ranked or gridded layer, and the suffix each is written with.
-FORMAT_SUFFIXES: dict[str, str] = {"csv": ".csv", "geojson": ".geojson", "gpkg": ".gpkg", "parquet": ".parquet"}
+FORMAT_SUFFIXES: dict[str, str] = {
+    "csv": ".csv",
+    "geojson": ".geojson",
+    "gpkg": ".gpkg",
+    "parquet": ".parquet",
+    "shp": ".shp",
+    "xlsx": ".xlsx",
+}
 
 
-def write_formats(gdf: gpd.GeoDataFrame, out_dir: str | os.PathLike[str], name: str, formats: Sequence[str]) -> list[Path]:
-    """Write ``gdf`` as ``<out_dir>/<name>.<suffix>`` in each of ``formats`` (EPSG:4326; the CSV
-    without geometry; the GeoPackage layer named ``name``).
-    """
+def check_output_formats(formats: Sequence[str]) -> list[str]:
+    """``formats`` as a list; an :class:`InputError` naming any format geoprio does not write."""
     bad = [f for f in formats if f not in FORMAT_SUFFIXES]
     if bad:
         raise InputError(f"unknown output format(s) {bad}; choose from {', '.join(FORMAT_SUFFIXES)}")
-    gdf = gdf.to_crs(OUTPUT_CRS)
+    return list(formats)
+
+
+def write_formats(
+    gdf: gpd.GeoDataFrame,
+    out_dir: str | os.PathLike[str],
+    name: str,
+    formats: Sequence[str],
+    *,
+    export: Export | None = None,
+    descriptions: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Write ``gdf`` as ``<out_dir>/<name>.<suffix>`` in each of ``formats``.
+
+    Layers in ``export.crs`` (default EPSG:4326; GeoJSON always EPSG:4326), the CSV without
+    geometry in ``export.csv``'s dialect, the GeoPackage layer named ``name``, the shapefile
+    with short field names and its ``.fields.csv``, the XLSX with a sheet ``name`` and the
+    column descriptions (``descriptions`` first, then :func:`~geoprio.io.export.describe_column`).
+    """
+    return write_outputs(out_dir, formats, layers={name: gdf}, workbook=name, export=export, descriptions=descriptions)
+
+
+def point_table(gdf: gpd.GeoDataFrame, crs: str) -> pd.DataFrame:
+    """``gdf`` without geometry, as the CSV and the XLSX hold it: a point layer keeps ``lon`` and
+    ``lat`` (EPSG:4326, 7 decimals) and, when ``crs`` is another CRS, adds ``x`` and ``y`` in it.
+    """
+    table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    geom = gdf.geometry
+    if not len(gdf) or gdf.crs is None or geom.isna().any() or geom.is_empty.any() or not (geom.geom_type == "Point").all():
+        return table
+    if "lon" not in table and "lat" not in table:
+        wgs = geom.to_crs(OUTPUT_CRS)
+        table["lon"] = wgs.x.round(7).to_numpy()
+        table["lat"] = wgs.y.round(7).to_numpy()
+    target = geom.to_crs(crs)
+    if target.crs is not None and not target.crs.equals(OUTPUT_CRS) and "x" not in table and "y" not in table:
+        decimals = 7 if target.crs.is_geographic else 2
+        table["x"] = target.x.round(decimals).to_numpy()
+        table["y"] = target.y.round(decimals).to_numpy()
+    return table
+
+
+def write_outputs(
+    out_dir: str | os.PathLike[str],
+    formats: Sequence[str],
+    *,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    tables: Mapping[str, pd.DataFrame | None] | None = None,
+    workbook: str,
+    sheets: Mapping[str, pd.DataFrame | None] | None = None,
+    export: Export | None = None,
+    descriptions: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """Write a run's layers and tables: the one rule every result's ``write`` follows.
+
+    Each layer goes to ``<name>.<suffix>`` in each layer format of ``formats`` (``csv``,
+    ``geojson``, ``gpkg``, ``parquet``, ``shp``); each table to ``<name>.csv`` (always, in
+    ``export.csv``'s dialect). With ``xlsx`` in ``formats``, one workbook ``<workbook>.xlsx``
+    holds every layer and table as a sheet, then ``sheets`` (tables only the workbook
+    holds, e.g. the index's components), then the sheet describing the columns. ``None``
+    layers and tables are skipped.
+    """
+    fmts = check_output_formats(formats)
+    ex = export or Export()
     out = Path(out_dir)
-    return [
-        write_table(gdf, out / f"{name}.csv")
-        if fmt == "csv"
-        else write_layer(gdf, out / f"{name}{FORMAT_SUFFIXES[fmt]}", layer=name if fmt == "gpkg" else None)
-        for fmt in formats
-    ]
+    paths: list[Path] = []
+    book: dict[str, pd.DataFrame] = {}
+    for name, gdf in layers.items():
+        if gdf is None:
+            continue
+        table = point_table(gdf, ex.crs)
+        if gdf.crs is not None and not gdf.crs.equals(ex.crs):
+            gdf = gdf.to_crs(ex.crs)
+        for fmt in fmts:
+            if fmt == "csv":
+                paths.append(write_table(table, out / f"{name}.csv", export=ex))
+            elif fmt == "shp":
+                paths += write_shapefile(gdf, out / f"{name}.shp", lang=ex.lang, descriptions=descriptions, export=ex)
+            elif fmt != "xlsx":
+                paths.append(write_layer(gdf, out / f"{name}{FORMAT_SUFFIXES[fmt]}", layer=name if fmt == "gpkg" else None))
+        book[name] = table
+    for name, df in (tables or {}).items():
+        if df is None:
+            continue
+        paths.append(write_table(df, out / f"{name}.csv", export=ex))
+        book[name] = df
+    if "xlsx" in fmts:
+        book.update({name: df for name, df in (sheets or {}).items() if df is not None})
+        paths.append(write_workbook(book, out / f"{workbook}.xlsx", lang=ex.lang, descriptions=descriptions))
+    return paths
 
 
 def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: str | None = None) -> Path:
     """Write a GeoDataFrame atomically; the format follows the file suffix.
 
     GeoJSON is always written in EPSG:4326 (RFC 7946); other formats keep the frame's CRS.
+    Profile columns (``*_profile``) are written as lists of numbers in GeoJSON and GeoParquet.
+    A ``.shp`` goes through :func:`write_shapefile` (use it directly for all its files).
     """
     fmt = _FORMAT_BY_SUFFIX.get(Path(path).suffix.lower())
     if fmt is None:
         raise InputError(f"{path}: unknown output format; use one of {sorted(_FORMAT_BY_SUFFIX)}")
+    if fmt == "shp":
+        return write_shapefile(gdf, path)[0]
     if fmt == "geojson" and gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
+    if fmt in ("geojson", "parquet"):
+        gdf = profiles_as_lists(gdf)
 
     def _write(tmp: Path) -> None:
         if fmt == "parquet":
@@ -453,5 +586,64 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, layer: s
         # name the layer after the destination, not the temporary file (GeoJSON stores it too)
         kwargs["layer"] = layer or Path(path).stem
         gdf.to_file(tmp, **kwargs)
+
+    return _write_with(path, _write)
+
+
+def write_shapefile(
+    gdf: gpd.GeoDataFrame,
+    path: str | os.PathLike[str],
+    *,
+    lang: str = DEFAULT_LANG,
+    descriptions: Mapping[str, str] | None = None,
+    export: Export | None = None,
+) -> list[Path]:
+    """Write a shapefile (``.shp``, ``.shx``, ``.dbf``, ``.prj``, ``.cpg`` UTF-8) and its
+    ``<stem>.fields.csv`` (short name, long name, description), in the frame's CRS.
+
+    Field names and values follow :func:`~geoprio.io.export.shapefile_ready`. The files are
+    written into a temporary folder beside ``path`` and each is moved into place (an atomic
+    rename). Returns every file written, the ``.shp`` first, the sidecar last.
+    """
+    dest = Path(path)
+    if dest.suffix.lower() != ".shp":
+        raise InputError(f"{dest}: a shapefile's path ends in .shp")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    ready, names = shapefile_ready(gdf)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix=f".{dest.stem}.", dir=dest.parent) as tmp:
+        tmp_shp = Path(tmp) / dest.name
+        try:
+            ready.to_file(tmp_shp, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8", layer=dest.stem)
+        except Exception as exc:  # pyogrio's errors: mixed geometry types, ...
+            raise InputError(f"{dest}: cannot write as a shapefile: {exc}") from None
+        for suffix in SHAPEFILE_PARTS:
+            part = tmp_shp.with_suffix(suffix)
+            if part.exists():
+                os.replace(part, dest.with_suffix(suffix))
+                written.append(dest.with_suffix(suffix))
+    sidecar = shapefile_sidecar(names, export.lang if export else lang, descriptions)
+    written.append(write_table(sidecar, dest.with_name(f"{dest.stem}.fields.csv"), export=export))
+    return written
+
+
+def write_workbook(
+    sheets: Mapping[str, pd.DataFrame],
+    path: str | os.PathLike[str],
+    *,
+    lang: str = DEFAULT_LANG,
+    descriptions: Mapping[str, str] | None = None,
+) -> Path:
+    """Write an XLSX workbook atomically: one sheet per table (no geometry, lists as text) and
+    a last sheet ``Columnas`` (``Columns`` in English) describing every column.
+    """
+    if importlib.util.find_spec("openpyxl") is None:
+        raise MissingDependencyError("writing XLSX needs openpyxl; install it with pip install 'geoprio[excel]'")
+    tables = workbook_tables(sheets, lang, descriptions)
+
+    def _write(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            for sheet, df in tables.items():
+                df.to_excel(writer, sheet_name=sheet, index=False)
 
     return _write_with(path, _write)

@@ -25,9 +25,10 @@ from typing import Any, Protocol, TypeVar
 
 from geoprio.errors import ManifestError
 from geoprio.io import manifest
+from geoprio.io.export import Export
 from geoprio.options import Options, validated
 
-__all__ = ["MANIFEST_NAME", "Replay", "Result", "Written", "replay", "write_result"]
+__all__ = ["MANIFEST_NAME", "Export", "Replay", "Result", "Written", "replay", "write_result"]
 
 #: The name of the manifest every job writes beside its outputs.
 MANIFEST_NAME = "manifest.json"
@@ -57,7 +58,9 @@ class Result(Protocol):
     def write(self, out_dir: str | Path, formats: Sequence[str] | None = None, *, command: str | None = None) -> Written:
         """Write the outputs and the manifest into ``out_dir``; return what was written.
 
-        ``command`` is the command line recorded in the manifest (None from Python).
+        ``command`` is the command line recorded in the manifest (None from Python). Jobs that
+        write layers or tables also take ``export=Export(crs=..., csv=..., lang=...)``
+        (:class:`~geoprio.io.export.Export`) and record it in the manifest.
         """
         ...
 
@@ -72,6 +75,7 @@ def write_result(
     formats: Sequence[str] | None = None,
     command: str | None = None,
     manifest_name: str = MANIFEST_NAME,
+    export: Export | None = None,
     **extra: Any,
 ) -> Written:
     """Write ``manifest.json`` into ``out_dir`` for a result whose ``files`` are already written.
@@ -81,8 +85,11 @@ def write_result(
     recorded so that a replay writes the same files; ``extra`` holds the job's own keys
     (``parameters``, ``summary``, ``notes``…). ``manifest_name`` is for jobs that share a
     folder with the index (whose ``manifest.json`` the API reads), e.g.
-    ``seguimiento_manifest.json``.
+    ``seguimiento_manifest.json``. ``export`` (the output CRS and CSV dialect) is recorded
+    under ``export`` so that a replay writes the same way.
     """
+    if export is not None:
+        extra = {"export": export.record(), **extra}
     doc = manifest.document(
         kind=kind,
         command=command,
@@ -141,6 +148,12 @@ def replay(
     result = run(options)
     if public and publish is not None and isinstance(disclosure, dict):
         result = publish(result, disclosure)
-    written = result.write(out_dir if out_dir is not None else p.parent, doc.get("formats"), command=command)
+    target = out_dir if out_dir is not None else p.parent
+    recorded = doc.get("export")
+    if isinstance(recorded, dict):  # manifests written before the export options have none: defaults
+        export = Export(**{k: v for k, v in recorded.items() if k in Export.model_fields})
+        written = result.write(target, doc.get("formats"), command=command, export=export)  # type: ignore[call-arg]
+    else:
+        written = result.write(target, doc.get("formats"), command=command)
     identical, different = manifest.compare_outputs(doc, written.files)
     return Replay(result, written, identical, different)

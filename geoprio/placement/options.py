@@ -22,7 +22,7 @@ from pydantic import field_validator
 from geoprio.errors import InputError
 from geoprio.options import Options
 from geoprio.placement.result import Method
-from geoprio.settings import COLOMBIA_BBOX, DEFAULT_FORMATS, DEFAULT_METRIC_CRS
+from geoprio.settings import COLOMBIA_BBOX, DEFAULT_FORMATS, DEFAULT_METRIC_CRS, EXPORT_FORMATS
 from geoprio.zones.bbox import parse_bbox as parse_bbox_words
 from geoprio.zones.bbox import resolve_bbox
 
@@ -49,11 +49,13 @@ BBox = tuple[float, float, float, float]
 
 
 def check_plan_formats(formats: Sequence[str] | None) -> list[str]:
-    """The layer formats to write (all of :data:`PLAN_FORMATS` when none are given); others are an :class:`InputError`."""
+    """The layer formats to write (:data:`PLAN_FORMATS` when none are given; any of
+    :data:`~geoprio.settings.EXPORT_FORMATS`); others are an :class:`InputError`.
+    """
     fmts = list(formats) if formats else list(PLAN_FORMATS)
-    bad = [f for f in fmts if f not in PLAN_FORMATS]
+    bad = [f for f in fmts if f not in EXPORT_FORMATS]
     if bad:
-        raise InputError(f"unknown output format(s) {bad}; choose from {list(PLAN_FORMATS)}")
+        raise InputError(f"unknown output format(s) {bad}; choose from {list(EXPORT_FORMATS)}")
     return fmts
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from geoprio.errors import ColumnError, InputError
 from geoprio.io import files as io
+from geoprio.io.export import Export
 from geoprio.io.results import Replay, Written, replay, write_result
 from geoprio.options import validated
 from geoprio.placement.maximize import maximize_coverage
@@ -37,7 +38,6 @@ from geoprio.placement.options import (
     CameraPlanOptions,
     GaritaPlanOptions,
     PlanSolverOptions,
-    check_plan_formats,
 )
 from geoprio.placement.problem import CoverageProblem, check_radius
 from geoprio.placement.result import PlacementResult
@@ -156,37 +156,40 @@ class PlanRun:
                 s.pop(k, None)
         return s
 
-    def write(self, out_dir: str | Path, formats: Sequence[str] | None = None, *, command: str | None = None) -> Written:
+    def write(
+        self, out_dir: str | Path, formats: Sequence[str] | None = None, *, command: str | None = None, export: Export | None = None
+    ) -> Written:
         """Write the plan's layers, curve, summary and ``manifest.json`` into ``out_dir``.
 
         Files are named after the kind (``camaras_*`` or ``garitas_*``): ``_sitios``
         (ranked new sites and the existing ones), ``_demanda`` (demand with its coverage),
         ``_tramos`` and ``_costa`` (garitas: covered stretches and the shore) in each of
-        ``formats`` (``csv``, ``geojson``, ``gpkg``; default all), plus ``_curva.csv`` and
-        ``_resumen.json`` (the summary without wall times and solver statistics, which the
-        manifest records as ``solver_stats``).
+        ``formats`` (``csv``, ``geojson``, ``gpkg``, ``parquet``, ``shp``, ``xlsx``; default
+        ``csv``, ``geojson``, ``gpkg``), plus ``_curva.csv`` and ``_resumen.json`` (the summary
+        without wall times and solver statistics, which the manifest records as
+        ``solver_stats``). ``export`` sets the output CRS and CSV dialect; with ``xlsx``, one
+        workbook ``<prefix>.xlsx`` holds the sites, the demand, the curve and the summary.
         """
-        fmts = check_plan_formats(formats)
+        fmts = list(formats) if formats else list(PLAN_FORMATS)
+        export = export or Export()
         out = Path(out_dir)
         prefix = "camaras" if self.kind == "cameras" else "garitas"
-        written: list[Path] = []
-        layers: list[tuple[str, gpd.GeoDataFrame | None]] = [("sitios", self.sites), ("demanda", self.demand)]
+        layers: dict[str, gpd.GeoDataFrame | None] = {f"{prefix}_sitios": self.sites, f"{prefix}_demanda": self.demand}
         if self.kind == "garitas":
-            layers += [("tramos", self.stretches), ("costa", self.shore)]
-        for name, layer in layers:
-            if layer is None:
-                continue
-            for fmt in fmts:
-                path = out / f"{prefix}_{name}.{fmt}"
-                if fmt == "csv":
-                    tab = pd.DataFrame(layer.drop(columns=layer.geometry.name))
-                    if (layer.geom_type == "Point").all() and "lon" not in tab:
-                        tab["lon"] = layer.geometry.x.round(7)
-                        tab["lat"] = layer.geometry.y.round(7)
-                    written.append(io.write_table(tab, path))
-                else:
-                    written.append(io.write_layer(layer, path))
-        written.append(io.write_table(self.curve, out / f"{prefix}_curva.csv"))
+            layers.update({f"{prefix}_tramos": self.stretches, f"{prefix}_costa": self.shore})
+        summary_sheet = pd.DataFrame(
+            [(k, v if isinstance(v, (int, float, str, bool)) or v is None else str(v)) for k, v in self.summary(volatile=False).items()],
+            columns=["key", "value"],
+        )
+        written = io.write_outputs(
+            out,
+            fmts,
+            layers=layers,
+            tables={f"{prefix}_curva": self.curve},
+            workbook=prefix,
+            sheets={f"{prefix}_resumen": summary_sheet},
+            export=export,
+        )
         written.append(io.write_json(self.summary(volatile=False), out / f"{prefix}_resumen.json"))
         summary = self.summary()
         return write_result(
@@ -197,6 +200,7 @@ class PlanRun:
             inputs=list(self.inputs),
             formats=fmts,
             command=command,
+            export=export,
             run=f"plan {self.kind}",
             parameters=self.parameters,
             result={k: v for k, v in summary.items() if k not in ("stats", "parameters", "notes")},
@@ -387,6 +391,8 @@ def _site_layer(result: PlacementResult, candidates: Sites, existing: Sites | No
         ex["cost"] = np.nan
         parts.append(ex)
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=OUTPUT_CRS)
+    # existing sites have no rank: a nullable integer, not the float a NaN would force
+    out["rank"] = out["rank"].astype("Int64")
     out["lon"] = out.geometry.x.round(7)
     out["lat"] = out.geometry.y.round(7)
     first = ["rank", "site_id", "estado", "source", "marginal_weight", "marginal_share", "cumulative_share", "unique_weight", "cost"]

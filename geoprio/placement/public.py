@@ -47,6 +47,7 @@ from scipy.spatial import cKDTree
 
 from geoprio.disclosure import DisclosurePolicy, disclosure_record
 from geoprio.io import files as io
+from geoprio.io.export import Export
 from geoprio.io.results import Written, write_result
 from geoprio.placement.options import check_plan_formats
 from geoprio.placement.plan import PlanRun
@@ -330,27 +331,34 @@ def public_plan_run(run: PlanRun, policy: DisclosurePolicy | None) -> PublicPlan
 
 
 def write_public_plan(
-    run: PlanRun, policy: DisclosurePolicy, out_dir: str | Path, formats: Sequence[str] | None = None, *, command: str | None = None
+    run: PlanRun,
+    policy: DisclosurePolicy,
+    out_dir: str | Path,
+    formats: Sequence[str] | None = None,
+    *,
+    command: str | None = None,
+    export: Export | None = None,
 ) -> Written:
     """Write the public release of ``run`` (``geoprio plan … --public``): the public sites
     (``<prefix>_sitios.<format>``), the summary (``<prefix>_resumen.json``) and, where
     published, the curve (``<prefix>_curva.csv``), with a ``manifest.json`` whose
     ``disclosure`` records the policy. The demand (incident points), the covered stretches and
-    the shore are not part of it.
+    the shore are not part of it. ``export`` sets the output CRS and CSV dialect, as for
+    :meth:`PlanRun.write <geoprio.placement.plan.PlanRun.write>`.
     """
     fmts = check_plan_formats(formats)
+    export = export or Export()
     out = Path(out_dir)
     prefix = "camaras" if run.kind == "cameras" else "garitas"
     pub = public_plan_run(run, policy)
-    written: list[Path] = []
-    for fmt in fmts:
-        path = out / f"{prefix}_sitios.{fmt}"
-        if fmt == "csv":
-            written.append(io.write_table(pd.DataFrame(pub.sites.drop(columns=pub.sites.geometry.name)), path))
-        else:
-            written.append(io.write_layer(pub.sites, path))
-    if pub.curve is not None:
-        written.append(io.write_table(pub.curve, out / f"{prefix}_curva.csv"))
+    written = io.write_outputs(
+        out,
+        fmts,
+        layers={f"{prefix}_sitios": pub.sites},
+        tables={f"{prefix}_curva": pub.curve},
+        workbook=prefix,
+        export=export,
+    )
     written.append(io.write_json(pub.summary, out / f"{prefix}_resumen.json"))
     return write_result(
         kind=run.manifest_kind,
@@ -360,6 +368,7 @@ def write_public_plan(
         inputs=list(run.inputs),
         formats=fmts,
         command=command,
+        export=export,
         run=f"plan {run.kind}",
         parameters=run.parameters,
         disclosure=disclosure_record(policy),

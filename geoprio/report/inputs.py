@@ -103,9 +103,8 @@ def _pick(paths: list[Path], stem: str | None, role: str, folder: Path, what: st
 
 
 def _read(path: Path) -> pd.DataFrame:
-    if path.suffix.lower() == ".csv":
-        head = pd.read_csv(path, nrows=0).columns
-        return io.read_output_table(path, text_columns=tuple(c for c in _TEXT_COLUMNS if c in head))
+    if path.suffix.lower() == ".csv":  # either CSV dialect (standard or Excel's)
+        return io.read_output_table(path, text_columns=tuple(_TEXT_COLUMNS))
     frame = io.read_layer(path, dates_as_text=True)
     for c in _TEXT_COLUMNS:
         if c in frame:

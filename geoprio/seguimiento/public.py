@@ -54,7 +54,9 @@ from geoprio.errors import InputError
 from geoprio.index.run import build_zones
 from geoprio.io import files as io
 from geoprio.io import manifest
+from geoprio.io.export import Export
 from geoprio.io.results import Written
+from geoprio.labels import check_lang
 from geoprio.seguimiento.arithmetic import weighted_progress
 from geoprio.seguimiento.config import UNPLACED, TargetsConfig
 from geoprio.seguimiento.report_html import render_report
@@ -67,7 +69,7 @@ from geoprio.seguimiento.result import (
     TrackingResult,
     zone_layer,
 )
-from geoprio.settings import OUTPUT_FORMATS
+from geoprio.settings import EXPORT_FORMATS
 
 __all__ = ["PublicTracking", "public_tracking", "tracking_parents", "write_public_tracking"]
 
@@ -670,26 +672,36 @@ def write_public_tracking(
     *,
     command: str | None = None,
     targets_file: str | Path | None = None,
+    export: Export | None = None,
 ) -> Written:
     """Write a tracking run's outputs as :meth:`TrackingResult.write
     <geoprio.seguimiento.result.TrackingResult.write>` does, in their public version under
     ``policy`` (:func:`public_tracking`); the manifest records the policy under
     ``disclosure`` (:func:`~geoprio.disclosure.disclosure_record`). ``policy=None`` is
-    :meth:`TrackingResult.write` itself (the full release).
+    :meth:`TrackingResult.write` itself (the full release). ``export`` sets the layer's CRS
+    and the CSV dialect.
     """
     if policy is None:
-        return res.write(out_dir, formats, command=command, targets_file=targets_file)
+        return res.write(out_dir, formats, command=command, targets_file=targets_file, export=export)
     out = Path(out_dir) if out_dir is not None else res.config.output.dir
     fmts = list(ZONE_FORMATS if formats is None else formats)
-    bad = [f for f in fmts if f not in OUTPUT_FORMATS]
+    bad = [f for f in fmts if f not in EXPORT_FORMATS]
     if bad:
-        raise InputError(f"unknown format(s) {bad} for {ZONES_STEM}; choose from {', '.join(OUTPUT_FORMATS)}")
+        raise InputError(f"unknown format(s) {bad} for {ZONES_STEM}; choose from {', '.join(EXPORT_FORMATS)}")
+    export = export or Export(lang=check_lang(res.lang))
     parents = {str(z): str(p) for z, p in res.data.parent_of.dropna().items()}
     pub = public_tracking(res.to_dict(), policy, table=res.table(), layer=zone_layer(res), parents=parents)
     files = [
-        io.write_table(pub.table, out / OUTPUT_NAMES["csv"]),
+        io.write_table(pub.table, out / OUTPUT_NAMES["csv"], export=export),
         io.write_json(pub.document, out / OUTPUT_NAMES["json"]),
-        *io.write_formats(pub.layer, out, ZONES_STEM, fmts),
+        *io.write_outputs(
+            out,
+            fmts,
+            layers={ZONES_STEM: pub.layer},
+            workbook=Path(OUTPUT_NAMES["csv"]).stem,
+            sheets={Path(OUTPUT_NAMES["csv"]).stem: pub.table},
+            export=export,
+        ),
         io.write_text(render_report(pub.document), out / OUTPUT_NAMES["html"]),
     ]
     options = res.config.model_copy(update={"output": res.config.output.model_copy(update={"dir": out.resolve()})})
@@ -701,6 +713,7 @@ def write_public_tracking(
         outputs=files,
         options=options.model_dump(mode="json"),
         formats=fmts,
+        export=export.record(),
         parameters={"year": res.year, "lang": res.lang, "years": res.years, "unplaced": res.config.options.unplaced},
         disclosure=disclosure_record(policy),
     )

@@ -27,14 +27,15 @@ from geoprio._version import __version__
 from geoprio.errors import InputError
 from geoprio.io import files as io
 from geoprio.io import manifest
+from geoprio.io.export import Export
 from geoprio.io.results import Written
-from geoprio.labels import label
+from geoprio.labels import check_lang, label
 from geoprio.seguimiento.arithmetic import YearProgress
 from geoprio.seguimiento.config import CITY, UNPLACED, TargetsConfig, TrackedIndicator
 from geoprio.seguimiento.data import TrackingData
 from geoprio.seguimiento.notes import Note
 from geoprio.seguimiento.report_html import render_report
-from geoprio.settings import OUTPUT_CRS, OUTPUT_FORMATS
+from geoprio.settings import EXPORT_FORMATS, OUTPUT_CRS
 
 __all__ = [
     "KIND",
@@ -148,23 +149,34 @@ class TrackingResult:
         *,
         command: str | None = None,
         targets_file: str | Path | None = None,
+        export: Export | None = None,
     ) -> Written:
         """Write ``seguimiento.csv``, ``.json``, ``_zonas.geojson``, ``.html`` and the manifest.
 
         ``out_dir`` defaults to the config's ``[output] dir``; ``formats`` are the formats of
         the per-zone layer (default GeoJSON only). ``targets_file``, the TOML the config was
-        read from, is recorded among the manifest's inputs.
+        read from, is recorded among the manifest's inputs. ``export`` sets the layer's CRS
+        and the CSV dialect of ``seguimiento.csv``; with ``xlsx`` the workbook
+        ``seguimiento.xlsx`` holds the table and the zones.
         """
         out = Path(out_dir) if out_dir is not None else self.config.output.dir
         fmts = list(ZONE_FORMATS if formats is None else formats)
-        bad = [f for f in fmts if f not in OUTPUT_FORMATS]
+        bad = [f for f in fmts if f not in EXPORT_FORMATS]
         if bad:
-            raise InputError(f"unknown format(s) {bad} for {ZONES_STEM}; choose from {', '.join(OUTPUT_FORMATS)}")
+            raise InputError(f"unknown format(s) {bad} for {ZONES_STEM}; choose from {', '.join(EXPORT_FORMATS)}")
+        export = export or Export(lang=check_lang(self.lang))
         doc = self.to_dict()
         files = [
-            io.write_table(self.table(), out / OUTPUT_NAMES["csv"]),
+            io.write_table(self.table(), out / OUTPUT_NAMES["csv"], export=export),
             io.write_json(doc, out / OUTPUT_NAMES["json"]),
-            *io.write_formats(zone_layer(self), out, ZONES_STEM, fmts),
+            *io.write_outputs(
+                out,
+                fmts,
+                layers={ZONES_STEM: zone_layer(self)},
+                workbook=Path(OUTPUT_NAMES["csv"]).stem,
+                sheets={Path(OUTPUT_NAMES["csv"]).stem: self.table()},
+                export=export,
+            ),
             io.write_text(render_report(doc), out / OUTPUT_NAMES["html"]),
         ]
         options = self.config.model_copy(update={"output": self.config.output.model_copy(update={"dir": out.resolve()})})
@@ -177,6 +189,7 @@ class TrackingResult:
             outputs=files,
             options=options.model_dump(mode="json"),
             formats=fmts,
+            export=export.record(),
             parameters={"year": self.year, "lang": self.lang, "years": self.years, "unplaced": self.config.options.unplaced},
         )
         return Written(tuple(files), manifest.write(m, out / MANIFEST_NAME))

@@ -155,7 +155,9 @@ def test_grid_and_harm_commands(tmp_path):
     ("args", "message"),
     [
         (["index", _TOML, "--lang", "fr"], "language 'fr' is not available; choose one of es, en"),
-        (["index", _TOML, "--format", "shp"], "unknown format(s) 'shp'; choose from csv, geojson, gpkg, parquet"),
+        (["index", _TOML, "--format", "kml"], "unknown format(s) 'kml'; choose from csv, geojson, gpkg, parquet, shp, xlsx"),
+        (["index", _TOML, "--crs", "EPSG:99999"], "--crs: 'EPSG:99999' is not a coordinate reference system pyproj knows"),
+        (["index", _TOML, "--csv", "tsv"], "--csv: unknown dialect 'tsv'; choose from standard, excel"),
         (["index"], "give a CONFIG file or --manifest"),
         (["index", _TOML, "--manifest", "m.json"], "give either CONFIG or --manifest, not both"),
         (["validate", _CRIMES, "--lang", "fr"], "language 'fr' is not available"),

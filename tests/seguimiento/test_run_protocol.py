@@ -70,8 +70,8 @@ def test_zone_layer_formats(city, tmp_path):
     res = track(load_targets(city))
     written = res.write(tmp_path / "out", ["geojson", "gpkg"])
     assert [p.name for p in written.files] == [*OUTPUTS[:3], "seguimiento_zonas.gpkg", OUTPUTS[3]]
-    with pytest.raises(InputError, match=r"unknown format\(s\) \['shp'\] for seguimiento_zonas"):
-        res.write(tmp_path / "bad", ["shp"])
+    with pytest.raises(InputError, match=r"unknown format\(s\) \['kml'\] for seguimiento_zonas"):
+        res.write(tmp_path / "bad", ["kml"])
 
 
 def test_replay_reproduces_the_outputs(city, tmp_path):
@@ -130,8 +130,8 @@ def test_cli_format_of_the_zone_layer(city, tmp_path):
     result = runner.invoke(app, ["indicators", str(city), "--out", str(tmp_path / "out"), "--format", "gpkg"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "seguimiento_zonas.gpkg").is_file() and not (tmp_path / "out" / "seguimiento_zonas.geojson").exists()
-    result = runner.invoke(app, ["indicators", str(city), "--format", "shp"])
-    assert result.exit_code == 1 and "--format: unknown format(s) 'shp'" in result.output
+    result = runner.invoke(app, ["indicators", str(city), "--format", "kml"])
+    assert result.exit_code == 1 and "--format: unknown format(s) 'kml'" in result.output
 
 
 @pytest.mark.parametrize("topic", ["seguimiento", "seguimiento_notes", "seguimiento_report", "seguimiento_cli"])

@@ -1,0 +1,1 @@
+"""Tests of geoprio.io: exports (CRS, shapefile, XLSX, Excel CSV)."""
