@@ -26,11 +26,12 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from .jobs import Job
 from .keys import ApiKey, KeyFailure
+from .scenarios import Scenario
 
 __all__ = ["MODELS", "make_engine", "migrate"]
 
 #: The tables the API keeps (importing them registers them on ``Base.metadata``).
-MODELS = (ApiKey, Job, KeyFailure)
+MODELS = (ApiKey, Job, KeyFailure, Scenario)
 
 #: The revision of the schema geoprio 0.1 created without Alembic.
 BASELINE = "0001"

@@ -27,7 +27,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
+from shapely.geometry import shape
 
 from geoprio.errors import GeoprioError
 
@@ -36,14 +39,17 @@ from .store import Store
 
 __all__ = [
     "ADDRESS_SPACE_ALLOWANCE_BYTES",
+    "EXCLUDE_SITE_FACTOR",
     "WORKER_ENV",
     "WORKER_MODULE",
+    "facility_layer",
     "incident_frame",
     "job_inputs",
     "layer_path",
     "main",
     "plan_inputs",
     "run_plan",
+    "workspace_layers",
 ]
 
 #: The module a job process runs (``python -m``).
@@ -56,6 +62,9 @@ ADDRESS_SPACE_ALLOWANCE_BYTES = 1_500_000_000
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
 #: Niceness added to a job process, so that the API's requests come first on a busy machine.
 WORKER_NICE = 10
+#: A workspace's excluded site forbids candidates within this many grid spacings of it (more
+#: than half the diagonal of a grid cell, so the grid candidate nearest to it always goes).
+EXCLUDE_SITE_FACTOR = 0.75
 
 
 def layer_path(settings: Settings, name: str) -> Path | None:
@@ -70,6 +79,55 @@ def incident_frame(store: Store, level: str) -> pd.DataFrame:
     records = store.records(level)
     crimes = records[(records["kind"] == "crime") & records["x"].notna()] if "x" in records else records.iloc[0:0]
     return crimes[["x", "y", "category", "weight"]].rename(columns={"weight": "cantidad"}).astype(str)
+
+
+def facility_layer(path: Path | None) -> gpd.GeoDataFrame | None:
+    """The existing facilities of a layer file as points (lon/lat), numbered by ``facility_id``
+    (their order in the file, empty geometries dropped): the ids the workspace retires by.
+    """
+    if path is None:
+        return None
+    from geoprio.io.files import read_layer
+    from geoprio.settings import OUTPUT_CRS
+
+    layer = read_layer(path).to_crs(OUTPUT_CRS)
+    layer = layer[layer.geometry.notna() & ~layer.geometry.is_empty].copy()
+    layer["geometry"] = layer.geometry.representative_point()
+    layer.insert(0, "facility_id", np.arange(len(layer)))
+    return layer.reset_index(drop=True)
+
+
+def workspace_layers(
+    existing: Path | None, workspace: dict[str, Any], grid_spacing_m: float
+) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
+    """The existing sites and exclusion areas of a workspace's "complete the plan" job.
+
+    Existing: the facilities of ``existing`` minus the ``retired`` ``facility_id``s, plus the
+    ``locked`` sites (``[lon, lat]``, ids ``fijado-<k>`` with ``k`` their index in the
+    proposal). Excluded: the ``exclude_areas`` (GeoJSON polygons, lon/lat) and a circle of
+    :data:`EXCLUDE_SITE_FACTOR` × ``grid_spacing_m`` around each of the ``exclude_sites``.
+    """
+    from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
+
+    parts = []
+    old = facility_layer(existing)
+    if old is not None and len(old):
+        old = old[~old["facility_id"].isin(set(workspace.get("retired") or []))]
+        ids = old["id"].astype(str) if "id" in old else "existente-" + old["facility_id"].astype(str)
+        parts.append(gpd.GeoDataFrame({"id": ids.to_numpy()}, geometry=old.geometry.to_numpy(), crs=OUTPUT_CRS))
+    locked = workspace.get("locked") or []
+    if locked:
+        xy = np.asarray([p for _, p in locked], dtype=float).reshape(-1, 2)
+        ids = [f"fijado-{k}" for k, _ in locked]
+        parts.append(gpd.GeoDataFrame({"id": ids}, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=OUTPUT_CRS))
+    kept = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=OUTPUT_CRS) if parts else None
+    shapes = [shape(g) for g in workspace.get("exclude_areas") or []]
+    sites = np.asarray(workspace.get("exclude_sites") or [], dtype=float).reshape(-1, 2)
+    if len(sites):
+        pts = gpd.GeoSeries(gpd.points_from_xy(sites[:, 0], sites[:, 1]), crs=OUTPUT_CRS).to_crs(DEFAULT_METRIC_CRS)
+        shapes += list(pts.buffer(max(1.0, EXCLUDE_SITE_FACTOR * grid_spacing_m)).to_crs(OUTPUT_CRS).values)
+    excluded = gpd.GeoDataFrame(geometry=gpd.GeoSeries(shapes, crs=OUTPUT_CRS)) if shapes else None
+    return (kept if kept is not None and len(kept) else None), excluded
 
 
 def plan_inputs(kind: str, params: dict[str, Any], store: Store, settings: Settings) -> dict[str, Any]:
@@ -123,12 +181,18 @@ def run_plan(kind: str, params: dict[str, Any], inputs: dict[str, Any]) -> dict[
         "time_limit_s": params["time_limit_s"],
         "min_spacing_m": params.get("min_spacing_m"),
     }
+    if params.get("budget") is not None:  # the workspace's "complete the plan" (unit costs: at most budget sites)
+        common["budget"] = params["budget"]
     if kind == "cameras":
+        existing, exclude = inputs["existing"], None
+        if params.get("workspace") is not None:
+            existing, exclude = workspace_layers(inputs["existing"], params["workspace"], params["grid_spacing_m"])
         run = plan_cameras(
             inputs["incidents"],
             radius_m=params["radius_m"],
             grid_spacing_m=params["grid_spacing_m"],
-            existing=inputs["existing"],
+            existing=existing,
+            exclude=exclude,
             index_zones=inputs["index_zones"],
             index_weight=params["index_weight"],
             **common,

@@ -55,16 +55,32 @@ USED = [
     ("folium.plugins.Search", "Leaflet.Search.js"),
     ("folium.plugins.Search", "Leaflet.Search.css"),
 ]
+# Assets of the planner's workspace page (geoprio/resources/workspace, served by the API), not of
+# the maps: recorded apart in assets.json (its "workspace" entry), so the maps' registry and
+# their copies beside each map are unchanged. Leaflet.draw draws the exclusion areas.
+WORKSPACE = [
+    ("folium.plugins.Draw", "leaflet_draw_js"),
+    ("folium.plugins.Draw", "leaflet_draw_css"),
+]
 
 _NPM = re.compile(r"^https://cdn\.jsdelivr\.net/npm/(?P<pkg>(?:@[^/]+/)?[^@/]+)@(?P<ver>[^/]+)/(?P<path>.+)$")
 _GH = re.compile(r"^https://cdn\.jsdelivr\.net/gh/[^/]+/(?P<pkg>[^@/]+)@(?P<ver>[^/]+)/(?P<path>.+)$")
+_CDNJS = re.compile(r"^https://cdnjs\.cloudflare\.com/ajax/libs/(?P<lib>[^/]+)/(?P<ver>[^/]+)/(?P<path>.+)$")
+#: cdnjs library name → npm package, where they differ (cdnjs serves the package's ``dist/``).
+_CDNJS_NPM = {"leaflet.draw": "leaflet-draw"}
 _JQUERY = re.compile(r"^https://code\.jquery\.com/jquery-(?P<ver>[\d.]+)(?P<min>\.min)?\.js$")
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]+)\1\s*\)")
+#: Packages whose npm tarball has no licence file, and where their licence text and copyright are.
+_NO_LICENSE_FILE = {
+    "leaflet-draw@1.0.2": "the copyright notice is kept in the header of dist/leaflet.draw.js "
+    "('(c) 2012-2017, Jacob Toye, Jon West, Smartrak, Leaflet'); the MIT text is "
+    "https://github.com/Leaflet/Leaflet.draw/blob/v1.0.2/MIT-LICENSE.md",
+}
 _LICENSE = re.compile(r"^(LICEN[CS]E|COPYING)(\.(md|txt))?$", re.I)
 
 
-def folium_urls() -> list[dict[str, str]]:
-    """The CDN addresses of the used assets, read from the installed folium."""
+def folium_urls(used: list[tuple[str, str]] | None = None) -> list[dict[str, str]]:
+    """The CDN addresses of the used assets (default :data:`USED`), read from the installed folium."""
     import folium
     import folium.plugins
 
@@ -73,9 +89,10 @@ def folium_urls() -> list[dict[str, str]]:
         "folium.plugins.Fullscreen": folium.plugins.Fullscreen,
         "folium.plugins.MeasureControl": folium.plugins.MeasureControl,
         "folium.plugins.Search": folium.plugins.Search,
+        "folium.plugins.Draw": folium.plugins.Draw,
     }
     out = []
-    for owner, name in USED:
+    for owner, name in USED if used is None else used:
         cls = objects[owner]
         entries = dict(cls.default_js) | dict(cls.default_css)
         if name not in entries:
@@ -92,6 +109,8 @@ def npm_source(url: str) -> tuple[str, str, str]:
         return m["pkg"], m["ver"], m["path"]
     if m := _JQUERY.match(url):
         return "jquery", m["ver"], f"dist/jquery{m['min'] or ''}.js"
+    if (m := _CDNJS.match(url)) and m["lib"] in _CDNJS_NPM:
+        return _CDNJS_NPM[m["lib"]], m["ver"], f"dist/{m['path']}"
     raise SystemExit(f"don't know which npm package serves {url}; add a rule to npm_source()")
 
 
@@ -121,12 +140,11 @@ def vendor(dest: Path = DEST) -> dict:
     """Fetch every used asset into ``dest`` and write ``assets.json`` and ``README.md``."""
     import folium
 
-    entries = folium_urls()
+    entries = [{**e, "group": "maps"} for e in folium_urls()] + [{**e, "group": "workspace"} for e in folium_urls(WORKSPACE)]
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    packages: dict[str, dict] = {}
-    assets = []
+    groups: dict[str, tuple[dict[str, dict], list[dict]]] = {"maps": ({}, []), "workspace": ({}, [])}
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         tars: dict[str, tuple[tarfile.TarFile, dict]] = {}
@@ -159,12 +177,21 @@ def vendor(dest: Path = DEST) -> dict:
                         raise SystemExit(f"{spec}/{src} references {ref}, which the package lacks")
                     extra, blob = copy(name)
                     files[extra] = _sha256(blob)
+            packages, assets = groups[e["group"]]
             if spec not in packages:
                 lic = sorted(n for n in members if "/" not in n and _LICENSE.match(n))
-                if not lic:
-                    raise SystemExit(f"{spec} has no licence file at its root")
-                lic_local, _ = copy(lic[0])
                 manifest = json.loads(tar.extractfile(members["package.json"]).read())  # type: ignore[union-attr]
+                if lic:
+                    lic_local, _ = copy(lic[0])
+                elif spec in _NO_LICENSE_FILE:  # the licence is declared, its text not shipped: say so beside the files
+                    lic_local = str(root / "LICENSE.geoprio.txt")
+                    (dest / lic_local).write_text(
+                        f"{spec} (npm) ships no licence file. Its package.json declares the licence "
+                        f"{manifest.get('license', '?')!r}; {_NO_LICENSE_FILE[spec]}\n",
+                        encoding="utf-8",
+                    )
+                else:
+                    raise SystemExit(f"{spec} has no licence file at its root")
                 packages[spec] = {
                     "package": pkg,
                     "version": ver,
@@ -188,8 +215,9 @@ def vendor(dest: Path = DEST) -> dict:
     doc = {
         "generated_by": "scripts/vendor_web_assets.py",
         "folium": folium.__version__,
-        "packages": packages,
-        "assets": assets,
+        "packages": groups["maps"][0],
+        "assets": groups["maps"][1],
+        "workspace": {"packages": groups["workspace"][0], "assets": groups["workspace"][1]},
     }
     (dest / "assets.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (dest / "README.md").write_text(_readme(doc, dest), encoding="utf-8")
@@ -210,14 +238,16 @@ def _readme(doc: dict, dest: Path) -> str:
         "| package (npm) | licence | licence file | files | replaces |",
         "|---|---|---|---|---|",
     ]
-    by_pkg: dict[str, list[dict]] = {}
-    for a in doc["assets"]:
-        by_pkg.setdefault(a["package"], []).append(a)
-    for spec, items in by_pkg.items():
-        p = doc["packages"][spec]
-        files = "<br>".join(f"`{f}`" for a in items for f in a["files"])
-        urls = "<br>".join(a["url"] for a in items)
-        lines.append(f"| `{spec}` | {p['license']} | `{p['license_file']}` | {files} | {urls} |")
+    lines += _rows(doc["packages"], doc["assets"])
+    lines += [
+        "",
+        "The planner's workspace page (`GET /workspace`, `geoprio/resources/workspace`) also loads,",
+        "from here (the `workspace` entry of `assets.json`; not copied beside maps):",
+        "",
+        "| package (npm) | licence | licence file | files | replaces |",
+        "|---|---|---|---|---|",
+        *_rows(doc["workspace"]["packages"], doc["workspace"]["assets"]),
+    ]
     lines += [
         "",
         f"Total: {total / 1024:.0f} KiB. Each file's SHA-256 and each tarball's npm integrity hash are in",
@@ -236,13 +266,26 @@ def _readme(doc: dict, dest: Path) -> str:
     return "\n".join(lines)
 
 
+def _rows(packages: dict, assets: list[dict]) -> list[str]:
+    by_pkg: dict[str, list[dict]] = {}
+    for a in assets:
+        by_pkg.setdefault(a["package"], []).append(a)
+    rows = []
+    for spec, items in by_pkg.items():
+        p = packages[spec]
+        files = "<br>".join(f"`{f}`" for a in items for f in a["files"])
+        urls = "<br>".join(a["url"] for a in items)
+        rows.append(f"| `{spec}` | {p['license']} | `{p['license_file']}` | {files} | {urls} |")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dest", type=Path, default=DEST, help=f"target folder (default {DEST.relative_to(ROOT)})")
     args = ap.parse_args(argv)
     doc = vendor(args.dest)
-    for a in doc["assets"]:
+    for a in doc["assets"] + doc["workspace"]["assets"]:
         print(f"{a['package']:<28} {a['file']}")
     return 0
 

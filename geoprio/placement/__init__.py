@@ -20,6 +20,12 @@ from geoprio.placement.decomposition import (
     lp_price,
     price_from_multipliers,
 )
+from geoprio.placement.evaluate import (
+    CoverageEvaluator,
+    Evaluation,
+    camera_demand,
+    evaluate_proposal,
+)
 from geoprio.placement.heuristics import (
     CoverModel,
     GreedyPath,
@@ -110,9 +116,11 @@ from geoprio.placement.workers import (
 __all__ = [
     "CameraPlanOptions",
     "CoverModel",
+    "CoverageEvaluator",
     "CoverageProblem",
     "DecompositionResult",
     "Demand",
+    "Evaluation",
     "GaritaPlanOptions",
     "GreedyPath",
     "LagrangeResult",
@@ -131,6 +139,7 @@ __all__ = [
     "SwapResult",
     "Worker",
     "candidate_grid",
+    "camera_demand",
     "candidates_along_lines",
     "candidates_from_points",
     "combine_sites",
@@ -141,6 +150,7 @@ __all__ = [
     "decompose",
     "demand_from_points",
     "drop_near",
+    "evaluate_proposal",
     "exclude_areas",
     "facilities_from_points",
     "initial_multipliers",

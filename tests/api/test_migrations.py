@@ -22,7 +22,7 @@ def test_the_migrated_schema_is_the_models_schema(database, tmp_path):
     engine = make_engine(database(tmp_path))
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     engine.dispose()
 
 

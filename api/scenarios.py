@@ -1,0 +1,367 @@
+"""The planner's workspace on the server: the data a proposal is evaluated on, and saved scenarios.
+
+:func:`workspace_data` loads, once per zone level and index weight (:meth:`Store.cached`), the
+demand a camera plan job would see (:func:`geoprio.placement.camera_demand` on the crime
+points behind the served index, the same inputs :mod:`~geoprio.api.worker` gives
+:func:`~geoprio.placement.plan_cameras`), its KD-tree
+(:class:`~geoprio.placement.CoverageEvaluator`), the city (the union of the level's zones)
+and the existing cameras of the layers folder. :func:`evaluate` evaluates a proposal (sites in
+lon/lat) on it; :func:`public_evaluation` is what a key without ``read:records`` sees.
+
+A :class:`Scenario` is a proposal saved with a name by a key (table ``workspace_scenarios``,
+migration ``0004``); :func:`compare` sets two side by side and :func:`export_gpkg` /
+:func:`export_xlsx` write one as a GeoPackage or a workbook.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from sqlalchemy import JSON, DateTime, Integer, String, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from geoprio.errors import InputError
+from geoprio.io import files as geo_io
+from geoprio.placement.evaluate import CoverageEvaluator, Evaluation, camera_demand
+from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
+
+from .db import Base, now, sessions
+from .keys import KeyInfo, owner_filter
+from .settings import Settings
+from .store import Store
+from .worker import facility_layer, incident_frame, layer_path
+
+__all__ = [
+    "MAX_SITES",
+    "PUBLIC_SHARE_STEP",
+    "Scenario",
+    "WorkspaceData",
+    "check_proposal",
+    "compare",
+    "evaluate",
+    "existing_xy",
+    "export_gpkg",
+    "export_xlsx",
+    "facilities_geojson",
+    "get_scenario",
+    "list_scenarios",
+    "public_evaluation",
+    "public_summary",
+    "run_evaluation",
+    "save_scenario",
+    "scenario_dict",
+    "to_metric",
+    "workspace_data",
+]
+
+#: Most sites a proposal may have (the plan routes' largest ``p``).
+MAX_SITES = 5000
+#: Without ``read:records``, shares are published rounded to this step (whole percents).
+PUBLIC_SHARE_STEP = 0.01
+
+
+class Scenario(Base):
+    """A proposal saved with a name by a key: its sites, locks, retirements and exclusions."""
+
+    __tablename__ = "workspace_scenarios"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    owner_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    proposal: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+# --------------------------------------------------------------------------- the data
+
+
+@dataclass(frozen=True, eq=False)
+class WorkspaceData:
+    """What proposals of one level and index weight are evaluated on."""
+
+    level: str
+    evaluator: CoverageEvaluator
+    city: Any  # the union of the level's zones, lon/lat, prepared
+    facilities: gpd.GeoDataFrame  # existing cameras, lon/lat, with ``facility_id``
+    facilities_xy: np.ndarray  # their metric coordinates
+    n_incidents: int
+
+
+_TO_METRIC = Transformer.from_crs(OUTPUT_CRS, DEFAULT_METRIC_CRS, always_xy=True)
+
+
+def to_metric(lonlat: Any) -> np.ndarray:
+    """``(n, 2)`` lon/lat → metric x/y (EPSG:9377)."""
+    a = np.asarray(lonlat, dtype=float).reshape(-1, 2)
+    if not len(a):
+        return np.empty((0, 2))
+    x, y = _TO_METRIC.transform(a[:, 0], a[:, 1])
+    return np.column_stack([x, y])
+
+
+def _facilities(settings: Settings, name: str) -> gpd.GeoDataFrame:
+    layer = facility_layer(layer_path(settings, name))
+    if layer is None:
+        return gpd.GeoDataFrame({"facility_id": pd.Series(dtype=int)}, geometry=gpd.GeoSeries([], crs=OUTPUT_CRS), crs=OUTPUT_CRS)
+    return layer
+
+
+def workspace_data(store: Store, settings: Settings, level: str | None, index_weight: float) -> WorkspaceData:
+    """The demand, city and existing cameras of ``level`` (built once per level and weight)."""
+    lvl, zones = store.table(level)
+
+    def build() -> WorkspaceData:
+        incidents = incident_frame(store, lvl)
+        if incidents.empty:
+            raise LookupError("the served index has no incident points: there is no demand to evaluate proposals on")
+        demand = camera_demand(incidents, index_zones=zones, index_weight=index_weight)
+        city = shapely.union_all(zones.to_crs(OUTPUT_CRS).geometry.values)
+        shapely.prepare(city)
+        fac = _facilities(settings, "camaras.geojson")
+        xy = to_metric(np.column_stack([fac.geometry.x, fac.geometry.y])) if len(fac) else np.empty((0, 2))
+        return WorkspaceData(lvl, CoverageEvaluator(demand.xy, demand.weight), city, fac, xy, len(incidents))
+
+    data: WorkspaceData = store.cached(("workspace", lvl, float(index_weight)), build)
+    return data
+
+
+def facilities_geojson(data: WorkspaceData) -> dict[str, Any]:
+    """The existing cameras as GeoJSON (``facility_id`` is what ``retired`` lists)."""
+    import json
+
+    keep = ["facility_id", *[c for c in ("id", "codigo", "nombre", "name") if c in data.facilities], "geometry"]
+    return dict(json.loads(data.facilities[keep].to_json(drop_id=True)))
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def check_proposal(data: WorkspaceData, proposal: dict[str, Any], *, allow_empty: bool = False) -> np.ndarray:
+    """The proposal's sites as an ``(m, 2)`` lon/lat array, or an :class:`InputError` saying what is wrong."""
+    sites = np.asarray(proposal.get("sites") or [], dtype=float).reshape(-1, 2)
+    if not len(sites) and not allow_empty:
+        raise InputError("the proposal has no sites: add at least one (sites: [[lon, lat], …])")
+    if len(sites) > MAX_SITES:
+        raise InputError(f"the proposal has {len(sites)} sites; the limit is {MAX_SITES}")
+    if len(sites):
+        inside = shapely.intersects_xy(data.city, sites[:, 0], sites[:, 1])
+        if not inside.all():
+            bad = np.flatnonzero(~inside)
+            i = int(bad[0])
+            raise InputError(
+                f"{len(bad)} site(s) outside the city (the zones of level {data.level!r}); the first is site {i} "
+                f"at lon {sites[i, 0]:.6f}, lat {sites[i, 1]:.6f}"
+            )
+    n = len(sites)
+    for name in ("locked",):
+        bad_i = [i for i in proposal.get(name) or [] if not 0 <= i < n]
+        if bad_i:
+            raise InputError(f"{name}: site index {bad_i[0]} is not among the proposal's {n} sites (0 … {n - 1})")
+    ids = set(data.facilities["facility_id"].tolist())
+    unknown = [i for i in proposal.get("retired") or [] if i not in ids]
+    if unknown:
+        raise InputError(f"retired: {unknown[0]} is not an existing camera's facility_id (GET /workspace/facilities lists {len(ids)})")
+    costs = proposal.get("costs")
+    if costs is not None and len(costs) != n:
+        raise InputError(f"costs has {len(costs)} values but the proposal has {n} sites")
+    return sites
+
+
+def existing_xy(data: WorkspaceData, proposal: dict[str, Any]) -> np.ndarray:
+    """Metric coordinates of the existing cameras kept (none when ``use_existing`` is false; minus ``retired``)."""
+    if not proposal.get("use_existing", True) or not len(data.facilities_xy):
+        return np.empty((0, 2))
+    keep = ~data.facilities["facility_id"].isin(set(proposal.get("retired") or [])).to_numpy()
+    return data.facilities_xy[keep]
+
+
+def run_evaluation(data: WorkspaceData, proposal: dict[str, Any], *, allow_empty: bool = False) -> tuple[np.ndarray, Evaluation]:
+    """The proposal's lon/lat sites and their exact evaluation."""
+    sites = check_proposal(data, proposal, allow_empty=allow_empty)
+    ev = data.evaluator.evaluate(
+        to_metric(sites),
+        radius_m=float(proposal["radius_m"]),
+        existing_xy=existing_xy(data, proposal),
+        order=proposal.get("order", "given"),
+    )
+    return sites, ev
+
+
+def evaluate(data: WorkspaceData, proposal: dict[str, Any], *, allow_empty: bool = False) -> dict[str, Any]:
+    """The full evaluation of a proposal as JSON: totals, shares, per-site gains, the curve."""
+    sites, ev = run_evaluation(data, proposal, allow_empty=allow_empty)
+    table = ev.sites_table()
+    locked = set(proposal.get("locked") or [])
+    costs = proposal.get("costs") or [1.0] * len(sites)
+    rows = [
+        {
+            "i": i,
+            "lon": float(sites[i, 0]),
+            "lat": float(sites[i, 1]),
+            "locked": i in locked,
+            "cost": float(costs[i]),
+            "rank": int(table["rank"].iat[i]),
+            "gain_weight": float(table["gain_weight"].iat[i]),
+            "gain_share": float(table["gain_share"].iat[i]),
+            "unique_weight": float(table["unique_weight"].iat[i]),
+            "reach_weight": float(table["reach_weight"].iat[i]),
+        }
+        for i in range(len(sites))
+    ]
+    return {
+        "level": data.level,
+        "radius_m": float(proposal["radius_m"]),
+        "n_sites": len(sites),
+        "n_existing": len(existing_xy(data, proposal)),
+        "cost": float(sum(costs)),
+        "total_weight": ev.total_weight,
+        "existing_weight": ev.existing_weight,
+        "covered_weight": ev.covered_weight,
+        "existing_share": ev.existing_share,
+        "covered_share": ev.covered_share,
+        "sites": rows,
+        "curve": [float(v) for v in ev.curve],
+        "disclosure": {"public": False},
+    }
+
+
+def _round_share(v: float) -> float:
+    return round(round(v / PUBLIC_SHARE_STEP) * PUBLIC_SHARE_STEP, 4)
+
+
+def public_summary(summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored scenario summary as a key without ``read:records`` sees it (shares rounded)."""
+    if summary is None:
+        return None
+    return {**summary, **{k: _round_share(summary[k]) for k in ("covered_share", "existing_share") if summary.get(k) is not None}}
+
+
+def public_evaluation(full: dict[str, Any]) -> dict[str, Any]:
+    """What a key without ``read:records`` sees: shares rounded to whole percents, no weights,
+    no per-site figures (a site's gain is the demand in a circle the caller chose).
+    """
+    out = {**full}
+    for k in ("total_weight", "existing_weight", "covered_weight"):
+        out[k] = None
+    out["existing_share"] = _round_share(full["existing_share"])
+    out["covered_share"] = _round_share(full["covered_share"])
+    out["curve"] = [_round_share(v) for v in full["curve"]]
+    figures = ("rank", "gain_weight", "gain_share", "unique_weight", "reach_weight")
+    out["sites"] = [{**s, **dict.fromkeys(figures)} for s in full["sites"]]
+    out["disclosure"] = {"public": True, "share_step": PUBLIC_SHARE_STEP, "site_figures": False, "weights": False}
+    return out
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def _summary(ev: dict[str, Any]) -> dict[str, Any]:
+    return {k: ev[k] for k in ("level", "radius_m", "n_sites", "n_existing", "cost", "covered_share", "existing_share")}
+
+
+def save_scenario(engine: Engine, name: str, proposal: dict[str, Any], evaluation: dict[str, Any], owner: KeyInfo) -> Scenario:
+    """Store ``proposal`` under ``name`` for ``owner`` with the summary of its evaluation."""
+    with sessions(engine)() as s, s.begin():
+        sc = Scenario(
+            name=name, kind=proposal.get("kind", "cameras"), owner_key_id=owner.id, proposal=proposal, summary=_summary(evaluation)
+        )
+        s.add(sc)
+    return sc
+
+
+def list_scenarios(engine: Engine, viewer: KeyInfo) -> list[Scenario]:
+    """The scenarios ``viewer`` may see (its own; every key's for an admin key), oldest first."""
+    with sessions(engine)() as s:
+        q = select(Scenario).where(owner_filter(viewer, Scenario.owner_key_id)).order_by(Scenario.created_at)
+        return list(s.scalars(q))
+
+
+def get_scenario(engine: Engine, scenario_id: str, viewer: KeyInfo) -> Scenario | None:
+    """One scenario, if ``viewer`` may see it (else None, as if it did not exist)."""
+    with sessions(engine)() as s:
+        sc = s.get(Scenario, scenario_id)
+    return sc if sc is not None and viewer.sees(sc.owner_key_id) else None
+
+
+def scenario_dict(sc: Scenario) -> dict[str, Any]:
+    """A scenario's stored fields as JSON."""
+    created = sc.created_at
+    return {
+        "id": sc.id,
+        "name": sc.name,
+        "kind": sc.kind,
+        "created_at": created.isoformat() if created is not None else None,
+        "proposal": sc.proposal,
+        "summary": sc.summary,
+    }
+
+
+def _keys(sites: list[list[float]]) -> list[tuple[float, float]]:
+    """Sites as (lon, lat) rounded to 1e-6 degrees (about 0.1 m): how two scenarios' sites are matched."""
+    return [(round(float(lon), 6), round(float(lat), 6)) for lon, lat in sites]
+
+
+def compare(a: dict[str, Any], b: dict[str, Any], ev_a: dict[str, Any], ev_b: dict[str, Any]) -> dict[str, Any]:
+    """Two scenarios side by side: coverage, cost, curves, and the sites ``b`` adds to and removes from ``a``."""
+    ka, kb = _keys(a["proposal"]["sites"]), _keys(b["proposal"]["sites"])
+    sa, sb = set(ka), set(kb)
+    side = ("covered_share", "existing_share", "covered_weight", "cost", "n_sites", "n_existing", "curve")
+    return {
+        "a": {"id": a["id"], "name": a["name"], **{k: ev_a.get(k) for k in side}},
+        "b": {"id": b["id"], "name": b["name"], **{k: ev_b.get(k) for k in side}},
+        "added": [list(k) for k in kb if k not in sa],
+        "removed": [list(k) for k in ka if k not in sb],
+        "kept": len(sa & sb),
+        "covered_share_change": None if ev_a["covered_share"] is None else ev_b["covered_share"] - ev_a["covered_share"],
+        "cost_change": ev_b["cost"] - ev_a["cost"],
+        "disclosure": ev_b["disclosure"],
+    }
+
+
+def _sites_frame(evaluation: dict[str, Any]) -> gpd.GeoDataFrame:
+    rows = pd.DataFrame(evaluation["sites"])
+    if rows.empty:
+        rows = pd.DataFrame(
+            columns=["i", "lon", "lat", "locked", "cost", "rank", "gain_weight", "gain_share", "unique_weight", "reach_weight"]
+        )
+    rows = rows.rename(columns={"i": "sitio", "locked": "fijado"})
+    return gpd.GeoDataFrame(rows, geometry=gpd.points_from_xy(rows["lon"].astype(float), rows["lat"].astype(float)), crs=OUTPUT_CRS)
+
+
+def export_gpkg(name: str, evaluation: dict[str, Any]) -> bytes:
+    """The scenario's sites with their figures as a GeoPackage (layer ``sitios``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "escenario.gpkg"
+        frame = _sites_frame(evaluation)
+        frame["escenario"] = name
+        frame["fijado"] = frame["fijado"].astype(bool)
+        geo_io.write_layer(frame, path, layer="sitios")
+        return path.read_bytes()
+
+
+def export_xlsx(name: str, evaluation: dict[str, Any]) -> bytes:
+    """The scenario as a workbook: ``resumen``, ``sitios`` and ``curva`` sheets."""
+    keys = ("level", "radius_m", "n_sites", "n_existing", "cost", "covered_share", "existing_share", "covered_weight", "total_weight")
+    summary = pd.DataFrame([("escenario", name), *((k, evaluation.get(k)) for k in keys)])
+    cols = ["i", "lon", "lat", "locked", "cost", "rank", "gain_weight", "gain_share", "unique_weight", "reach_weight"]
+    sites = pd.DataFrame([[row.get(c) for c in cols] for row in evaluation["sites"]], columns=cols)
+    curve = pd.DataFrame({"n_sites": range(len(evaluation["curve"])), "covered_share": evaluation["curve"]})
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        summary.to_excel(writer, sheet_name="resumen", index=False, header=False)
+        sites.to_excel(writer, sheet_name="sitios", index=False)
+        curve.to_excel(writer, sheet_name="curva", index=False)
+    return buf.getvalue()

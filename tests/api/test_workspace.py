@@ -1,0 +1,292 @@
+"""The workspace routes (api/routes/workspace.py) on a small demo city.
+
+The evaluation is checked against the plan job's own figures (a plan computed by ``POST
+/plans/cameras``, its sites evaluated: the same covered share), the completion against its
+locks and exclusions, the scenarios by saving, listing, comparing and exporting two; the
+disclosure rule (a key without ``read:records`` sees rounded shares, no weights, no per-site
+figures) and every bad input as JSON 4xx.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from fastapi.testclient import TestClient
+from geoprio.api.db import Base
+from geoprio.api.keys import create_key
+from geoprio.api.main import create_app
+from geoprio.api.routes import workspace
+from geoprio.api.scenarios import MAX_SITES, Scenario
+from geoprio.api.settings import Settings
+from openpyxl import load_workbook
+from shapely.geometry import shape
+
+from geoprio.demo import run_demo
+from geoprio.placement import camera_demand, coverage_counts, coverage_matrix
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("workspace")
+    run_demo(root / "demo", seed=11, n_incidents=400, new_cameras=1, new_garitas=1)
+    (root / "maps").mkdir()
+    return root
+
+
+def app_for(root: Path, url: str, **kw: Any):
+    s = Settings(
+        data_dir=root / "demo" / "output",
+        maps_dir=root / "maps",
+        database_url=url,
+        job_poll_s=0.1,
+        max_body_bytes=1_000_000,
+        **kw,
+    )
+    app = create_app(s)
+    app.include_router(workspace.router)  # the lead adds this line to api/main.py
+    return app
+
+
+@pytest.fixture(scope="module")
+def client(root, database):
+    with TestClient(app_for(root, database(root))) as c:
+        engine = c.app.state.engine
+        c.keys = {  # type: ignore[attr-defined]
+            "admin": create_key(engine, "admin", ["admin"]),
+            "planner": create_key(engine, "planeacion", ["read:aggregates", "submit:plans"]),
+            "reader": create_key(engine, "lector", ["read:aggregates", "read:records"]),
+            "other": create_key(engine, "otra", ["read:aggregates", "submit:plans", "read:records"]),
+        }
+        yield c
+
+
+def h(client: TestClient, who: str) -> dict[str, str]:
+    return {"X-API-Key": client.keys[who]}  # type: ignore[attr-defined]
+
+
+def wait(client: TestClient, job_id: str, who: str, seconds: float = 120) -> dict[str, Any]:
+    deadline = time.time() + seconds
+    while (job := client.get(f"/jobs/{job_id}", headers=h(client, who)).json())["status"] not in ("done", "failed", "cancelled"):
+        assert time.time() < deadline, job
+        time.sleep(0.2)
+    return job
+
+
+def new_sites(plan: dict[str, Any]) -> gpd.GeoDataFrame:
+    g = gpd.GeoDataFrame.from_features(plan["sites"]["features"], crs="EPSG:4326")
+    return g[g["estado"] == "nueva"].sort_values("rank")
+
+
+def inner_points(client: TestClient, n: int = 6) -> list[list[float]]:
+    """``n`` points inside the city: a point inside each of the first zones of the served index."""
+    zones = client.app.state.store.table(None)[1]
+    pts = zones.to_crs("EPSG:9377").representative_point().to_crs("EPSG:4326")
+    return [[float(p.x), float(p.y)] for p in pts.iloc[:n]]
+
+
+def test_evaluation_equals_the_plan_job_s_coverage(client):
+    r = client.post(
+        "/plans/cameras", headers=h(client, "planner"), json={"p": 3, "radius_m": 150, "grid_spacing_m": 100, "time_limit_s": 30}
+    )
+    assert r.status_code == 202, r.text
+    assert wait(client, r.json()["id"], "planner")["status"] == "done"
+    plan = client.get(f"/plans/{r.json()['id']}", headers=h(client, "admin")).json()
+    sites = new_sites(plan)
+    body = {"radius_m": 150, "sites": [[p.x, p.y] for p in sites.geometry]}
+    ev = client.post("/workspace/evaluate", headers=h(client, "admin"), json=body)
+    assert ev.status_code == 200, ev.text
+    ev = ev.json()
+    assert ev["covered_share"] == pytest.approx(plan["summary"]["covered_share"], abs=1e-9)
+    assert ev["covered_weight"] == pytest.approx(plan["summary"]["objective"], rel=1e-9)
+    # in the plan's rank order the gains are the plan's marginal weights
+    assert [s["gain_weight"] for s in ev["sites"]] == pytest.approx(sites["marginal_weight"].tolist(), rel=1e-9)
+    assert ev["curve"][0] == pytest.approx(ev["existing_share"]) and ev["curve"][-1] == pytest.approx(ev["covered_share"])
+
+
+def test_evaluation_by_hand_with_a_retired_camera(client, root):
+    """Recomputed here from the demo's files with the coverage matrix; retiring camera 0 changes it."""
+    from geoprio.api.worker import incident_frame
+
+    store = client.app.state.store
+    level, zones = store.table(None)
+    demand = camera_demand(incident_frame(store, level), index_zones=zones)
+    cams = gpd.read_file(root / "demo" / "camaras.geojson").to_crs("EPSG:9377")
+    cam_xy = np.column_stack([cams.geometry.x, cams.geometry.y])
+    pts = inner_points(client)
+    lon, lat = np.array(pts).T
+    site_xy = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326").to_crs("EPSG:9377").get_coordinates().to_numpy()
+    for retired in ([], [0]):
+        kept = np.delete(cam_xy, retired, axis=0)
+        counts = np.asarray(coverage_matrix(demand.xy, site_xy, 200).sum(axis=1)).ravel() + coverage_counts(demand.xy, kept, 200)
+        expected = float(demand.weight[counts >= 1].sum())
+        ev = client.post(
+            "/workspace/evaluate", headers=h(client, "reader"), json={"radius_m": 200, "sites": pts, "retired": retired}
+        ).json()
+        assert ev["covered_weight"] == pytest.approx(expected, rel=1e-12)
+        assert ev["n_existing"] == len(cams) - len(retired)
+        assert ev["total_weight"] == pytest.approx(float(demand.weight.sum()))
+
+
+def test_a_key_without_read_records_sees_rounded_shares_only(client):
+    pts = inner_points(client)
+    full = client.post("/workspace/evaluate", headers=h(client, "admin"), json={"radius_m": 200, "sites": pts}).json()
+    pub = client.post("/workspace/evaluate", headers=h(client, "planner"), json={"radius_m": 200, "sites": pts}).json()
+    assert pub["disclosure"] == {"public": True, "share_step": 0.01, "site_figures": False, "weights": False}
+    assert pub["covered_weight"] is None and pub["total_weight"] is None and pub["existing_weight"] is None
+    assert pub["covered_share"] == round(full["covered_share"], 2)
+    assert pub["curve"] == [round(v, 2) for v in full["curve"]]
+    assert all(s["gain_weight"] is None and s["unique_weight"] is None and s["rank"] is None for s in pub["sites"])
+    assert client.post("/workspace/evaluate", json={"radius_m": 200, "sites": pts}).status_code == 401
+
+
+def test_bad_proposals_are_clear_4xx(client):
+    pts = inner_points(client, n=1)
+    cases = [
+        ({"radius_m": 100, "sites": []}, "the proposal has no sites"),
+        ({"radius_m": 100, "sites": [[-10.0, 40.0]]}, "1 site(s) outside the city"),
+        ({"radius_m": 100, "sites": pts * (MAX_SITES + 1)}, f"the proposal has {MAX_SITES + 1} sites; the limit is {MAX_SITES}"),
+        ({"radius_m": 100, "sites": pts, "locked": [3]}, "locked: site index 3 is not among the proposal's 1 sites"),
+        ({"radius_m": 100, "sites": pts, "retired": [999]}, "retired: 999 is not an existing camera's facility_id"),
+        ({"radius_m": 100, "sites": pts, "level": "nada"}, "nada"),
+    ]
+    for body, message in cases:
+        r = client.post("/workspace/evaluate", headers=h(client, "admin"), json=body)
+        assert r.status_code == 422 and message in r.json()["detail"], (body.get("level"), r.text[:300])
+    r = client.post("/workspace/evaluate", headers=h(client, "admin"), json={"radius_m": 0, "sites": pts})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "radius_m"]
+    r = client.post("/workspace/evaluate", headers=h(client, "admin"), json={"radius_m": 100, "sites": pts, "index_weight": 0.15})
+    assert r.status_code == 422 and "index_weight must be a multiple of 0.1" in r.text
+    square = {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}
+    r = client.post("/workspace/complete", headers=h(client, "planner"), json={"sites": pts, "p": 1, "exclude_areas": [square]})
+    assert r.status_code == 422 and "exclude_areas[0] must be a valid Polygon" in r.text
+    r = client.post("/workspace/complete", headers=h(client, "planner"), json={"sites": pts, "p": 1, "budget": 2})
+    assert r.status_code == 422 and "exactly one of p" in r.text
+    assert client.post("/workspace/complete", headers=h(client, "reader"), json={"sites": pts, "p": 1}).status_code == 403
+
+
+def test_complete_keeps_the_locked_site_and_avoids_the_excluded(client):
+    pts = inner_points(client, n=3)
+    # first, where would 3 cameras go with nothing locked or excluded
+    free = client.post("/workspace/complete", headers=h(client, "planner"), json={"radius_m": 150, "sites": [], "p": 3, "time_limit_s": 30})
+    assert free.status_code == 202, free.text
+    assert wait(client, free.json()["id"], "planner")["status"] == "done"
+    best = new_sites(client.get(free.json()["plan_url"], headers=h(client, "admin")).json())
+    first = best.geometry.iloc[0]
+    box = first.buffer(0.0015)  # about 160 m around the best site: excluded
+    other = best.geometry.iloc[1]  # the second best site: excluded as a site
+    body = {
+        "radius_m": 150,
+        "sites": pts,
+        "locked": [0],
+        "p": 3,
+        "time_limit_s": 30,
+        "exclude_areas": [box.__geo_interface__],
+        "exclude_sites": [[other.x, other.y]],
+    }
+    r = client.post("/workspace/complete", headers=h(client, "planner"), json=body)
+    assert r.status_code == 202, r.text
+    job = wait(client, r.json()["id"], "planner")
+    assert job["status"] == "done", job
+    plan = client.get(r.json()["plan_url"], headers=h(client, "admin")).json()
+    sites = gpd.GeoDataFrame.from_features(plan["sites"]["features"], crs="EPSG:4326")
+    locked = sites[sites["site_id"] == "fijado-0"]
+    assert len(locked) == 1 and locked["estado"].iloc[0] == "existente"
+    assert locked.geometry.iloc[0].distance(gpd.points_from_xy([pts[0][0]], [pts[0][1]])[0]) < 1e-7
+    new = sites[sites["estado"] == "nueva"].to_crs("EPSG:9377")
+    assert len(new) == 3
+    assert not new.geometry.intersects(gpd.GeoSeries([box], crs="EPSG:4326").to_crs("EPSG:9377").iloc[0]).any()
+    other_m = gpd.GeoSeries([other], crs="EPSG:4326").to_crs("EPSG:9377").iloc[0]
+    assert (new.geometry.distance(other_m) > 50).all()  # the grid candidate at it (and any within 75 m) is gone
+    assert plan["summary"]["bound"] is not None and plan["summary"]["gap"] is not None
+
+
+def test_scenarios_saved_listed_compared_and_exported(client, tmp_path):
+    pts = inner_points(client, n=4)
+    a = {"name": "Base", "proposal": {"radius_m": 200, "sites": pts[:3]}}
+    b = {"name": "Mercado", "proposal": {"radius_m": 200, "sites": [*pts[1:3], pts[3]], "costs": [1, 1, 2.5], "retired": [0]}}
+    ra = client.post("/workspace/scenarios", headers=h(client, "other"), json=a)
+    rb = client.post("/workspace/scenarios", headers=h(client, "other"), json=b)
+    assert ra.status_code == rb.status_code == 201, ra.text
+    ia, ib = ra.json()["id"], rb.json()["id"]
+    assert client.post("/workspace/scenarios", headers=h(client, "reader"), json=a).status_code == 403  # no submit:plans
+    listed = client.get("/workspace/scenarios", headers=h(client, "other")).json()
+    assert [s["name"] for s in listed] == ["Base", "Mercado"] and listed[0]["summary"]["n_sites"] == 3
+    assert [s["id"] for s in client.get("/workspace/scenarios", headers=h(client, "planner")).json() if s["id"] in (ia, ib)] == []
+    assert client.get(f"/workspace/scenarios/{ia}", headers=h(client, "planner")).status_code == 404  # not its owner
+    one = client.get(f"/workspace/scenarios/{ib}", headers=h(client, "other")).json()
+    assert one["proposal"]["retired"] == [0] and one["evaluation"]["cost"] == 4.5
+    direct_a = client.post("/workspace/evaluate", headers=h(client, "other"), json=a["proposal"]).json()
+    direct_b = client.post("/workspace/evaluate", headers=h(client, "other"), json=b["proposal"]).json()
+    cmp = client.get(f"/workspace/scenarios/compare?a={ia}&b={ib}", headers=h(client, "other")).json()
+    assert cmp["added"] == [[round(pts[3][0], 6), round(pts[3][1], 6)]]
+    assert cmp["removed"] == [[round(pts[0][0], 6), round(pts[0][1], 6)]] and cmp["kept"] == 2
+    assert cmp["a"]["covered_share"] == pytest.approx(direct_a["covered_share"]) and cmp["b"]["curve"] == pytest.approx(direct_b["curve"])
+    assert cmp["covered_share_change"] == pytest.approx(direct_b["covered_share"] - direct_a["covered_share"])
+    assert cmp["cost_change"] == pytest.approx(1.5) and cmp["b"]["n_existing"] == cmp["a"]["n_existing"] - 1
+    x = client.get(f"/workspace/scenarios/{ia}/export?format=xlsx", headers=h(client, "other"))
+    assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
+    wb = load_workbook(io.BytesIO(x.content))
+    assert wb.sheetnames == ["resumen", "sitios", "curva"] and wb["sitios"].max_row == 4 and wb["curva"].max_row == 5
+    assert wb["resumen"]["B1"].value == "Base"
+    g = client.get(f"/workspace/scenarios/{ia}/export?format=gpkg", headers=h(client, "other"))
+    (tmp_path / "e.gpkg").write_bytes(g.content)
+    layer = gpd.read_file(tmp_path / "e.gpkg", layer="sitios")
+    assert len(layer) == 3 and layer["gain_weight"].sum() == pytest.approx(direct_a["covered_weight"] - direct_a["existing_weight"])
+    assert client.get(f"/workspace/scenarios/{ia}/export?format=pdf", headers=h(client, "other")).status_code == 422
+    # a key without read:records sees its scenarios' shares rounded, as its evaluations
+    rp = client.post("/workspace/scenarios", headers=h(client, "planner"), json=a)
+    mine = [s for s in client.get("/workspace/scenarios", headers=h(client, "planner")).json() if s["id"] == rp.json()["id"]]
+    assert mine[0]["summary"]["covered_share"] == round(direct_a["covered_share"], 2) != direct_a["covered_share"]
+    got = client.get(f"/workspace/scenarios/{rp.json()['id']}", headers=h(client, "planner")).json()
+    assert got["summary"]["covered_share"] == round(direct_a["covered_share"], 2) and got["evaluation"]["covered_weight"] is None
+    url = f"/workspace/scenarios/{rp.json()['id']}/export?format="
+    exports = {f: client.get(url + f, headers=h(client, "planner")) for f in ("gpkg", "xlsx")}
+    assert all(r.status_code == 200 for r in exports.values())  # its exports carry the same public figures
+    (tmp_path / "p.gpkg").write_bytes(exports["gpkg"].content)
+    assert gpd.read_file(tmp_path / "p.gpkg", layer="sitios")["gain_weight"].isna().all()
+
+
+def test_the_page_and_its_assets_are_served(client):
+    page = client.get("/workspace")
+    assert page.status_code == 200 and "workspace.js" in page.text and "//cdn" not in page.text and "https://" not in page.text
+    assert client.get("/workspace/static/web/leaflet/1.9.3/dist/leaflet.js").status_code == 200
+    labels = client.get("/workspace/static/labels.json").json()
+    assert labels["complete"]["es"] == "Completar el plan"
+    assert client.get("/workspace/static/../../api/settings.py").status_code == 404
+
+
+def test_the_scenario_table_is_the_model_s(client):
+    with client.app.state.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert [d for d in diff if "workspace_scenarios" in repr(d)] == []
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+    assert Scenario.__tablename__ == "workspace_scenarios"
+
+
+def test_the_completion_s_layers_retire_lock_and_exclude(root):
+    """What the plan job is given (api.worker.workspace_layers), counted by hand."""
+    from geoprio.api.worker import EXCLUDE_SITE_FACTOR, facility_layer, workspace_layers
+
+    path = root / "demo" / "camaras.geojson"
+    cams = facility_layer(path)
+    assert cams is not None and cams["facility_id"].tolist() == list(range(len(cams)))
+    spot = [float(cams.geometry.x.iloc[0]), float(cams.geometry.y.iloc[0])]
+    area = {"type": "Polygon", "coordinates": [[[-75.5, 10.4], [-75.49, 10.4], [-75.49, 10.41], [-75.5, 10.4]]]}
+    ws = {"locked": [[2, [-75.51, 10.39]]], "retired": [0, 1], "exclude_areas": [area], "exclude_sites": [spot]}
+    kept, excluded = workspace_layers(path, ws, grid_spacing_m=100)
+    assert kept is not None and excluded is not None
+    assert len(kept) == len(cams) - 2 + 1 and kept["id"].iloc[-1] == "fijado-2"
+    assert kept.geometry.iloc[-1].x == -75.51 and kept.geometry.iloc[-1].y == 10.39
+    assert len(excluded) == 2 and excluded.geometry.iloc[0].equals(shape(area))
+    circle = gpd.GeoSeries([excluded.geometry.iloc[1]], crs="EPSG:4326").to_crs("EPSG:9377").iloc[0]
+    assert circle.area == pytest.approx(np.pi * (EXCLUDE_SITE_FACTOR * 100) ** 2, rel=0.01)  # a 75 m circle (polygonized)
+    assert workspace_layers(None, {}, grid_spacing_m=100) == (None, None)
