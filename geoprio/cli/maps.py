@@ -34,6 +34,7 @@ from geoprio.cli.common import (
 from geoprio.errors import InputError
 from geoprio.labels import labels
 from geoprio.maps import ASSETS_DIR, DEFAULT_MAP_NAME, MapOptions, MapOutput, demo_maps, format_size, map_from_files, replay_map
+from geoprio.numbers import fmt_int
 from geoprio.settings import DEFAULT_LANG
 
 __all__ = ["map_cmd", "register", "render_demo_maps"]
@@ -51,14 +52,14 @@ def _default(name: str) -> Any:
 
 def _print_output(o: MapOutput, lang: str, *, layers: bool = True) -> None:
     t = labels(TOPIC, lang)
-    out.print(t["written"].format(path=o.path, size=format_size(o.bytes)))
+    out.print(t["written"].format(path=o.path, size=format_size(o.bytes, lang)))
     if layers and o.layers:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         table.add_column(t["layer"])
         table.add_column(t["features"], justify="right")
         table.add_column(t["note"])
         for li in o.layers:
-            table.add_row(li.name, f"{li.features:,}", t["dissolved"] if li.note == "dissolved" else "")
+            table.add_row(li.name, fmt_int(li.features, lang), t["dissolved"] if li.note == "dissolved" else "")
         out.print(table)
 
 
@@ -66,7 +67,7 @@ def _print_assets(o: MapOutput, lang: str, *, assets: str, tiles: list[str]) -> 
     t = labels(TOPIC, lang)
     except_ = "" if tiles == ["none"] else t["except"]
     if assets == "folder":
-        out.print(t["assets"].format(folder=o.path.parent / ASSETS_DIR, size=format_size(o.assets_bytes), except_=except_))
+        out.print(t["assets"].format(folder=o.path.parent / ASSETS_DIR, size=format_size(o.assets_bytes, lang), except_=except_))
     elif assets == "inline":
         out.print(t["inline"].format(except_=except_))
     else:
@@ -112,6 +113,10 @@ def map_cmd(
     garitas_stretches: Annotated[
         FileOpt,
         typer.Option("--garitas-stretches", exists=True, dir_okay=False, help="Shore stretches the garitas cover (garitas_tramos), lines."),
+    ] = None,
+    garitas_shore: Annotated[
+        FileOpt,
+        typer.Option("--garitas-shore", exists=True, dir_okay=False, help="The shore the garitas watch (garitas_costa), lines."),
     ] = None,
     cameras_radius_m: Annotated[
         Optional[float],
@@ -166,6 +171,21 @@ def map_cmd(
     ),
     metric_crs: MetricCrsOpt = None,
     title: Annotated[Optional[str], typer.Option("--title", help="Title shown on the map.")] = None,
+    subtitle: Annotated[Optional[str], typer.Option("--subtitle", help="Subtitle under the title.")] = None,
+    source: Annotated[
+        Optional[str],
+        typer.Option("--source", help="Data source line, e.g. 'Policía Nacional — SIEDCO' (default: the files the runs counted)."),
+    ] = None,
+    period: Annotated[
+        Optional[str], typer.Option("--period", help="Period the data cover, e.g. 2019 (default: from the runs' manifests).")
+    ] = None,
+    synthetic: Annotated[
+        Optional[bool],
+        typer.Option("--synthetic/--not-synthetic", help="Stamp SINTÉTICO on the map (default: when the runs used the demo's data)."),
+    ] = None,
+    rank_labels: Annotated[
+        int, typer.Option("--rank-labels", min=0, help="Rank numbers on the top N zones and hot-spot clusters (0: none).")
+    ] = _default("rank_labels"),
     manifest: ManifestOpt = None,
     public: PublicOpt = False,
     min_count: MinCountOpt = None,
@@ -189,7 +209,17 @@ def map_cmd(
         raise typer.BadParameter(t["both"])
     assets = "inline" if inline else "cdn" if cdn else "folder"
     tile_names = [s.strip() for s in tiles.split(",") if s.strip()]
-    optional = {"metric_crs": metric_crs, "tiles_attribution": tiles_attribution, "title": title, "carto_key": carto_key, "public": policy}
+    optional = {
+        "metric_crs": metric_crs,
+        "tiles_attribution": tiles_attribution,
+        "title": title,
+        "carto_key": carto_key,
+        "public": policy,
+        "subtitle": subtitle,
+        "source": source,
+        "period": period,
+        "synthetic": synthetic,
+    }
     o = map_from_files(
         out_path or DEFAULT_OUT,
         index=index or (),
@@ -202,6 +232,7 @@ def map_cmd(
         existing_cameras=existing_cameras,
         existing_garitas=existing_garitas,
         garitas_stretches=garitas_stretches,
+        garitas_shore=garitas_shore,
         cameras_radius_m=cameras_radius_m,
         garitas_radius_m=garitas_radius_m,
         tracking=seguimiento,
@@ -214,6 +245,7 @@ def map_cmd(
         color_by=color_by,
         tolerance_m=tolerance_m,
         max_cells=max_cells,
+        rank_labels=rank_labels,
         command=command_line(),
         **{k: v for k, v in optional.items() if v is not None},
     )

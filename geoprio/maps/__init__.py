@@ -13,6 +13,8 @@ computed and never compute an analysis themselves. One module per concern:
   :mod:`~geoprio.maps.placement_layers` (camera and garita plans, existing facilities),
   :mod:`~geoprio.maps.tracking_layer` (plan tracking), :mod:`~geoprio.maps.entornos_layer`
   (priority places);
+* :mod:`~geoprio.maps.provenance` — source, period, synthetic data and the parent level, read
+  from the manifests of the runs that wrote a map's inputs (the map elements of a bulletin);
 * :mod:`~geoprio.maps.assets` — the vendored web assets (folder, inline or CDN);
 * :mod:`~geoprio.maps.page` — ``new_map``, ``finish_map``, ``build_map``, ``render_html``,
   ``write_map`` and the ``MapResult`` / ``MapOutput`` records;
@@ -22,7 +24,13 @@ computed and never compute an analysis themselves. One module per concern:
   public releases), ``map_disclosure`` and ``published_to`` (whether a written map is public);
 * :mod:`~geoprio.maps.demo` — ``demo_maps``, the demo's maps (full maps).
 
-Labels are Spanish by default and English with ``lang="en"``. Only aggregates are drawn
+Every map carries the elements of a printed map: a title band (title, subtitle), the source and
+period line, north arrow, metric scale, a legend per layer, rank numbers on the top zones,
+clusters and proposed sites, click popups that pan clear of every control, accent-insensitive
+zone search and, on synthetic data, the SINTÉTICO stamp.
+
+Labels are Spanish by default and English with ``lang="en"`` (numbers as Colombians write them
+in Spanish: ``100.000``, ``12,5 %``). Only aggregates are drawn
 (zones, clusters, cells, sites), never incident points: a map of a million incidents
 aggregated to a city grid stays well under 5 MB (``tests/maps/test_maps.py``).
 """
@@ -43,7 +51,7 @@ from geoprio.maps.hotspot_layers import (
     add_gistar_layer,
     gi_code_of_word,
 )
-from geoprio.maps.index_layer import ColorBy, add_index_layer, add_parent_outline
+from geoprio.maps.index_layer import DEFAULT_RANK_LABELS, ColorBy, add_index_layer, add_parent_outline, add_rank_labels
 from geoprio.maps.page import (
     DEFAULT_MAP_NAME,
     MAP_KIND,
@@ -55,7 +63,8 @@ from geoprio.maps.page import (
     render_html,
     write_map,
 )
-from geoprio.maps.placement_layers import PlanKind, add_facilities_layer, add_plan_layer
+from geoprio.maps.placement_layers import PlanKind, add_facilities_layer, add_plan_layer, add_shore_layer
+from geoprio.maps.provenance import Provenance, provenance_of
 from geoprio.maps.release import check_public_inputs, map_disclosure, published_to
 from geoprio.maps.style import PROGRESS_CLASSES, progress_color
 from geoprio.maps.text import format_size, map_labels
@@ -67,6 +76,7 @@ __all__ = [
     "DEFAULT_DECIMALS",
     "DEFAULT_MAP_NAME",
     "DEFAULT_MAX_CELLS",
+    "DEFAULT_RANK_LABELS",
     "DEFAULT_TOLERANCE_M",
     "DEMO_FILES",
     "DENSITY_COLUMNS",
@@ -82,6 +92,7 @@ __all__ = [
     "MapOutput",
     "MapResult",
     "PlanKind",
+    "Provenance",
     "add_cluster_layer",
     "add_density_layer",
     "add_entornos_layer",
@@ -90,6 +101,8 @@ __all__ = [
     "add_index_layer",
     "add_parent_outline",
     "add_plan_layer",
+    "add_rank_labels",
+    "add_shore_layer",
     "add_tracking_layer",
     "build_map",
     "check_public_inputs",
@@ -104,6 +117,7 @@ __all__ = [
     "map_options",
     "new_map",
     "progress_color",
+    "provenance_of",
     "published_to",
     "render_html",
     "replay_map",

@@ -49,7 +49,7 @@ def demo_maps(
     ``indice.html`` always (index, parent boundaries, existing cameras and garitas, off);
     ``puntos_calientes.html`` when hot-spot outputs exist; ``plan_camaras.html`` and
     ``plan_garitas.html`` when plans exist (with ``<camaras|garitas>_curva.csv`` and
-    ``garitas_tramos.geojson`` from the plan's folder); ``entornos.html`` when ranked places
+    ``garitas_tramos.geojson`` and ``garitas_costa.geojson`` from the plan's folder); ``entornos.html`` when ranked places
     exist. All share one ``assets/`` folder.
     """
     data_dir, out_dir = Path(data_dir), Path(out_dir)
@@ -73,6 +73,8 @@ def demo_maps(
         extra: dict[str, Any] = {kind: plan, f"{kind}_curve": curve if curve.is_file() else None}
         if kind == "garitas" and plan.with_name("garitas_tramos.geojson").is_file():
             extra["garitas_stretches"] = plan.with_name("garitas_tramos.geojson")
+        if kind == "garitas" and plan.with_name("garitas_costa.geojson").is_file():
+            extra["garitas_shore"] = plan.with_name("garitas_costa.geojson")
         if not _has_existing(plan):
             extra[f"existing_{kind}"] = found[f"existing_{kind}"]
         outs.append(map_from_files(out_dir / f"plan_{prefix}.html", **extra, **common))

@@ -14,20 +14,34 @@ Expected columns: ``place_id``, ``name``, ``type``, ``index``, ``rank``; optiona
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from geoprio.maps.elements import LayerInfo, Panel
-from geoprio.maps.geometry import DEFAULT_DECIMALS, check_frame, feature_collection, prepare_geometries, require_columns
+from geoprio.maps.elements import LayerInfo, Panel, RankMarkers, popup_table
+from geoprio.maps.geometry import (
+    DEFAULT_DECIMALS,
+    check_frame,
+    feature_collection,
+    label_points,
+    prepare_geometries,
+    require_columns,
+    to_metric,
+)
 from geoprio.maps.style import INDEX_STOPS, NO_DATA, gradient_legend_html, mix
 from geoprio.maps.text import MAP_LANG, approximate_line, fmt_int, fmt_num, fmt_text, is_finite, map_labels
-from geoprio.settings import DEFAULT_METRIC_CRS, Lang
+from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS, Lang
 
-__all__ = ["add_entornos_layer"]
+__all__ = ["PLACE_MARKER", "add_entornos_layer"]
+
+#: The fill of the numbered place markers (dark grey, white number).
+PLACE_MARKER = "#37474f"
 
 
 def _hours_svg(profile: Sequence[float], peak: Sequence[bool], *, lab: Mapping[str, str]) -> str:
@@ -78,25 +92,25 @@ def add_entornos_layer(
         p = {
             "name": fmt_text(r["name"]),
             "type": fmt_text(r["type"]),
-            "index": fmt_num(idx[i], 1) if ok else lab["no_index"],
-            "rank": fmt_int(r["rank"]),
+            "index": fmt_num(idx[i], 1, lang) if ok else lab["no_index"],
+            "rank": fmt_int(r["rank"], lang),
         }
         if has_interval:
-            p["interval"] = f"{fmt_int(r['rank_p05'])}–{fmt_int(r['rank_p95'])}" if is_finite(r["rank_p05"]) else "—"
+            p["interval"] = f"{fmt_int(r['rank_p05'], lang)}–{fmt_int(r['rank_p95'], lang)}" if is_finite(r["rank_p05"]) else "—"
         if "radius_m" in r:
-            p["radius"] = fmt_num(r["radius_m"], 0)
+            p["radius"] = fmt_num(r["radius_m"], 0, lang)
         if "weighted_incidents" in r:
-            p["incidents"] = fmt_num(r["weighted_incidents"], 0)
+            p["incidents"] = fmt_num(r["weighted_incidents"], 0, lang)
         if "pattern" in r:
-            ratio = f" (×{fmt_num(r['ratio_ring'], 1)})" if is_finite(r.get("ratio_ring")) else ""
+            ratio = f" (×{fmt_num(r['ratio_ring'], 1, lang)})" if is_finite(r.get("ratio_ring")) else ""
             p["pattern"] = fmt_text(r["pattern"]) + ratio
         if "peak_hours" in r:
             p["peak"] = fmt_text(r["peak_hours"])
         if "drivers" in r:
             p["drivers"] = fmt_text(r["drivers"])
-        profile, peak = str(r.get("hours_profile") or "").split(), str(r.get("hours_peak") or "")
+        profile, peak = _sequence(r.get("hours_profile")), _sequence(r.get("hours_peak"), chars=True)
         if len(profile) == 24 and len(peak) == 24:
-            chart = _hours_svg([float(v) for v in profile], [c == "1" for c in peak], lab=lab)
+            chart = _hours_svg([float(v) for v in profile], [str(c) in ("1", "True", "true") for c in peak], lab=lab)
             p["chart"] = f"{chart}<br><small>{html.escape(lab['peak_note'])}</small>"
         props.append(p)
     alias = {
@@ -125,4 +139,30 @@ def add_entornos_layer(
     )
     layer.add_to(m)
     Panel(gradient_legend_html(lab["entornos_legend"], INDEX_STOPS, 0, 100, approximate_line(approximate, lang)), layer=layer).add_to(m)
+    # a numbered marker on each place (its rank; ringed in its index colour), visible at city
+    # zoom where a 100-m area is a speck
+    spots = gpd.GeoSeries(label_points(to_metric(places, metric_crs).to_numpy()), crs=metric_crs).to_crs(OUTPUT_CRS)
+    rank = pd.to_numeric(places["rank"], errors="coerce").to_numpy(dtype=float)
+    aliases = [html.escape(alias[f]) for f in fields]
+    points = [
+        [round(float(pt.y), 6), round(float(pt.x), 6), int(k), popup_table(p, fields, aliases), styles[str(i)]["fillColor"]]
+        for i, (pt, k, p) in enumerate(zip(spots, rank, props, strict=True))
+        if np.isfinite(k)
+    ]
+    RankMarkers(layer, sorted(points, key=lambda q: q[2]), color=PLACE_MARKER).add_to(m)
     return LayerInfo(name=name, kind="entornos", features=len(props), layer=layer)
+
+
+def _sequence(value: Any, *, chars: bool = False) -> list[Any]:
+    """An hour profile as written (a list, a JSON array, space-separated text, or 0/1 characters)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return list(value)
+    text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+    if text.startswith("["):
+        try:
+            return list(json.loads(text))
+        except ValueError:
+            return []
+    if chars and " " not in text:
+        return list(text)
+    return text.split()

@@ -43,9 +43,10 @@ from geoprio.io.results import Replay, replay
 from geoprio.maps.assets import AssetMode
 from geoprio.maps.geometry import DEFAULT_DECIMALS, DEFAULT_TOLERANCE_M
 from geoprio.maps.hotspot_layers import DEFAULT_MAX_CELLS
-from geoprio.maps.index_layer import ColorBy
+from geoprio.maps.index_layer import DEFAULT_RANK_LABELS, ColorBy
 from geoprio.maps.page import MAP_KIND, MapOutput, MapResult, build_map
 from geoprio.maps.placement_layers import PLAN_KINDS, check_curve
+from geoprio.maps.provenance import provenance_of
 from geoprio.maps.release import check_public_inputs
 from geoprio.maps.text import MAP_LANG, approximate_of
 from geoprio.options import Options, validated
@@ -65,6 +66,7 @@ LAYER_FILES = (
     "existing_cameras",
     "existing_garitas",
     "garitas_stretches",
+    "garitas_shore",
     "tracking",
     "entornos",
 )
@@ -76,12 +78,16 @@ class MapOptions(Options):
     The files are those ``geoprio index`` / ``hotspots`` / ``plan`` / ``indicators`` /
     ``entornos`` write: ``index`` (one table per zone level), ``clusters`` and ``cells``
     (hot spots), ``cameras`` / ``garitas`` (a plan's sites) with their ``*_curve`` (coverage
-    curve CSV) and ``garitas_stretches``, ``existing_cameras`` / ``existing_garitas``,
+    curve CSV), ``garitas_stretches`` and ``garitas_shore`` (``garitas_costa``), ``existing_cameras`` / ``existing_garitas``,
     ``tracking`` (``seguimiento_zonas.geojson``) and ``entornos`` (``entornos.geojson``).
     The drawing settings are :func:`~geoprio.maps.page.build_map`'s. ``carto_key`` is not
     recorded in the manifest (give it again to replay a map with the Positron basemap).
     ``public``: the policy of a public map (inputs from public releases only; None, the
     default, for a full map; recorded in the manifest only when given).
+    ``subtitle``, ``source``, ``period``, ``synthetic``: the map elements; ``source``,
+    ``period`` and ``synthetic`` default to what the manifests of the runs that wrote the
+    inputs say (:func:`geoprio.maps.provenance.provenance_of`). ``rank_labels``: how many top
+    zones of the index carry their rank number (0: none).
     """
 
     index: tuple[Path, ...] = ()
@@ -94,6 +100,7 @@ class MapOptions(Options):
     existing_cameras: Path | None = None
     existing_garitas: Path | None = None
     garitas_stretches: Path | None = None
+    garitas_shore: Path | None = None
     cameras_radius_m: float | None = Field(default=None, ge=0)
     garitas_radius_m: float | None = Field(default=None, ge=0)
     tracking: Path | None = None
@@ -112,6 +119,11 @@ class MapOptions(Options):
     metric_crs: str = DEFAULT_METRIC_CRS
     assets: AssetMode = "folder"
     public: DisclosurePolicy | None = None
+    subtitle: str | None = None
+    source: str | None = None
+    period: str | None = None
+    synthetic: bool | None = None
+    rank_labels: int = Field(default=DEFAULT_RANK_LABELS, ge=0)
 
     @field_validator("tiles", mode="before")
     @classmethod
@@ -191,6 +203,7 @@ def make_map(options: MapOptions) -> MapResult:
                 inputs.append((f"{kind}_manifest", found[1]))
     if o.public is not None:
         check_public_inputs(inputs, o.public)
+    prov, _ = provenance_of(p for _, p in o.layer_files())
     result = build_map(
         index=[layer for p in o.index if (layer := _read_layer(p)) is not None] or None,
         clusters=_read_layer(o.clusters),
@@ -202,6 +215,7 @@ def make_map(options: MapOptions) -> MapResult:
         existing_cameras=_read_layer(o.existing_cameras),
         existing_garitas=_read_layer(o.existing_garitas),
         garitas_stretches=_read_layer(o.garitas_stretches),
+        garitas_shore=_read_layer(o.garitas_shore),
         cameras_radius_m=radii["cameras"],
         garitas_radius_m=radii["garitas"],
         tracking=_read_layer(o.tracking),
@@ -218,6 +232,12 @@ def make_map(options: MapOptions) -> MapResult:
         decimals=o.decimals,
         max_cells=o.max_cells,
         metric_crs=o.metric_crs,
+        subtitle=o.subtitle,
+        source=o.source or prov.source,
+        period=o.period or prov.period,
+        synthetic=prov.synthetic if o.synthetic is None else o.synthetic,
+        parent_level=prov.parent_level,
+        rank_labels=o.rank_labels,
         approximate=[
             topic
             for topic, layer in (

@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.errors import GEOSException
 
 from geoprio.errors import ColumnError, CRSError, InputError
 from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
@@ -33,6 +34,7 @@ __all__ = [
     "dissolve_by",
     "feature_collection",
     "first_column",
+    "label_points",
     "layer_name",
     "leaflet_view",
     "prepare_geometries",
@@ -131,10 +133,46 @@ def simplify_m(
 
 
 def round_coordinates(geoms: gpd.GeoSeries | np.ndarray, decimals: int = DEFAULT_DECIMALS) -> np.ndarray:
-    """Round every coordinate to ``decimals`` and drop the repeated vertices this creates."""
+    """Round every coordinate to ``decimals`` and drop the repeated vertices this creates.
+
+    A part of a polygon smaller than the rounding grid (a sliver left where a grid cell was
+    clipped to a zone border: 0.1 m² when 5 decimals are about 1 m) collapses to a ring of
+    fewer than three distinct vertices, which no polygon may hold. Such a geometry is snapped
+    to the grid by GEOS instead (:func:`shapely.set_precision`), which drops the collapsed parts
+    and keeps the rest valid; a geometry that would collapse whole is kept at a finer grid
+    (up to 8 decimals, then unrounded), so that no non-empty feature disappears from a map.
+    """
     arr = geoms.to_numpy() if isinstance(geoms, gpd.GeoSeries) else np.asarray(geoms)
     rounded = shapely.transform(arr, lambda c: np.round(c, decimals))
-    return shapely.remove_repeated_points(rounded, 0.0)
+    try:
+        out = shapely.remove_repeated_points(rounded, 0.0)
+    except GEOSException:  # some ring collapsed to fewer than three points: geometry by geometry
+        out = np.array([_without_repeats(r) for r in rounded], dtype=object)
+    # polygons with a part collapsed by the rounding (no longer valid, or of no area)
+    polygonal = np.isin(shapely.get_type_id(arr), (3, 6)) & ~shapely.is_empty(arr)
+    bad = polygonal & (shapely.is_missing(out) | ~shapely.is_valid(out) | (shapely.area(out) == 0))
+    for i in np.flatnonzero(bad):
+        out[i] = _snap_to_grid(arr[i], decimals)
+    return out
+
+
+def _without_repeats(geom: Any) -> Any:
+    """``geom`` without repeated vertices, or ``None`` when a ring collapses."""
+    try:
+        return shapely.remove_repeated_points(geom, 0.0)
+    except GEOSException:
+        return None
+
+
+def _snap_to_grid(geom: Any, decimals: int) -> Any:
+    """``geom`` snapped to a grid of ``10**-decimals`` (collapsed parts dropped, valid result),
+    on a finer grid when it would vanish whole; ``geom`` itself when even 8 decimals cannot keep it.
+    """
+    for d in range(decimals, max(decimals, 8) + 1):
+        snapped = shapely.set_precision(geom, 10.0**-d)
+        if not snapped.is_empty:
+            return snapped
+    return geom
 
 
 def prepare_geometries(frame: gpd.GeoDataFrame, *, tolerance_m: float, decimals: int, metric_crs: str, coverage: bool = True) -> np.ndarray:
@@ -145,6 +183,14 @@ def prepare_geometries(frame: gpd.GeoDataFrame, *, tolerance_m: float, decimals:
     else:
         geoms = frame.geometry.to_crs(OUTPUT_CRS)
     return round_coordinates(geoms, decimals)
+
+
+def label_points(geoms: np.ndarray) -> np.ndarray:
+    """Where a label goes on each polygon: its centroid, or a point inside it (GEOS's point on
+    surface) when the centroid falls outside (an L-shaped zone, a crescent).
+    """
+    centres = shapely.centroid(geoms)
+    return np.where(shapely.contains(geoms, centres), centres, shapely.point_on_surface(geoms))
 
 
 def feature_collection(geoms: np.ndarray, props: list[dict[str, Any]]) -> dict[str, Any]:

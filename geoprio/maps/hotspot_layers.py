@@ -32,7 +32,7 @@ import shapely
 
 from geoprio.errors import ColumnError, InputError
 from geoprio.labels import LANGS, labels, topics
-from geoprio.maps.elements import LayerInfo, Panel
+from geoprio.maps.elements import LayerInfo, Panel, RankMarkers
 from geoprio.maps.geometry import (
     DEFAULT_DECIMALS,
     DEFAULT_TOLERANCE_M,
@@ -41,6 +41,7 @@ from geoprio.maps.geometry import (
     dissolve_by,
     feature_collection,
     first_column,
+    label_points,
     layer_name,
     prepare_geometries,
     require_columns,
@@ -48,7 +49,8 @@ from geoprio.maps.geometry import (
     simplify_m,
     to_metric,
 )
-from geoprio.maps.style import DENSITY_COLORS, GI_COLORS, legend_html
+from geoprio.maps.index_layer import DEFAULT_RANK_LABELS, tier_positions
+from geoprio.maps.style import DENSITY_COLORS, GI_COLORS, NO_DATA, TIER_COLORS, legend_html, rgba
 from geoprio.maps.text import MAP_LANG, approximate_line, fmt_int, fmt_num, fmt_pvalue, fmt_text, is_finite, map_labels
 from geoprio.settings import DEFAULT_METRIC_CRS, Lang
 
@@ -66,6 +68,8 @@ __all__ = [
     "has_gi_columns",
 ]
 
+#: Clusters without tiers: fill, outline and fill opacity.
+CLUSTER_COLOR, CLUSTER_LINE, CLUSTER_OPACITY = "#fb6a4a", "#67000d", 0.45
 #: Above this many cells a cell layer is drawn as one polygon per class.
 DEFAULT_MAX_CELLS = 5000
 #: Columns read as the kernel density of cells (per km²), first found wins.
@@ -108,8 +112,10 @@ def add_cluster_layer(
     metric_crs: str = DEFAULT_METRIC_CRS,
     show: bool = True,
     approximate: bool = False,
+    rank_labels: int = DEFAULT_RANK_LABELS,
 ) -> LayerInfo:
-    """Hot-spot clusters (polygons), outlined in dark red; tooltips with their profile.
+    """Hot-spot clusters (polygons) filled by complexity tier, the first ``rank_labels`` numbered
+    by rank; click popups with their profile.
 
     ``approximate=True`` (points placed by place name) adds the legend line that says so.
     """
@@ -128,14 +134,14 @@ def add_cluster_layer(
     for i, r in enumerate(clusters.to_dict("records")):
         p = {"cluster": fmt_text(r["cluster_id"])}
         if rank_c:
-            p["rank"] = fmt_int(r[rank_c])
+            p["rank"] = fmt_int(r[rank_c], lang)
         if score_c:
-            p["score"] = fmt_num(r[score_c], 1)
+            p["score"] = fmt_num(r[score_c], 1, lang)
         if "incidents" in r:
-            p["incidents"] = fmt_num(r["incidents"], 0)
+            p["incidents"] = fmt_num(r["incidents"], 0, lang)
         if dens_c:
-            p["density"] = fmt_num(r[dens_c], 0)
-        p["area"] = fmt_num(r["area_km2"] if is_finite(r.get("area_km2")) else area[i], 3)
+            p["density"] = fmt_num(r[dens_c], 0, lang)
+        p["area"] = fmt_num(r["area_km2"] if is_finite(r.get("area_km2")) else area[i], 3, lang)
         if tier_c:
             p["tier"] = fmt_text(r[tier_c])
         for extra in ("top_categories", "peak_hours", "drivers"):
@@ -157,17 +163,48 @@ def add_cluster_layer(
         "drivers": lab["drivers"],
     }
     name = lab["clusters_layer"]
+    # fill by complexity tier (the index's palette), else one colour; the legend's swatches
+    # are drawn with the fill's own opacity, so that they look like the map
+    fills = [CLUSTER_COLOR] * len(props)
+    rows = [(rgba(CLUSTER_COLOR, CLUSTER_OPACITY), f"border:2px solid {CLUSTER_LINE};", f"{lab['cluster']} ({len(props)})")]
+    if tier_c and clusters[tier_c].notna().any():
+        score = pd.to_numeric(clusters[score_c], errors="coerce").to_numpy(dtype=float) if score_c else np.zeros(len(clusters))
+        positions, tier_names = tier_positions(clusters[tier_c], score, lang)
+        palette = TIER_COLORS.get(len(tier_names), TIER_COLORS[5])
+        fills = [palette[positions[str(t)]] if pd.notna(t) and str(t) in positions else NO_DATA for t in clusters[tier_c]]
+        for i, p in enumerate(props):
+            if "tier" in p and pd.notna(clusters[tier_c].iloc[i]) and str(clusters[tier_c].iloc[i]) in positions:
+                p["tier"] = tier_names[positions[str(clusters[tier_c].iloc[i])]]
+        counts = {n: sum(1 for f in fills if f == palette[k]) for k, n in enumerate(tier_names)}
+        rows = [
+            (rgba(palette[k], CLUSTER_OPACITY), f"border:2px solid {CLUSTER_LINE};", f"{n} ({counts[n]})")
+            for k, n in reversed(list(enumerate(tier_names)))
+        ]
+        title = f"{name} — {lab['tier'].lower()}"
+    else:
+        title = name
+    styles = {str(i): fill for i, fill in enumerate(fills)}
     layer = folium.GeoJson(
         feature_collection(geoms, props),
         name=name,
         show=show,
-        style_function=lambda f: {"color": "#67000d", "weight": 2.5, "fillColor": "#fb6a4a", "fillOpacity": 0.12},
-        highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.3},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[alias[f] for f in fields], sticky=True) if fields else None,
+        style_function=lambda f: {"color": CLUSTER_LINE, "weight": 2, "fillColor": styles[f["id"]], "fillOpacity": CLUSTER_OPACITY},
+        highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.6},
+        tooltip=folium.GeoJsonTooltip(fields=["cluster"], aliases=[alias["cluster"]], sticky=True) if fields else None,
+        popup=folium.GeoJsonPopup(fields=fields, aliases=[alias[f] for f in fields], localize=False) if fields else None,
     )
     layer.add_to(m)
-    rows = [("#fb6a4a", "border:2px solid #67000d;", f"{lab['cluster']} ({len(props)})")]
-    Panel(legend_html(name, rows, approximate_line(approximate, lang)), layer=layer).add_to(m)
+    Panel(legend_html(title, rows, approximate_line(approximate, lang)), layer=layer).add_to(m)
+    if rank_c and rank_labels:
+        metric = to_metric(clusters, metric_crs).to_numpy()
+        spots = gpd.GeoSeries(label_points(metric), crs=metric_crs).to_crs("EPSG:4326")
+        ranks = pd.to_numeric(clusters[rank_c], errors="coerce").to_numpy(dtype=float)
+        points = [
+            [round(float(pt.y), 6), round(float(pt.x), 6), int(k)]
+            for pt, k in zip(spots, ranks, strict=True)
+            if np.isfinite(k) and 1 <= k <= rank_labels
+        ]
+        RankMarkers(layer, points).add_to(m)
     return LayerInfo(name=name, kind="clusters", features=len(props), layer=layer)
 
 
@@ -257,12 +294,12 @@ def add_gistar_layer(
             p = (
                 {"cls": lab[f"gi_{c}"]}
                 if public
-                else {"cls": lab[f"gi_{c}"], "z": fmt_num(r.get("gi_z"), 2), "p": fmt_pvalue(r.get("gi_p"))}
+                else {"cls": lab[f"gi_{c}"], "z": fmt_num(r.get("gi_z"), 2, lang), "p": fmt_pvalue(r.get("gi_p"), lang)}
             )
             if "gi_q" in r:
-                p["q"] = fmt_pvalue(r["gi_q"])
+                p["q"] = fmt_pvalue(r["gi_q"], lang)
             if "incidents" in r:
-                p["n"] = fmt_num(r["incidents"], 0)
+                p["n"] = fmt_num(r["incidents"], 0, lang)
             if "trend_class" in r:
                 p["trend"] = fmt_text(r["trend_class"])
             props.append({**p, "_c": c})
@@ -273,15 +310,16 @@ def add_gistar_layer(
         merged, keys, counts = dissolve_by(to_metric(sub, metric_crs).to_numpy(), cls)
         gs = gpd.GeoSeries(merged, crs=metric_crs)
         geoms = round_coordinates(simplify_m(gs, tolerance_m=tolerance_m, metric_crs=metric_crs), decimals)
-        props = [{"cls": lab[f"gi_{c}"], "n": fmt_num(n, 0), "_c": c} for c, n in zip(keys, counts, strict=True)]
-        fields, aliases, note = ["cls", "n"], [lab["gi_class"], lab["cells"]], f"{len(sub):,} {lab['cells'].lower()}"
+        props = [{"cls": lab[f"gi_{c}"], "n": fmt_num(n, 0, lang), "_c": c} for c, n in zip(keys, counts, strict=True)]
+        fields, aliases, note = ["cls", "n"], [lab["gi_class"], lab["cells"]], f"{fmt_int(len(sub), lang)} {lab['cells'].lower()}"
     name = lab["gistar_layer"]
     layer = folium.GeoJson(
         feature_collection(geoms, props),
         name=name,
         show=show,
         style_function=lambda f: {"fillColor": GI_COLORS[f["properties"]["_c"]], "fillOpacity": 0.7, "color": "#555555", "weight": 0.3},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
+        tooltip=folium.GeoJsonTooltip(fields=fields[:1], aliases=aliases[:1], sticky=True),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, localize=False),
     )
     layer.add_to(m)
     rows = [(GI_COLORS[c], "", lab[f"gi_{c}"]) for c in GI_CLASSES if c in set(cls)]
@@ -331,28 +369,29 @@ def add_density_layer(
     cls = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, k - 1) if k > 1 else np.zeros(len(v), int)
     colors = [DENSITY_COLORS[round(i * (len(DENSITY_COLORS) - 1) / max(1, k - 1))] for i in range(k)]
     ranges = (
-        [f"{fmt_num(edges[i], 1)}–{fmt_num(edges[i + 1], 1)}" for i in range(k)]
+        [f"{fmt_num(edges[i], 1, lang)}–{fmt_num(edges[i + 1], 1, lang)}" for i in range(k)]
         if k > 1
-        else [f"{fmt_num(v.min(), 1)}–{fmt_num(v.max(), 1)}"]
+        else [f"{fmt_num(v.min(), 1, lang)}–{fmt_num(v.max(), 1, lang)}"]
     )
     if len(sub) <= max_cells:
         geoms = prepare_geometries(sub, tolerance_m=tolerance_m, decimals=decimals, metric_crs=metric_crs)
-        props = [{"d": fmt_num(x, 1), "_k": int(c)} for x, c in zip(v, cls, strict=True)]
+        props = [{"d": fmt_num(x, 1, lang), "_k": int(c)} for x, c in zip(v, cls, strict=True)]
         fields, aliases, note = ["d"], [f"{lab['density']} ({lab['density_unit']})"], None
     else:
         merged, keys, counts = dissolve_by(to_metric(sub, metric_crs).to_numpy(), cls)
         gs = gpd.GeoSeries(merged, crs=metric_crs)
         geoms = round_coordinates(simplify_m(gs, tolerance_m=tolerance_m, metric_crs=metric_crs), decimals)
-        props = [{"d": ranges[int(c)], "n": fmt_num(n, 0), "_k": int(c)} for c, n in zip(keys, counts, strict=True)]
+        props = [{"d": ranges[int(c)], "n": fmt_num(n, 0, lang), "_k": int(c)} for c, n in zip(keys, counts, strict=True)]
         fields, aliases = ["d", "n"], [f"{lab['density']} ({lab['density_unit']})", lab["cells"]]
-        note = f"{len(sub):,} {lab['cells'].lower()}"
+        note = f"{fmt_int(len(sub), lang)} {lab['cells'].lower()}"
     name = lab["density_layer"]
     layer = folium.GeoJson(
         feature_collection(geoms, props),
         name=name,
         show=show,
         style_function=lambda f: {"fillColor": colors[f["properties"]["_k"]], "fillOpacity": 0.65, "weight": 0, "stroke": False},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
+        tooltip=folium.GeoJsonTooltip(fields=fields[:1], aliases=aliases[:1], sticky=True),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, localize=False),
     )
     layer.add_to(m)
     rows = [(colors[i], "", ranges[i]) for i in reversed(range(k))]

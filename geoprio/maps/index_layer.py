@@ -29,13 +29,14 @@ from geoprio.errors import InputError
 from geoprio.index.denominators import DEFAULT_TOP, small_in_top
 from geoprio.index.estimator import tier_labels
 from geoprio.labels import labels
-from geoprio.maps.elements import LayerInfo, Panel, ZoneSearch
+from geoprio.maps.elements import LayerInfo, Panel, RankMarkers, ZoneSearch
 from geoprio.maps.geometry import (
     DEFAULT_DECIMALS,
     DEFAULT_TOLERANCE_M,
     check_frame,
     dissolve_by,
     feature_collection,
+    label_points,
     prepare_geometries,
     require_columns,
     round_coordinates,
@@ -46,10 +47,21 @@ from geoprio.maps.style import INDEX_STOPS, NO_DATA, TIER_COLORS, gradient_legen
 from geoprio.maps.text import MAP_LANG, fmt_int, fmt_num, fmt_text, is_finite, map_labels
 from geoprio.settings import DEFAULT_METRIC_CRS, Lang
 
-__all__ = ["ColorBy", "add_index_layer", "add_parent_outline", "level_name"]
+__all__ = [
+    "DEFAULT_RANK_LABELS",
+    "ColorBy",
+    "add_index_layer",
+    "add_parent_outline",
+    "add_rank_labels",
+    "level_name",
+    "plural_level",
+    "tier_positions",
+]
 
 #: How index zones are coloured: by ``tier`` or by ``index`` value.
 ColorBy = Literal["tier", "index"]
+#: How many of the top zones carry their rank number on the map.
+DEFAULT_RANK_LABELS = 10
 
 
 def level_name(table: pd.DataFrame, level: str | None, lang: str = MAP_LANG) -> str:
@@ -60,7 +72,7 @@ def level_name(table: pd.DataFrame, level: str | None, lang: str = MAP_LANG) -> 
     return lv.upper() if len(lv) <= 4 else lv.capitalize()
 
 
-def _tier_positions(tiers: pd.Series, index: np.ndarray, lang: str) -> tuple[dict[str, int], list[str]]:
+def tier_positions(tiers: pd.Series, index: np.ndarray, lang: str) -> tuple[dict[str, int], list[str]]:
     """Tier value → position (0 = lowest priority), and the tier names in the map's language.
 
     geoprio's tier names (``baja``…``alta``, ``low``…``high``, 2–5 tiers) are recognised in
@@ -89,6 +101,7 @@ def _tier_legend(
     *,
     note: str | Sequence[str] | None,
     lab: Mapping[str, str],
+    lang: str,
 ) -> str:
     """The tiers, highest first, each with the index range of its zones (from the data)."""
     rows = [(palette[i], "", n) for i, n in reversed(list(enumerate(tier_names)))]
@@ -99,7 +112,7 @@ def _tier_legend(
         if sel:
             lo, hi = float(np.min(idx[sel])), float(np.max(idx[sel]))
             k = len(tier_names) - 1 - i
-            rows[k] = (rows[k][0], "", f"{tname} ({lo:.1f}–{hi:.1f})")
+            rows[k] = (rows[k][0], "", f"{tname} ({fmt_num(lo, 1, lang)}–{fmt_num(hi, 1, lang)})")
     return legend_html(f"{lab['tier']} — {lab['legend_index']}", rows, note)
 
 
@@ -134,7 +147,7 @@ def add_index_layer(
     geoms = prepare_geometries(table, tolerance_m=tolerance_m, decimals=decimals, metric_crs=metric_crs)
     small = table["small_denominator"].fillna(False).astype(bool).to_numpy() if "small_denominator" in table else np.zeros(len(table), bool)
     idx = pd.to_numeric(table["index"], errors="coerce").to_numpy(dtype=float)
-    positions, tier_names = _tier_positions(table["tier"], idx, lang)
+    positions, tier_names = tier_positions(table["tier"], idx, lang)
     palette = TIER_COLORS.get(len(tier_names), TIER_COLORS[5])
     ptop = next((c for c in table.columns if re.fullmatch(r"p_top_\d+", str(c))), None)
     has_interval = "rank_p05" in table and "rank_p95" in table
@@ -159,18 +172,18 @@ def add_index_layer(
         p = {
             "name": fmt_text(r["name"]) + (" †" if small[i] else ""),
             "zone_id": fmt_text(r["zone_id"]),
-            "index": fmt_num(idx[i], 1)
+            "index": fmt_num(idx[i], 1, lang)
             if ok
             else lab["no_index"] + (f" ({fmt_text(r['excluded'])})" if fmt_text(r.get("excluded")) else ""),
-            "rank": fmt_int(r["rank"]),
+            "rank": fmt_int(r["rank"], lang),
             "tier": (tier_names[pos] if pos is not None else fmt_text(tier)) if ok else "—",
         }
         if "parent_name" in r:
             p["parent"] = fmt_text(r["parent_name"])
         if has_interval:
-            p["interval"] = f"{fmt_int(r['rank_p05'])}–{fmt_int(r['rank_p95'])}" if is_finite(r["rank_p05"]) else "—"
+            p["interval"] = f"{fmt_int(r['rank_p05'], lang)}–{fmt_int(r['rank_p95'], lang)}" if is_finite(r["rank_p05"]) else "—"
         if ptop:
-            p["p_top"] = fmt_num(r[ptop], 2)
+            p["p_top"] = fmt_num(r[ptop], 2, lang)
         if "drivers" in r:
             p["drivers"] = fmt_text(r["drivers"])
         props.append(p)
@@ -195,7 +208,8 @@ def add_index_layer(
         show=show,
         style_function=lambda f: {k: v for k, v in styles[f["id"]].items() if v is not None},
         highlight_function=lambda f: {"weight": 3, "color": "#000000", "fillOpacity": 0.8},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=[aliases[f] for f in fields], sticky=True),
+        tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[aliases["name"]], sticky=True),
+        popup=folium.GeoJsonPopup(fields=fields, aliases=[aliases[f] for f in fields], localize=False),
         smooth_factor=0.5,
     )
     layer.add_to(m)
@@ -206,7 +220,7 @@ def add_index_layer(
         top_n = min(warning.top, warning.ranked)
         note.append(labels("denominators", lang)["map_note"].format(n=len(warning.zones), top=top_n, zones=zones))
     if color_by == "tier":
-        legend = _tier_legend(table["tier"], idx, positions, tier_names, palette, note=note, lab=lab)
+        legend = _tier_legend(table["tier"], idx, positions, tier_names, palette, note=note, lab=lab, lang=lang)
     else:
         legend = gradient_legend_html(lab["legend_index"], INDEX_STOPS, 0, 100, note)
     Panel(legend, layer=layer).add_to(m)
@@ -226,8 +240,13 @@ def add_parent_outline(
     decimals: int = DEFAULT_DECIMALS,
     metric_crs: str = DEFAULT_METRIC_CRS,
     show: bool = True,
+    level: str | None = None,
 ) -> LayerInfo | None:
-    """Boundaries of the enclosing level (the index zones dissolved by ``parent_id``); ``None`` without parents."""
+    """Boundaries of the enclosing level (the index zones dissolved by ``parent_id``); ``None`` without parents.
+
+    ``level``: the enclosing level's name (``localidad``; from the index run's configuration),
+    which names the layer ("Localidades"); without it, "Límites del nivel superior".
+    """
     lab = map_labels(lang)
     table = check_frame(table, "index", geom_types=("Polygon", "MultiPolygon"))
     if "parent_id" not in table or table["parent_id"].isna().all():
@@ -239,7 +258,7 @@ def add_parent_outline(
     geoms = round_coordinates(simplify_m(gs, tolerance_m=tolerance_m, metric_crs=metric_crs), decimals)
     names = table.drop_duplicates("parent_id").set_index(table.drop_duplicates("parent_id")["parent_id"].astype("string"))
     props = [{"parent": fmt_text(names["parent_name"].get(k, k)) if "parent_name" in names else fmt_text(k)} for k in uniq[keep]]
-    name = lab["parent_layer"]
+    name = plural_level(level) if level else lab["parent_layer"]
     layer = folium.GeoJson(
         feature_collection(geoms, props),
         name=name,
@@ -248,4 +267,43 @@ def add_parent_outline(
         interactive=False,
     )
     layer.add_to(m)
+    legend = legend_html(name, [("transparent", "border:2.2px solid #252525;height:10px;", lab["parent_legend"])])
+    Panel(legend, layer=layer).add_to(m)
     return LayerInfo(name=name, kind="parent", features=len(props), layer=layer)
+
+
+def plural_level(level: str) -> str:
+    """A zone level's name as a layer name: ``localidad`` → ``Localidades``, ``comuna`` →
+    ``Comunas``, ``upz`` → ``UPZ`` (short names are acronyms).
+    """
+    name = level.replace("_", " ").strip()
+    if len(name) <= 4:
+        return name.upper()
+    if name.endswith("s"):
+        return name.capitalize()
+    return (name + ("s" if name[-1].lower() in "aeiouáéíóú" else "es")).capitalize()
+
+
+def add_rank_labels(
+    m: folium.Map,
+    table: gpd.GeoDataFrame,
+    layer: LayerInfo,
+    *,
+    top: int = DEFAULT_RANK_LABELS,
+    metric_crs: str = DEFAULT_METRIC_CRS,
+) -> int:
+    """The rank number of the first ``top`` zones (ranks 1…top) at their centroid (a point inside
+    the zone when the centroid falls outside), on the map while the index ``layer`` is on.
+    Returns how many labels were placed.
+    """
+    table = check_frame(table, "index", geom_types=("Polygon", "MultiPolygon"))
+    rank = pd.to_numeric(table["rank"], errors="coerce").to_numpy(dtype=float)
+    sel = np.flatnonzero(np.isfinite(rank) & (rank >= 1) & (rank <= top))
+    if not len(sel):
+        return 0
+    geoms = to_metric(table.iloc[sel], metric_crs).to_numpy()
+    ll = gpd.GeoSeries(label_points(geoms), crs=metric_crs).to_crs("EPSG:4326")
+    points = [[round(float(p.y), 6), round(float(p.x), 6), int(rank[i])] for p, i in zip(ll, sel, strict=True)]
+    points.sort(key=lambda p: p[2])
+    RankMarkers(layer.layer, points).add_to(m)
+    return len(points)

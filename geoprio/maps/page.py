@@ -38,7 +38,7 @@ from geoprio.io import files as io
 from geoprio.io import manifest as run_manifest
 from geoprio.io.results import Written
 from geoprio.maps.assets import AssetMode, localize_assets
-from geoprio.maps.elements import LayerInfo, MapChrome
+from geoprio.maps.elements import LayerControl, LayerInfo, MapChrome, PopupPolicy
 from geoprio.maps.entornos_layer import add_entornos_layer
 from geoprio.maps.geometry import DEFAULT_DECIMALS, DEFAULT_TOLERANCE_M, column_list, first_column, layer_name, leaflet_view
 from geoprio.maps.hotspot_layers import (
@@ -49,8 +49,8 @@ from geoprio.maps.hotspot_layers import (
     add_gistar_layer,
     has_gi_columns,
 )
-from geoprio.maps.index_layer import ColorBy, add_index_layer, add_parent_outline, level_name
-from geoprio.maps.placement_layers import PLAN_KINDS, add_facilities_layer, add_plan_layer
+from geoprio.maps.index_layer import DEFAULT_RANK_LABELS, ColorBy, add_index_layer, add_parent_outline, add_rank_labels, level_name
+from geoprio.maps.placement_layers import PLAN_KINDS, add_facilities_layer, add_plan_layer, add_shore_layer
 from geoprio.maps.text import MAP_LANG, approximate_of, map_labels
 from geoprio.maps.tracking_layer import add_tracking_layer
 from geoprio.options import Options
@@ -208,12 +208,38 @@ def new_map(
     for i, name in enumerate(basemap_names(tiles, carto_key)):
         _tile_layer(name, lang=lang, carto_key=carto_key, tiles_attribution=tiles_attribution, show=i == 0).add_to(m)
     if bounds is not None:
-        m.fit_bounds(bounds)
+        # at once, not animated: a page printed by headless Chromium (virtual time) would
+        # otherwise be caught mid-zoom, its markers and shapes drawn at different scales
+        fit = folium.FitBounds(bounds)
+        fit.options["animate"] = False
+        fit.add_to(m)
+    PopupPolicy().add_to(m)  # before any layer binds a popup
     return m
 
 
-def finish_map(m: folium.Map, *, lang: Lang = MAP_LANG, title: str | None = None) -> folium.Map:
-    """Layer control, fullscreen, measure (metres/hectares), metric scale and the title box."""
+def source_line(lang: str, *, source: str | None = None, period: str | None = None) -> str:
+    """The map's source line: "Fuente: … · Periodo: … · Elaborado con geoprio"."""
+    lab = map_labels(lang)
+    parts = [lab["source_line"].format(source=source)] if source else []
+    if period:
+        parts.append(lab["period_line"].format(period=period))
+    return " · ".join([*parts, lab["made_with"]])
+
+
+def finish_map(
+    m: folium.Map,
+    *,
+    lang: Lang = MAP_LANG,
+    title: str | None = None,
+    subtitle: str | None = None,
+    source: str | None = None,
+    period: str | None = None,
+    synthetic: bool = False,
+) -> folium.Map:
+    """Layer control, fullscreen, measure (metres/hectares), and the map elements: the title
+    band (title, subtitle), the source line (source and period), north arrow, metric scale and,
+    on synthetic data, the SINTÉTICO stamp.
+    """
     lab = map_labels(lang)
     folium.plugins.Fullscreen(position="topleft", title=lab["fullscreen"], title_cancel=lab["fullscreen_exit"]).add_to(m)
     folium.plugins.MeasureControl(
@@ -224,8 +250,14 @@ def finish_map(m: folium.Map, *, lang: Lang = MAP_LANG, title: str | None = None
         secondary_area_unit="hectares",
         localization=lang,
     ).add_to(m)
-    MapChrome(title).add_to(m)
-    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+    MapChrome(
+        title,
+        subtitle=subtitle,
+        source=source_line(lang, source=source, period=period),
+        stamp=(lab["synthetic_stamp"], lab["synthetic_note"]) if synthetic else None,
+        north_title=lab["north"],
+    ).add_to(m)
+    LayerControl().add_to(m)
     return m
 
 
@@ -313,6 +345,7 @@ def build_map(
     existing_cameras: gpd.GeoDataFrame | None = None,
     existing_garitas: gpd.GeoDataFrame | None = None,
     garitas_stretches: gpd.GeoDataFrame | None = None,
+    garitas_shore: gpd.GeoDataFrame | None = None,
     cameras_radius_m: float | None = None,
     garitas_radius_m: float | None = None,
     tracking: gpd.GeoDataFrame | None = None,
@@ -330,6 +363,12 @@ def build_map(
     max_cells: int = DEFAULT_MAX_CELLS,
     metric_crs: str = DEFAULT_METRIC_CRS,
     approximate: Collection[str] = (),
+    subtitle: str | None = None,
+    source: str | None = None,
+    period: str | None = None,
+    synthetic: bool = False,
+    parent_level: str | None = None,
+    rank_labels: int = DEFAULT_RANK_LABELS,
 ) -> MapResult:
     """One map with every given layer, its legends and controls; nothing is written.
 
@@ -337,7 +376,8 @@ def build_map(
     :class:`~geoprio.index.IndexRun` (``index=``, its ``.table``), a
     :class:`~geoprio.hotspots.HotspotRun` (``clusters=`` / ``cells=``), a
     :class:`~geoprio.placement.PlanRun` (``cameras=`` / ``garitas=``: its sites, coverage
-    curve, radius and, for garitas, the shore stretches) or an entornos run (``entornos=``).
+    curve, radius and, for garitas, the shore stretches and the shore: ``garitas_shore``,
+    drawn as beaches with their uncovered parts) or an entornos run (``entornos=``).
 
     ``index`` may hold one table per zone level (each its own layer; the first is
     searchable). ``tracking`` is ``geoprio indicators``'s zone layer
@@ -351,8 +391,16 @@ def build_map(
     ("ubicación aproximada"): those of results whose notes count ``approximate_locations``,
     and those named in ``approximate`` (``clusters``, ``cells``, ``cameras``, ``garitas``,
     ``entornos``; for layers given as GeoDataFrames).
+
+    The map elements of a printed map: ``title`` and ``subtitle`` (a band across the top),
+    ``source`` and ``period`` (the source line, bottom left, with the north arrow and the
+    metric scale), ``synthetic`` (the SINTÉTICO stamp), ``parent_level`` (names the parent
+    boundaries, "Localidades"), ``rank_labels`` (the rank number on the first N zones of the
+    index; 0 for none).
     """
     map_labels(lang)  # checks the language first
+    if not isinstance(rank_labels, int) or isinstance(rank_labels, bool) or rank_labels < 0:
+        raise InputError(f"rank_labels must be a non-negative integer (how many top zones carry their rank), got {rank_labels!r}")
     unknown = sorted(set(approximate) - set(APPROXIMATE_TOPICS))
     if unknown:
         raise InputError(f"approximate: unknown layer(s) {unknown}; choose among {list(APPROXIMATE_TOPICS)}")
@@ -374,6 +422,7 @@ def build_map(
         garitas_curve = garitas_curve if garitas_curve is not None else getattr(garitas, "curve", None)
         garitas_radius_m = garitas_radius_m if garitas_radius_m is not None else _radius_of(garitas)
         garitas_stretches = garitas_stretches if garitas_stretches is not None else getattr(garitas, "stretches", None)
+        garitas_shore = garitas_shore if garitas_shore is not None else getattr(garitas, "shore", None)
     cameras = _layer_of(cameras, "cameras", "sites")
     garitas = _layer_of(garitas, "garitas", "sites")
     if not isinstance(decimals, int) or not 0 <= decimals <= 8:
@@ -381,7 +430,19 @@ def build_map(
     if not isinstance(max_cells, int) or max_cells < 0:
         raise InputError(f"max_cells must be a non-negative integer, got {max_cells!r}")
     indexes = _as_list(index)
-    frames = [*indexes, clusters, cells, cameras, garitas, existing_cameras, existing_garitas, garitas_stretches, tracking, entornos]
+    frames = [
+        *indexes,
+        clusters,
+        cells,
+        cameras,
+        garitas,
+        existing_cameras,
+        existing_garitas,
+        garitas_stretches,
+        garitas_shore,
+        tracking,
+        entornos,
+    ]
     given = [f for f in frames if f is not None]
     if not given:
         raise InputError(
@@ -397,9 +458,12 @@ def build_map(
     layers: list[LayerInfo] = []
     topical = any(f is not None for f in topics.values())
     for i, table in enumerate(indexes):
-        layers.append(add_index_layer(m, table, lang=lang, color_by=color_by, show=(i == 0 and not topical), search=(i == 0), **geo))
+        info = add_index_layer(m, table, lang=lang, color_by=color_by, show=(i == 0 and not topical), search=(i == 0), **geo)
+        layers.append(info)
+        if i == 0 and rank_labels:
+            add_rank_labels(m, table, info, top=rank_labels, metric_crs=metric_crs)
     if indexes:
-        outline = add_parent_outline(m, indexes[0], lang=lang, **geo)
+        outline = add_parent_outline(m, indexes[0], lang=lang, level=parent_level, **geo)
         if outline:
             layers.append(outline)
     if cells is not None:
@@ -413,11 +477,13 @@ def build_map(
             )
         )
     if clusters is not None:
-        layers.append(add_cluster_layer(m, clusters, lang=lang, approximate="clusters" in approx, **geo))
+        layers.append(add_cluster_layer(m, clusters, lang=lang, approximate="clusters" in approx, rank_labels=rank_labels, **geo))
     plans = {
         "cameras": (cameras, cameras_curve, existing_cameras, None, cameras_radius_m),
         "garitas": (garitas, garitas_curve, existing_garitas, garitas_stretches, garitas_radius_m),
     }
+    if garitas_shore is not None:
+        layers.append(add_shore_layer(m, garitas_shore, stretches=garitas_stretches, lang=lang, decimals=decimals, metric_crs=metric_crs))
     for kind in PLAN_KINDS:
         plan, curve, existing, lines, radius = plans[kind]
         if existing is not None:
@@ -428,7 +494,7 @@ def build_map(
             )
         elif curve is not None or lines is not None:
             raise InputError(f"a {kind} coverage curve or stretches were given without the {kind} plan")
-    finish_map(m, lang=lang, title=title)
+    finish_map(m, lang=lang, title=title, subtitle=subtitle, source=source, period=period, synthetic=synthetic)
     params: dict[str, Any] = {
         "lang": lang,
         "tiles": basemap_names(tiles, carto_key),
@@ -440,6 +506,12 @@ def build_map(
         "metric_crs": metric_crs,
         "title": title,
     }
+    extras = {"subtitle": subtitle, "source": source, "period": period, "parent_level": parent_level}
+    params.update({k: v for k, v in extras.items() if v})
+    if synthetic:
+        params["synthetic"] = True
+    if rank_labels != DEFAULT_RANK_LABELS:
+        params["rank_labels"] = rank_labels
     if tracking is not None:
         params.update(tracking_indicator=tracking_indicator, tracking_year=tracking_year)
     if approx:

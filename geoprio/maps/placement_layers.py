@@ -22,9 +22,10 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geoprio.errors import InputError
-from geoprio.maps.elements import LayerInfo, Panel
+from geoprio.maps.elements import LayerInfo, Panel, RankMarkers, popup_table
 from geoprio.maps.geometry import (
     DEFAULT_DECIMALS,
     check_frame,
@@ -33,12 +34,23 @@ from geoprio.maps.geometry import (
     layer_name,
     require_columns,
     round_coordinates,
+    to_metric,
 )
 from geoprio.maps.style import EXISTING_COLOR, PLAN_COLORS, legend_html
-from geoprio.maps.text import MAP_LANG, approximate_line, fmt_int, fmt_num, fmt_pct, fmt_text, map_labels
-from geoprio.settings import OUTPUT_CRS, Lang
+from geoprio.maps.text import MAP_LANG, approximate_line, fmt_int, fmt_num, fmt_pct, fmt_text, is_finite, map_labels
+from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS, Lang
 
-__all__ = ["PLAN_KINDS", "PlanKind", "add_facilities_layer", "add_plan_layer", "check_curve", "existing_mask"]
+__all__ = [
+    "PLAN_KINDS",
+    "SHORE_COLOR",
+    "UNCOVERED_COLOR",
+    "PlanKind",
+    "add_facilities_layer",
+    "add_plan_layer",
+    "add_shore_layer",
+    "check_curve",
+    "existing_mask",
+]
 
 #: The two kinds of plan.
 PlanKind = Literal["cameras", "garitas"]
@@ -59,8 +71,11 @@ def _site_layers(
     *,
     color: str,
     existing: bool,
+    circles_group: folium.FeatureGroup | None = None,
 ) -> None:
-    """Coverage circles (metres) and centre dots of a set of sites, in ``group``."""
+    """Coverage circles (metres) and centre dots of a set of sites, in ``group`` (the circles in
+    ``circles_group`` when given: a layer of their own).
+    """
     data = feature_collection(pts, props)
     radii = {str(i): float(r) for i, r in enumerate(radius_m)}
     if np.isfinite(radius_m).any():
@@ -77,7 +92,7 @@ def _site_layers(
                 "dashArray": "4 3" if existing else None,
             },
             tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=list(aliases), sticky=True),
-        ).add_to(group)
+        ).add_to(circles_group if circles_group is not None else group)
     folium.GeoJson(
         data,
         marker=folium.CircleMarker(radius=4, fill=True),
@@ -88,7 +103,8 @@ def _site_layers(
             "fillColor": color,
             "fillOpacity": 0.9 if existing else 1.0,
         },
-        tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=list(aliases), sticky=True),
+        tooltip=folium.GeoJsonTooltip(fields=list(fields[:1]), aliases=list(aliases[:1]), sticky=True),
+        popup=folium.GeoJsonPopup(fields=list(fields), aliases=list(aliases), localize=False),
     ).add_to(group)
 
 
@@ -101,10 +117,13 @@ def add_facilities_layer(
     radius_m: float | None = None,
     decimals: int = DEFAULT_DECIMALS,
     show: bool = True,
+    circles: bool = True,
 ) -> LayerInfo:
     """Existing cameras or garitas (grey dots; dashed coverage circles when a radius is known).
 
-    The radius is the ``radius_m`` column when present, else the ``radius_m`` argument.
+    The radius is the ``radius_m`` column when present, else the ``radius_m`` argument; it is
+    shown in the popup, and drawn as a circle unless ``circles=False`` (garitas whose coverage
+    is drawn along the shore).
     """
     lab = map_labels(lang)
     if kind not in PLAN_KINDS:
@@ -116,13 +135,14 @@ def add_facilities_layer(
     props = [
         {
             "site": lab[f"site_existing_{kind}"] + (f" {fmt_text(s)}" if id_c else ""),
-            "radius": f"{fmt_num(rr, 0)} m" if math.isfinite(rr) else "—",
+            "radius": f"{fmt_num(rr, 0, lang)} m" if math.isfinite(rr) else "—",
         }
         for s, rr in zip(points[id_c] if id_c else [None] * len(points), r, strict=True)
     ]
     name = lab[f"existing_{kind}"]
     group = folium.FeatureGroup(name=name, show=show)
-    _site_layers(group, pts, r, props, ["site", "radius"], [lab["site"], lab["radius_m"]], color=EXISTING_COLOR, existing=True)
+    drawn = r if circles else np.full(len(r), np.nan)
+    _site_layers(group, pts, drawn, props, ["site", "radius"], [lab["site"], lab["radius_m"]], color=EXISTING_COLOR, existing=True)
     group.add_to(m)
     Panel(legend_html(name, [(EXISTING_COLOR, "border-radius:50%;", f"{name} ({len(points)})")]), layer=group).add_to(m)
     return LayerInfo(name=name, kind=f"existing_{kind}", features=len(points), layer=group)
@@ -247,16 +267,16 @@ def add_plan_layer(
         rank = new["rank"].to_numpy() if "rank" in new else np.arange(1, len(new) + 1)
         props = []
         for i, row in enumerate(new.to_dict("records")):
-            p = {"site": lab[f"site_new_{kind}"].format(rank=fmt_int(rank[i]))}
+            p = {"site": lab[f"site_new_{kind}"].format(rank=fmt_int(rank[i], lang))}
             if "site_id" in row:
                 p["id"] = fmt_text(row["site_id"])
             if "marginal_share" in row:
-                p["gain"] = fmt_pct(row["marginal_share"], 1)
+                p["gain"] = fmt_pct(row["marginal_share"], 1, lang)
             elif "marginal_gain" in row:
-                p["gain"] = fmt_num(row["marginal_gain"], 1)
+                p["gain"] = fmt_num(row["marginal_gain"], 1, lang)
             if "cumulative_share" in row:
-                p["share"] = fmt_pct(row["cumulative_share"], 1)
-            p["radius"] = f"{fmt_num(r[i], 0)} m" if math.isfinite(r[i]) else "—"
+                p["share"] = fmt_pct(row["cumulative_share"], 1, lang)
+            p["radius"] = f"{fmt_num(r[i], 0, lang)} m" if math.isfinite(r[i]) else "—"
             props.append(p)
         alias = {
             "site": lab["site"],
@@ -271,9 +291,22 @@ def add_plan_layer(
         if lines is not None:
             _stretch_layer(group, lines[~existing_mask(lines)], color=color, decimals=decimals, existing=False)
             r = np.full(len(new), np.nan)  # the stretches are the coverage: no circles
-        _site_layers(group, pts, r, props, fields, [alias[f] for f in fields], color=color, existing=False)
+        # the coverage circles: a layer of their own, off at opening (shown on demand)
+        cover = folium.FeatureGroup(name=lab[f"coverage_layer_{kind}"], show=False) if np.isfinite(r).any() else None
+        _site_layers(group, pts, r, props, fields, [alias[f] for f in fields], color=color, existing=False, circles_group=cover)
         group.add_to(m)
+        # the rank on each proposed site, clickable (numbered circles do not hide each other's number)
+        ll = shapely.get_coordinates(pts)
+        labels_at = [
+            [float(y), float(x), int(k), popup_table(p, fields, [alias[f] for f in fields])]
+            for (x, y), k, p in zip(ll, rank, props, strict=True)
+            if is_finite(k)
+        ]
+        RankMarkers(group, labels_at, color=color).add_to(m)
         out.append(LayerInfo(name=name, kind=f"plan_{kind}", features=len(new), layer=group))
+        if cover is not None:
+            cover.add_to(m)
+            out.append(LayerInfo(name=cover.layer_name, kind=f"coverage_{kind}", features=len(new), layer=cover))
         rows = [(color, "border-radius:50%;", f"{name} ({len(new)})")]
         Panel(legend_html(name, rows, approximate_line(approximate, lang)), layer=group).add_to(m)
         if curve is not None:
@@ -290,9 +323,10 @@ def add_plan_layer(
             sites[existing].reset_index(drop=True),
             kind=kind,
             lang=lang,
-            radius_m=None if lines is not None else radius_m,
+            radius_m=radius_m,
             decimals=decimals,
             show=show,
+            circles=lines is None,
         )
         if lines is not None:
             _stretch_layer(info.layer, lines[existing_mask(lines)], color=EXISTING_COLOR, decimals=decimals, existing=True)
@@ -316,3 +350,62 @@ def _stretch_layer(group: folium.FeatureGroup, lines: gpd.GeoDataFrame, *, color
         },
         interactive=False,
     ).add_to(group)
+
+
+#: Colours of the shore: the beaches (sand) and their uncovered parts (red).
+SHORE_COLOR, UNCOVERED_COLOR = "#c8a45a", "#d7191c"
+
+
+def add_shore_layer(
+    m: folium.Map,
+    shore: gpd.GeoDataFrame,
+    *,
+    stretches: gpd.GeoDataFrame | None = None,
+    lang: Lang = MAP_LANG,
+    decimals: int = DEFAULT_DECIMALS,
+    metric_crs: str = DEFAULT_METRIC_CRS,
+    show: bool = True,
+) -> LayerInfo:
+    """The shore a garita plan watches (``garitas_costa``: lines, ``name``), drawn as sand, and
+    the parts no garita covers (the shore minus the covered ``stretches``, within 1 m) in red,
+    with the uncovered and total length in the legend.
+    """
+    lab = map_labels(lang)
+    shore = check_frame(shore, "garitas shore", geom_types=("LineString", "MultiLineString"))
+    metric = to_metric(shore, metric_crs).to_numpy()
+    total_m = float(shapely.length(metric).sum())
+    if stretches is not None and len(stretches):
+        lines = check_frame(stretches, "garitas stretches", geom_types=("LineString", "MultiLineString"))
+        covered = shapely.buffer(shapely.union_all(to_metric(lines, metric_crs).to_numpy()), 1.0)
+        open_parts = shapely.difference(metric, covered)
+    else:
+        open_parts = metric
+    open_parts = np.array([g if not g.is_empty else None for g in open_parts], dtype=object)
+    uncovered_m = float(sum(shapely.length(g) for g in open_parts if g is not None))
+    names = shore["name"].map(fmt_text).tolist() if "name" in shore else [""] * len(shore)
+    props = [{"name": n, "length": fmt_num(length, 0, lang)} for n, length in zip(names, shapely.length(metric), strict=True)]
+    name = lab["shore_layer"]
+    group = folium.FeatureGroup(name=name, show=show)
+    folium.GeoJson(
+        feature_collection(round_coordinates(gpd.GeoSeries(metric, crs=metric_crs).to_crs(OUTPUT_CRS), decimals), props),
+        style_function=lambda f: {"color": SHORE_COLOR, "weight": 9, "opacity": 0.7, "lineCap": "butt"},
+        tooltip=folium.GeoJsonTooltip(fields=["name"], aliases=[lab["shore_name"]], sticky=True),
+        popup=folium.GeoJsonPopup(fields=["name", "length"], aliases=[lab["shore_name"], lab["shore_length"]], localize=False),
+    ).add_to(group)
+    keep = [i for i, g in enumerate(open_parts) if g is not None]
+    if keep:
+        gaps = gpd.GeoSeries(list(open_parts[keep]), crs=metric_crs).to_crs(OUTPUT_CRS)
+        folium.GeoJson(
+            feature_collection(round_coordinates(gaps, decimals), [props[i] for i in keep]),
+            style_function=lambda f: {"color": UNCOVERED_COLOR, "weight": 3, "opacity": 0.95, "dashArray": "7 5"},
+            interactive=False,
+        ).add_to(group)
+    group.add_to(m)
+    rows = [
+        (SHORE_COLOR, "height:6px;", lab["shore_beach"]),
+        (PLAN_COLORS["garitas"], "height:6px;", lab["shore_covered"]),
+        (UNCOVERED_COLOR, "height:3px;", lab["shore_uncovered"]),
+    ]
+    note = lab["shore_note"].format(uncovered=fmt_num(uncovered_m / 1000, 1, lang), total=fmt_num(total_m / 1000, 1, lang))
+    Panel(legend_html(name, rows, note), layer=group).add_to(m)
+    return LayerInfo(name=name, kind="shore", features=len(shore), layer=group, note=note)

@@ -29,6 +29,7 @@ __all__ = [
     "mix",
     "notes_html",
     "progress_color",
+    "rgba",
 ]
 
 #: Fill colours of 2–5 priority tiers, lowest first (YlOrRd).
@@ -66,6 +67,12 @@ PROGRESS_CLASSES: tuple[tuple[float, str], ...] = (
 PLAN_COLORS = {"cameras": "#1f78b4", "garitas": "#6a3d9a"}
 #: Existing facilities.
 EXISTING_COLOR = "#525252"
+
+
+def rgba(color: str, alpha: float) -> str:
+    """``#rrggbb`` with an opacity: ``rgba(r,g,b,alpha)`` (legend swatches that look like a translucent fill)."""
+    r, g, b = (int(color[k : k + 2], 16) for k in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha:g})"
 
 
 def mix(stops: Sequence[str], t: float) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from geoprio import numbers
 from geoprio.errors import InputError
 from geoprio.labels import LANGS, check_lang, labels
 from geoprio.settings import DEFAULT_LANG, Lang
@@ -77,27 +78,24 @@ def is_finite(x: Any) -> bool:
         return False
 
 
-def fmt_num(x: Any, digits: int = 1) -> str:
-    """``1234.5`` → ``"1,234.5"``; ``"—"`` when ``x`` is not a finite number."""
-    if not is_finite(x):
-        return "—"
-    return f"{float(x):,.{digits}f}"
+def fmt_num(x: Any, digits: int = 1, lang: str = MAP_LANG) -> str:
+    """``1234.5`` → ``"1.234,5"`` in Spanish, ``"1,234.5"`` in English; ``"—"`` when ``x`` is not a finite number."""
+    return numbers.fmt_number(x, lang, digits) if is_finite(x) else "—"
 
 
-def fmt_pct(x: Any, digits: int = 1) -> str:
-    """A share in [0, 1] as a percentage: ``0.25`` → ``"25.0 %"``."""
-    s = fmt_num(100 * float(x) if is_finite(x) else None, digits)
-    return s if s == "—" else f"{s} %"
+def fmt_pct(x: Any, digits: int = 1, lang: str = MAP_LANG) -> str:
+    """A share in [0, 1] as a percentage: ``0.25`` → ``"25,0 %"`` (Spanish), ``"25.0%"`` (English)."""
+    return numbers.fmt_pct(float(x), lang, digits) if is_finite(x) else "—"
 
 
-def fmt_int(x: Any) -> str:
-    """A number rounded to an integer, ``"—"`` when missing."""
-    return str(int(round(float(x)))) if is_finite(x) else "—"
+def fmt_int(x: Any, lang: str = MAP_LANG) -> str:
+    """A number rounded to an integer (thousands grouped), ``"—"`` when missing."""
+    return numbers.fmt_int(float(x), lang) if is_finite(x) else "—"
 
 
-def fmt_pvalue(p: Any) -> str:
-    """A p-value with three decimals, ``"< 0.001"`` below that."""
-    return "< 0.001" if is_finite(p) and float(p) < 0.001 else fmt_num(p, 3)
+def fmt_pvalue(p: Any, lang: str = MAP_LANG) -> str:
+    """A p-value with three decimals, ``"< 0,001"`` (``"< 0.001"`` in English) below that."""
+    return f"< {fmt_num(0.001, 3, lang)}" if is_finite(p) and float(p) < 0.001 else fmt_num(p, 3, lang)
 
 
 def fmt_text(x: Any) -> str:
@@ -107,9 +105,9 @@ def fmt_text(x: Any) -> str:
     return html.escape(str(x))
 
 
-def format_size(n_bytes: int) -> str:
-    """``1,234,567`` → ``"1.23 MB"`` (decimal units)."""
+def format_size(n_bytes: int, lang: str = "en") -> str:
+    """``1,234,567`` → ``"1.23 MB"`` (decimal units; ``"1,23 MB"`` with ``lang="es"``)."""
     for unit, size in (("MB", 1e6), ("kB", 1e3)):
         if n_bytes >= size:
-            return f"{n_bytes / size:.2f} {unit}"
+            return f"{fmt_num(n_bytes / size, 2, lang)} {unit}"
     return f"{n_bytes} B"

@@ -39,17 +39,17 @@ from geoprio.settings import DEFAULT_METRIC_CRS, Lang
 __all__ = ["add_tracking_layer"]
 
 
-def _unit_text(unit: Any, per: Any, lab: Mapping[str, str]) -> str:
+def _unit_text(unit: Any, per: Any, lab: Mapping[str, str], lang: str) -> str:
     u = str(unit) if unit is not None and not (isinstance(unit, float) and math.isnan(unit)) else ""
     if u == "rate":
-        return lab["unit_rate"].format(per=f"{float(per):,.0f}") if is_finite(per) else lab["unit_rate_plain"]
+        return lab["unit_rate"].format(per=fmt_num(per, 0, lang)) if is_finite(per) else lab["unit_rate_plain"]
     if u in ("count", "share"):
         return lab[f"unit_{u}"]
     return fmt_text(u)
 
 
-def _tracking_value(v: Any, unit: Any) -> str:
-    s = fmt_num(v, 1)
+def _tracking_value(v: Any, unit: Any, lang: str) -> str:
+    s = fmt_num(v, 1, lang)
     return f"{s} %" if s != "—" and unit == "share" else s
 
 
@@ -81,7 +81,7 @@ def _select(frame: gpd.GeoDataFrame, indicator: str | None, year: int | None) ->
 
 
 def _popup_rows(
-    sub: pd.DataFrame, rows: list[dict[str, Any]], capped: np.ndarray, label: str, lab: Mapping[str, str]
+    sub: pd.DataFrame, rows: list[dict[str, Any]], capped: np.ndarray, label: str, lab: Mapping[str, str], lang: str
 ) -> list[dict[str, str]]:
     """What each zone's popup shows (escaped text)."""
     breakdown = any(str(r.get("scope")) == "breakdown" for r in rows)
@@ -92,20 +92,20 @@ def _popup_rows(
             "name": fmt_text(r.get("name")) or fmt_text(r["zone_id"]),
             "zone_id": fmt_text(r["zone_id"]),
             "indicator": fmt_text(label),
-            "actual": _tracking_value(r.get("actual"), unit),
-            "target": _tracking_value(r.get("target"), unit),
-            "progress_capped": fmt_pct(pc, 1),
-            "progress": fmt_pct(r.get("progress"), 1),
-            "baseline": _tracking_value(r.get("baseline"), unit),
+            "actual": _tracking_value(r.get("actual"), unit, lang),
+            "target": _tracking_value(r.get("target"), unit, lang),
+            "progress_capped": fmt_pct(pc, 1, lang),
+            "progress": fmt_pct(r.get("progress"), 1, lang),
+            "baseline": _tracking_value(r.get("baseline"), unit, lang),
         }
         if "count" in sub:
-            p["count"] = fmt_num(r.get("count"), 0)
+            p["count"] = fmt_num(r.get("count"), 0, lang)
         if "unit" in sub:
-            p["unit"] = _unit_text(unit, r.get("per"), lab)
+            p["unit"] = _unit_text(unit, r.get("per"), lab, lang)
         if "scope" in sub:
             p["target_kind"] = lab["scope_breakdown"] if str(r.get("scope")) == "breakdown" else lab["scope_zone"]
         if breakdown and "share_of_shortfall" in sub:
-            p["share_of_shortfall"] = fmt_pct(r.get("share_of_shortfall"), 1) if str(r.get("scope")) == "breakdown" else "—"
+            p["share_of_shortfall"] = fmt_pct(r.get("share_of_shortfall"), 1, lang) if str(r.get("scope")) == "breakdown" else "—"
         props.append(p)
     return props
 
@@ -180,7 +180,7 @@ def add_tracking_layer(
         label = str(rows[0]["label"]) if fmt_text(rows[0].get("label")) else str(ind)
         geoms = prepare_geometries(sub, tolerance_m=tolerance_m, decimals=decimals, metric_crs=metric_crs)
         capped = pd.to_numeric(sub["progress_capped"], errors="coerce").to_numpy(dtype=float)
-        props = _popup_rows(sub, rows, capped, label, lab)
+        props = _popup_rows(sub, rows, capped, label, lab, lang)
         fields = [f for f in alias if f in props[0]]
         name = lab["tracking_layer"].format(indicator=label, year=year_text)
         group = folium.FeatureGroup(name=html.escape(name), show=show and k == 0)

@@ -5,7 +5,7 @@ to another host refused (``route.abort``), except the basemap tiles, which are a
 blank local tile: the test proves the page needs nothing from the network but tiles. It then
 checks that the layers are drawn (SVG paths in Leaflet's overlay pane, one per feature shown),
 that the layer control lists the layers, that legends follow their layers, that the zone search,
-tooltips, fullscreen and measure controls are there, that the console has no error, and saves a
+tooltips and popups, fullscreen and measure controls are there, that the console has no error, and saves a
 screenshot per map under pytest's temporary folder.
 
 Playwright is used with the system browser (``executable_path="/usr/bin/chromium"``); its own
@@ -361,10 +361,11 @@ def test_demo_maps_were_all_written(demo_maps_dir):
     kinds = {o.path.name: [li.kind for li in o.layers] for o in outs}
     assert kinds["puntos_calientes.html"] == ["index", "parent", "density", "gistar", "clusters"]
     assert kinds["plan_garitas.html"] == ["index", "parent", "plan_garitas", "existing_garitas"]
-    assert kinds["plan_camaras.html"] == ["index", "parent", "existing_cameras", "plan_cameras"]
+    assert kinds["plan_camaras.html"] == ["index", "parent", "existing_cameras", "plan_cameras", "coverage_cameras"]
     assert kinds["entornos.html"] == ["index", "parent", "entornos"]
     # the camera radius comes from the plan's manifest.json (the sites layer has no radius column)
-    cams = next(li for li in outs[2].layers if li.kind == "plan_cameras").layer
+    cams = next(li for li in outs[2].layers if li.kind == "coverage_cameras").layer  # off at opening
+    assert cams.show is False
     circles = list(cams._children.values())[0]
     assert {circles.style_function(f)["radius"] for f in circles.data["features"]} == {150.0}
     # garitas: the covered stretches (lines) replace the circles
@@ -380,12 +381,19 @@ def test_index_map_tooltip_search_and_legend_follow_the_layer(demo_maps_dir, ser
     page = v.page
     try:
         page.wait_for_selector(".leaflet-overlay-pane path")
-        # hovering a zone shows its tooltip with the rank interval and the drivers
-        page.locator(".leaflet-overlay-pane path.leaflet-interactive").first.hover()
+        # hovering a zone shows its name; clicking it (a tablet has no hover) opens its popup
+        # with the rank interval and the drivers
+        zone = page.locator(".leaflet-overlay-pane path.leaflet-interactive").first
+        zone.hover()
         tip = page.locator(".foliumtooltip")
         tip.wait_for()
-        text = tip.inner_text()
+        assert tip.inner_text().startswith("Zona")
+        zone.click(force=True)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for()
+        text = popup.inner_text()
         assert "Rango 5–95 %" in text and "Principales factores" in text and "Prioridad" in text
+        page.keyboard.press("Escape")
         # the zone search finds La Candelaria (flagged †) and zooms to it
         zoom0 = page.evaluate("() => Object.values(window).find(o => o instanceof L.Map).getZoom()")
         page.locator(".leaflet-control-search input.search-input").press_sequentially("Candel")  # keyup events

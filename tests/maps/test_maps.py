@@ -114,16 +114,16 @@ def test_index_layer_tooltips_legend_and_flags_in_spanish():
     assert props["Z1"] == {
         "name": "Zona Industrial †",
         "zone_id": "Z1",
-        "index": "92.8",
+        "index": "92,8",
         "rank": "1",
         "tier": "alta",
         "parent": "Puente Aranda",
         "interval": "1–1",
-        "p_top": "1.00",
+        "p_top": "1,00",
         "drivers": "Homicidios 48 %; Hurto a personas 30 %",
     }
     assert props["Z2"]["name"] == "Chapinero &lt;b&gt;"  # tooltips are HTML: names are escaped
-    assert props["Z2"]["interval"] == "2–3" and props["Z2"]["p_top"] == "0.98"
+    assert props["Z2"]["interval"] == "2–3" and props["Z2"]["p_top"] == "0,98"
     assert props["Z4"]["index"] == "sin índice (sin población)" and props["Z4"]["tier"] == "—"
     page = _html(r)
     assert '<html lang="es">' in page and "<title>Índice de priorización — UPZ</title>" in page
@@ -131,7 +131,7 @@ def test_index_layer_tooltips_legend_and_flags_in_spanish():
         assert _shows(page, text), text
     # legend: tiers from highest to lowest with their index ranges, the † note, the grey 'no index'
     legend = json.loads(re.search(r'div.innerHTML = ("\\u003ch4\\u003ePrioridad.*?");', page).group(1))
-    assert legend.index("alta (92.8–92.8)") < legend.index("media (51.9–51.9)") < legend.index("baja (10.0–10.0)")
+    assert legend.index("alta (92,8–92,8)") < legend.index("media (51,9–51,9)") < legend.index("baja (10,0–10,0)")
     assert "denominador pequeño (borde punteado)" in legend and "sin índice" in legend
 
 
@@ -204,7 +204,7 @@ def test_gistar_layer_draws_significant_cells_with_classes():
     gi = next(li for li in r.layers if li.kind == "gistar")
     feats = _features(gi)
     assert gi.features == 6 and [f["properties"]["_c"] for f in feats] == [c for c in classes if c != "none"]
-    assert feats[0]["properties"] == {"cls": "Caliente, 99 % de confianza", "z": "3.50", "p": "< 0.001", "_c": "hot_99"}
+    assert feats[0]["properties"] == {"cls": "Caliente, 99 % de confianza", "z": "3,50", "p": "< 0,001", "_c": "hot_99"}
     fills = [gi.layer.style_function(f)["fillColor"] for f in feats]
     assert fills == ["#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac"]
     # the density layer is there too, off at opening when Gi* cells are drawn
@@ -225,11 +225,11 @@ def test_density_layer_classes_skips_zero_cells_and_dissolves_above_max_cells():
     assert dens.kind == "density" and dens.features == 8  # the zero cell is not drawn
     # seven quantile classes of 1..8: edges 1, 2, 3, 4, 5, 6, 7, 8 → each cell its own class but the last two
     assert [f["properties"]["_k"] for f in _features(dens)] == [0, 1, 2, 3, 4, 5, 6, 6]
-    assert _features(dens)[0]["properties"]["d"] == "1.0"
+    assert _features(dens)[0]["properties"]["d"] == "1,0"
     merged = maps.build_map(cells=cells, max_cells=3).layers[0]
     assert merged.note == "dissolved" and merged.features == 7  # one (multi)polygon per class
     last = next(f for f in _features(merged) if f["properties"]["_k"] == 6)
-    assert last["properties"] == {"d": "7.0–8.0", "n": "2", "_k": 6}
+    assert last["properties"] == {"d": "7,0–8,0", "n": "2", "_k": 6}
     # the two adjacent cells of the last class became one 500 m × 250 m rectangle
     g = gpd.GeoSeries([shapely.from_geojson(json.dumps(last["geometry"]))], crs="EPSG:4326").to_crs(METRIC).iloc[0]
     assert g.area == pytest.approx(500 * 250, rel=5e-3) and shapely.get_num_coordinates(g) == 5  # ±0.5 m rounding
@@ -258,10 +258,10 @@ def test_clusters_accept_the_profile_column_names():
         "cluster": "HS001",
         "rank": "1",
         "tier": "alta",
-        "score": "100.0",
+        "score": "100,0",
         "incidents": "540",
-        "density": "6,750",
-        "area": "0.080",  # 200 m × 400 m, measured in EPSG:9377
+        "density": "6.750",  # Colombian thousands
+        "area": "0,080",  # 200 m × 400 m, measured in EPSG:9377
         "top_categories": "Homicidio",
         "drivers": "Densidad (por km²) 70 %",
     }
@@ -271,15 +271,17 @@ def test_plan_layer_new_and_existing_sites_and_the_coverage_curve():
     sites, curve = _plan()
     r = maps.build_map(cameras=sites, cameras_curve=curve)
     kinds = [(li.kind, li.features) for li in r.layers]
-    assert kinds == [("plan_cameras", 2), ("existing_cameras", 1)]
-    group = r.layers[0].layer
-    circles, dots = list(group._children.values())
+    assert kinds == [("plan_cameras", 2), ("coverage_cameras", 2), ("existing_cameras", 1)]
+    # the coverage circles are a layer of their own, off at opening (issue 16: coverage on demand)
+    (dots,) = list(r.layers[0].layer._children.values())
+    (circles,) = list(r.layers[1].layer._children.values())
+    assert r.layers[1].name == "Cobertura de las cámaras propuestas" and r.layers[1].layer.show is False
     feats = circles.data["features"]
     assert feats[0]["properties"] == {
         "site": "Cámara propuesta n.º 1",
         "id": "C01",
-        "gain": "120.5",
-        "share": "50.0 %",
+        "gain": "120,5",
+        "share": "50,0 %",
         "radius": "150 m",
     }
     assert circles.style_function(feats[0])["radius"] == 150.0  # Leaflet circles in metres
@@ -288,14 +290,14 @@ def test_plan_layer_new_and_existing_sites_and_the_coverage_curve():
     assert _shows(page, "Curva de cobertura — cámaras") and _shows(page, "Cámaras existentes")
     # hand-computed SVG: x = 34 + 206·n/2, y = 8 + 98·(1 − share)
     assert "34.0,106.0 137.0,57.0 240.0,32.5" in page
-    existing = _features(r.layers[1])
+    existing = _features(r.layers[2])
     assert existing[0]["properties"] == {"site": "Cámara existente CAM-7", "radius": "100 m"}
     with pytest.raises(
         InputError, match=r"covered_share must be a share in \[0, 1\], got 50 at n_sites=1 \(a percentage\? divide by 100\)"
     ):
         maps.build_map(cameras=sites, cameras_curve=curve.assign(covered_share=[0.0, 50.0, 75.0]))
     en = maps.build_map(garitas=sites, garitas_curve=curve, lang="en")
-    assert [li.name for li in en.layers] == ["Proposed garitas", "Existing garitas"]
+    assert [li.name for li in en.layers] == ["Proposed garitas", "Coverage of the proposed garitas", "Existing garitas"]
     assert _shows(_html(en), "Coverage curve — garitas")
 
 
@@ -309,7 +311,7 @@ def test_geoprio_hotspots_columns_readable_classes_and_kde_km2():
     r = maps.build_map(cells=cells)
     assert [(li.kind, li.features) for li in r.layers] == [("density", 3), ("gistar", 2)]
     props = _features(r.layers[1])[0]["properties"]
-    assert props == {"cls": "Caliente, 99 % de confianza", "z": "3.50", "p": "< 0.001", "q": "0.002", "n": "41", "_c": "hot_99"}
+    assert props == {"cls": "Caliente, 99 % de confianza", "z": "3,50", "p": "< 0,001", "q": "0,002", "n": "41", "_c": "hot_99"}
     # readable classes alone (no gi_bin) are understood too, in either language
     en = cells.drop(columns="gi_bin").assign(gi_class=["hot 99 %", "not significant", "cold 95 %"])
     assert [f["properties"]["_c"] for f in _features(maps.build_map(cells=en).layers[1])] == ["hot_99", "cold_95"]
@@ -330,7 +332,7 @@ def test_geoprio_plan_columns_estado_marginal_share_and_stretches(tmp_path):
     assert [(li.kind, li.features) for li in r.layers] == [("plan_garitas", 2), ("existing_garitas", 1)]
     new = [c for c in r.layers[0].layer._children.values() if isinstance(c, folium.GeoJson)]
     assert [c.data["features"][0]["geometry"]["type"] for c in new] == ["LineString", "Point"]  # stretches, not circles
-    assert len(new[0].data["features"]) == 2 and new[1].data["features"][0]["properties"]["gain"] == "25.0 %"
+    assert len(new[0].data["features"]) == 2 and new[1].data["features"][0]["properties"]["gain"] == "25,0 %"
     old = [c for c in r.layers[1].layer._children.values() if isinstance(c, folium.GeoJson)]
     assert [c.data["features"][0]["geometry"]["type"] for c in old] == ["Point", "LineString"]
     # from files: the radius of a `geoprio plan` run is read from the manifest.json beside its sites layer
@@ -339,9 +341,9 @@ def test_geoprio_plan_columns_estado_marginal_share_and_stretches(tmp_path):
     plan.to_file(folder / "camaras_sitios.geojson")
     (folder / "manifest.json").write_text(json.dumps({"run": "plan cameras", "parameters": {"radius_m": 120}}), encoding="utf-8")
     out = maps.map_from_files(tmp_path / "m.html", cameras=folder / "camaras_sitios.geojson", assets="cdn")
-    circles = list(out.layers[0].layer._children.values())[0]
+    circles = list(out.layers[1].layer._children.values())[0]
     assert {circles.style_function(f)["radius"] for f in circles.data["features"]} == {120.0}
-    assert out.layers[1].kind == "existing_cameras" and out.layers[1].features == 1
+    assert out.layers[2].kind == "existing_cameras" and out.layers[2].features == 1
 
 
 def test_facilities_without_radius_are_dots_only():
@@ -453,7 +455,8 @@ def test_offline_folder_mode_links_only_local_copies(tmp_path):
     doc = json.loads(out.manifest.read_text(encoding="utf-8"))
     assert doc["map"]["bytes"] == out.bytes == out.path.stat().st_size
     assert doc["map"]["sha256"] == hashlib.sha256(out.path.read_bytes()).hexdigest()
-    assert [li["kind"] for li in doc["layers"]] == ["index", "parent", "density", "gistar", "clusters", "plan_cameras", "existing_cameras"]
+    kinds = ["index", "parent", "density", "gistar", "clusters", "plan_cameras", "coverage_cameras", "existing_cameras"]
+    assert [li["kind"] for li in doc["layers"]] == kinds
     assert doc["parameters"]["tolerance_m"] == 10.0 and doc["environment"]["folium"] == folium.__version__
 
 
@@ -562,7 +565,7 @@ def test_cli_map_writes_the_map_and_prints_its_size(demo_outputs, tmp_path):
     )
     assert res.exit_code == 0, res.output
     size = (tmp_path / "i.html").stat().st_size
-    assert f"Mapa escrito: {tmp_path / 'i.html'} ({maps.format_size(size)})" in res.output
+    assert f"Mapa escrito: {tmp_path / 'i.html'} ({maps.format_size(size, 'es')})" in res.output
     assert "Índice de priorización — UPZ" in res.output and "Garitas existentes" in res.output
     assert "Recursos web en" in res.output and (tmp_path / "assets" / "leaflet" / "1.9.3" / "dist" / "leaflet.js").is_file()
     doc = json.loads((tmp_path / "i.manifest.json").read_text(encoding="utf-8"))
@@ -754,17 +757,17 @@ def test_tracking_layer_colours_popup_and_legend_in_spanish():
         "name": "Usaquén",
         "zone_id": "01",
         "indicator": "Tasa de hurto",
-        "actual": "17.9",
-        "target": "12.2",
-        "progress_capped": "0.0 %",
-        "progress": "-410.5 %",
-        "baseline": "13.3",
+        "actual": "17,9",
+        "target": "12,2",
+        "progress_capped": "0,0 %",
+        "progress": "-410,5 %",
+        "baseline": "13,3",
         "count": "185",
         "unit": "tasa",  # no `per` column: the rate's base is not known
         "target_kind": "meta de la ciudad, proporcional a la línea base de la zona",
-        "share_of_shortfall": "39.1 %",
+        "share_of_shortfall": "39,1 %",
     }
-    assert props[4]["progress"] == "200.0 %" and props[4]["progress_capped"] == "100.0 %"
+    assert props[4]["progress"] == "200,0 %" and props[4]["progress_capped"] == "100,0 %"
     assert props[5]["name"] == "06" and props[5]["actual"] == "—" and props[5]["progress_capped"] == "—"  # no name: the code
     homicidios = _geojson(r.layers[1])
     hp = [f["properties"] for f in homicidios.data["features"]]
@@ -848,7 +851,7 @@ def test_tracking_layer_from_geoprio_indicators_output_offline(tracking_output, 
     assert fills == [["#d7191c", "#1a9641"], ["#d7191c", "#1a9641"], ["#fdae61", "#1a9641"]]
     share = _features(out.layers[2])[1]["properties"]
     # L2 had no homicide in 2023: actual 0 (lower is better) meets the target; uncapped T/0 is undefined
-    assert (share["actual"], share["progress_capped"], share["progress"], share["unit"]) == ("0.0 %", "100.0 %", "—", "porcentaje (%)")
+    assert (share["actual"], share["progress_capped"], share["progress"], share["unit"]) == ("0,0 %", "100,0 %", "—", "porcentaje (%)")
     page = out.path.read_text(encoding="utf-8")
     assert _remote_urls(page) == [] and (tmp_path / "assets" / "leaflet" / "1.9.3" / "dist" / "leaflet.js").is_file()
     doc = json.loads(out.manifest.read_text(encoding="utf-8"))
@@ -916,7 +919,7 @@ def test_entornos_layer_colours_by_index_and_shows_the_hour_profile(tmp_path):
     assert js("Incidentes por hora del día") in html_text
     assert "#800026" in html_text and "#bdbdbd" in html_text  # the top of the index ramp; grey without an index
     assert js("Estación &lt;Norte&gt;") in html_text  # names are escaped
-    assert html_text.count('fill=\\"#e31a1c\\"') == 2  # two peak-hour bars
+    assert html_text.count('fill=\\"#e31a1c\\"') == 4  # two peak-hour bars, in the area's popup and the marker's
     assert result.layers[0].kind == "entornos" and result.layers[0].features == 2
     en = build_map(entornos=areas, tiles="none", lang="en")
     assert en.layers[0].name == "Priority places — influence area" and js("Incidents by hour of day") in en.map.get_root().render()

@@ -9,6 +9,7 @@ when Debian's ``chromium`` is missing.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import geopandas as gpd
@@ -126,3 +127,38 @@ def test_print_command(map_html, tmp_path):
     assert "Printed:" in result.output and pdf_info(tmp_path / "p.pdf").sizes_mm[0] == pytest.approx((279.4, 215.9), abs=0.2)
     bad = CliRunner().invoke(app, ["print", str(map_html)])
     assert bad.exit_code == 1 and "give --pdf, --png or both" in bad.output
+
+
+def test_the_printed_sheet_carries_the_map_elements(tmp_path):
+    # issue 16: title, subtitle, source and period, north arrow, scale and legend on the sheet;
+    # the layer control and the zoom buttons are not printed
+    boxes = [shapely.box(X0 + i * 1000, Y0, X0 + (i + 1) * 1000, Y0 + 1000) for i in range(3)]
+    table = gpd.GeoDataFrame(
+        {
+            "zone_id": ["Z1", "Z2", "Z3"],
+            "name": ["A", "B", "C"],
+            "index": [90.0, 50.0, 10.0],
+            "rank": [1, 2, 3],
+            "tier": ["alta", "media", "baja"],
+        },
+        geometry=boxes,
+        crs=METRIC,
+    ).to_crs("EPSG:4326")
+    res = maps.build_map(index=table, tiles="none", title="Índice 2019", subtitle="UPZ de Bogotá", source="SDSCJ", period="2019")
+    page = maps.write_map(res, tmp_path / "m.html", assets="inline").path
+    done = print_page(page, pdf=tmp_path / "m.pdf", paper="a4")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler's pdftotext is not installed (apt-get install -y poppler-utils)")
+    text = subprocess.run(["pdftotext", "-layout", str(done.pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for words in (
+        "Índice 2019",
+        "UPZ de Bogotá",
+        "Fuente: SDSCJ · Periodo: 2019 · Elaborado con geoprio",
+        "Prioridad",
+        "alta (90,0–90,0)",
+        "N",
+    ):
+        assert words in text, words
+    assert "km" in text or " m" in text  # the scale bar's label
+    assert "Índice de priorización — UPZ\n" not in text.split("Prioridad")[0]  # no layer control on paper
+    assert "1\n" in text or " 1 " in text  # the rank label of the first zone

@@ -115,7 +115,7 @@ def test_full_map_is_unchanged_and_never_public(releases, tmp_path):
     doc = json.loads(out.manifest.read_text(encoding="utf-8"))
     assert "disclosure" not in doc and "public" not in doc["options"]  # as before public maps existed
     html = out.path.read_text(encoding="utf-8")
-    assert sorted(_popup_counts(html)) == ["1", "40", "45", "50"] and '"z": "3.30"' in html
+    assert sorted(_popup_counts(html)) == ["1", "40", "45", "50"] and '"z": "3,30"' in html
     assert map_disclosure(out.path) is None and not published_to(out.path, POLICY) and published_to(out.path, None)
     again = make_map(map_options(cells=releases["full"])).write(tmp_path / "otra" / "completo.html")
     assert again.path.read_bytes() == out.path.read_bytes()
