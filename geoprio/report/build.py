@@ -34,7 +34,7 @@ from geoprio.index import public_index, public_notes
 from geoprio.io import files as io
 from geoprio.io.results import Replay, Written, replay, write_result
 from geoprio.labels import check_lang
-from geoprio.maps import build_map, write_map
+from geoprio.maps import build_map, provenance_of, write_map
 from geoprio.maps.printing import DEFAULT_PAPER, Paper, page_pixels, print_page
 from geoprio.options import Options, validated
 from geoprio.report.content import indicator_info, method_facts, period_of, rank_changes, zone_sheets
@@ -152,9 +152,21 @@ def _public_table(run: RunFolder, policy: DisclosurePolicy | None) -> tuple[pd.D
     return table, public_notes(run.notes, policy)
 
 
-def _map_png(table: gpd.GeoDataFrame, lang: Lang, paper: Paper, title: str) -> bytes:
-    """The index map drawn with :func:`geoprio.maps.build_map` and printed to PNG (no basemap: offline)."""
-    result = build_map(index=table, lang=lang, tiles="none", title=title)
+def _map_png(table: gpd.GeoDataFrame, lang: Lang, paper: Paper, title: str, run: RunFolder, period: str | None) -> bytes:
+    """The index map drawn with :func:`geoprio.maps.build_map` and printed to PNG (no basemap:
+    offline), with the source, period, parent level and synthetic stamp of the run's manifest.
+    """
+    prov, _ = provenance_of([run.table_path])
+    result = build_map(
+        index=table,
+        lang=lang,
+        tiles="none",
+        title=title,
+        source=prov.source,
+        period=period or prov.period,
+        synthetic=prov.synthetic,
+        parent_level=prov.parent_level,
+    )
     with tempfile.TemporaryDirectory(prefix="geoprio-report-") as tmp:
         html = write_map(result, Path(tmp) / "mapa.html", assets="inline").path
         png = Path(tmp) / "mapa.png"
@@ -196,7 +208,7 @@ def build_report(options: ReportOptions) -> Report:
     if not o.map:
         missing = t["map_off"]
     elif isinstance(table, gpd.GeoDataFrame):
-        map_png = _map_png(table, lang, o.paper, subtitle)
+        map_png = _map_png(table, lang, o.paper, subtitle, current, o.period or period_of(current.manifest))
     sheets = zone_sheets(
         ranking,
         table,
