@@ -10,13 +10,22 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from geoprio.errors import GeoprioError
 
-__all__ = ["RETRY_AFTER_S", "BodySizeLimit", "install_handlers", "storage_unavailable"]
+__all__ = [
+    "RETRY_AFTER_S",
+    "BodySizeLimit",
+    "ErrorBody",
+    "ValidationErrorBody",
+    "ValidationIssue",
+    "install_handlers",
+    "storage_unavailable",
+]
 
 log = logging.getLogger("geoprio.api")
 
@@ -25,6 +34,28 @@ RETRY_AFTER_S = 30
 
 #: OS errors that mean the storage, not the request, is at fault.
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO}
+
+
+class ErrorBody(BaseModel):
+    """An error: what went wrong, for the client to read."""
+
+    detail: str
+
+
+class ValidationIssue(BaseModel):
+    """One problem with a request's parameters or body."""
+
+    loc: list[str | int] = Field(description="where: the part of the request, then the parameter or field")
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(BaseModel):
+    """A request the API cannot serve: the list of problems with its parameters or body, or one
+    message (an unknown level, tier, year…; a plan over the admission limits, with its estimate).
+    """
+
+    detail: str | list[ValidationIssue] | dict[str, object]
 
 
 def storage_unavailable(what: str) -> JSONResponse:

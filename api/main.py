@@ -18,10 +18,11 @@ from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 from geoprio._version import __version__
 
+from .contract import install_contract
 from .engine import make_engine
 from .errors import BodySizeLimit, install_handlers
 from .jobs import JobRunner
-from .routes import entornos, health, hotspots, incidents, indicators, maps, plans, zones
+from .routes import entornos, health, hotspots, incidents, indicators, maps, ogc, plans, workspace, zones
 from .settings import Settings, get_settings
 from .store import Store
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.dependency_overrides[get_settings] = lambda: settings
     s = current()
     install_handlers(app)
+    install_contract(app, current)
     app.add_middleware(BodySizeLimit, max_bytes=s.max_body_bytes)
     if s.cors_origins:
         app.add_middleware(
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans.router,
         maps.router,
         incidents.router,
+        ogc.router,
+        workspace.router,
     ):
         app.include_router(router)
     assets = s.maps_dir / "assets"

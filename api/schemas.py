@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -124,9 +124,19 @@ class Record(BaseModel):
 
 
 class _PlanBase(BaseModel):
-    """What every plan request shares; exactly one of ``p`` and ``target_share``."""
+    """What every plan request shares; exactly one of ``p`` and ``target_share`` (``oneOf`` in the
+    schema: one of them a number, the other absent or null).
+    """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["p"], "properties": {"p": {"type": "integer"}}},
+                {"required": ["target_share"], "properties": {"target_share": {"type": "number"}}},
+            ]
+        },
+    )
 
     p: int | None = Field(None, ge=1, le=5000, description="new sites to choose (maximal covering)")
     target_share: float | None = Field(None, gt=0, le=1, description="fewest sites covering this share of demand (set covering)")
@@ -202,3 +212,90 @@ class PlanDetail(PlanSummary):
 
     summary: dict
     sites: dict
+
+
+# --------------------------------------------------------------------------- OGC API – Features
+
+
+class Link(BaseModel):
+    """A link: ``href`` is an absolute URL."""
+
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+class LandingPage(BaseModel):
+    """The landing page: links to the API definition, the conformance classes and the collections."""
+
+    title: str
+    description: str
+    links: list[Link]
+
+
+class Conformance(BaseModel):
+    """The conformance classes the service implements."""
+
+    conformsTo: list[str]
+
+
+class SpatialExtent(BaseModel):
+    """The bounding box of the features."""
+
+    bbox: list[list[float]] = Field(description="minx, miny, maxx, maxy in CRS84")
+    crs: str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+class TemporalExtent(BaseModel):
+    """The first and last instant of the features (null: open)."""
+
+    interval: list[list[str | None]]
+    trs: str = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+
+
+class Extent(BaseModel):
+    """Where and when the features are."""
+
+    spatial: SpatialExtent | None = None
+    temporal: TemporalExtent | None = None
+
+
+class Collection(BaseModel):
+    """One feature collection."""
+
+    id: str
+    title: str
+    description: str
+    links: list[Link]
+    extent: Extent | None = None
+    itemType: Literal["feature"] = "feature"
+    crs: list[str] = ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]
+
+
+class Collections(BaseModel):
+    """The feature collections."""
+
+    links: list[Link]
+    collections: list[Collection]
+
+
+class Feature(BaseModel):
+    """A GeoJSON feature (EPSG:4326 / CRS84, longitude first)."""
+
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: dict[str, Any] | None
+    properties: dict[str, Any]
+    links: list[Link] = []
+
+
+class FeatureCollection(BaseModel):
+    """One page of features; follow the ``next`` link for the next page."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[Feature]
+    links: list[Link]
+    numberMatched: int = Field(description="features that match the filters, in every page")
+    numberReturned: int = Field(description="features in this page")
+    timeStamp: str

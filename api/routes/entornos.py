@@ -17,7 +17,7 @@ import math
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,7 +25,7 @@ from geoprio.disclosure import DisclosurePolicy
 from geoprio.entornos.public import BLOCK_COLUMNS, BLOCK_HOURS, WEEKDAY_COLUMNS, PublicEntornos, public_entornos
 
 from ..deps import PolicyDep, SettingsDep, StoreDep, aggregate_access
-from ..serialize import json_value
+from ..serialize import json_value, page_links
 from ..store import Store
 
 router = APIRouter(prefix="/entornos", tags=["entornos"], dependencies=[Depends(aggregate_access)])
@@ -143,6 +143,16 @@ def _row(rec: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def place_rows(store: Store, policy: DisclosurePolicy | None) -> list[dict[str, Any]]:
+    """Every place as ``policy`` publishes it, best rank first (built once per policy; 404 without entornos)."""
+    return _rows(store, policy)
+
+
+def place_geometries(store: Store) -> dict[str, Any]:
+    """Place id → its influence area as GeoJSON (EPSG:4326)."""
+    return store.cached(("entornos", "geometry"), lambda: _geometries(store))
+
+
 def _rows(store: Store, policy: DisclosurePolicy | None) -> list[dict[str, Any]]:
     def build() -> list[dict[str, Any]]:
         rows = [_row(r) for r in _public(store, policy).table.to_dict("records")]
@@ -154,6 +164,7 @@ def _rows(store: Store, policy: DisclosurePolicy | None) -> list[dict[str, Any]]
 
 @router.get("", response_model=PlacePage, responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
 def list_places(
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     policy: PolicyDep,
@@ -188,7 +199,14 @@ def list_places(
         shapes = store.cached(("entornos", "geometry"), lambda: _geometries(store))
         features = [{"type": "Feature", "properties": r, "geometry": shapes.get(r["place_id"])} for r in items]
         return JSONResponse(
-            {"type": "FeatureCollection", "features": features, "total": total, "page": page, "next": nxt},
+            {
+                "type": "FeatureCollection",
+                "features": features,
+                "total": total,
+                "page": page,
+                "next": nxt,
+                "links": page_links(request, page, nxt is not None),
+            },
             media_type="application/geo+json",
         )
     return {"total": total, "page": page, "page_size": page_size, "next": nxt, "items": items}

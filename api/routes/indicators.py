@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io as _io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -282,11 +283,21 @@ def _beside(store: Store, name: str) -> Path:
     return path
 
 
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+(?:[eE][-+]?\d+)?$")
+
+
 def _read_csv(store: Store) -> pd.DataFrame:
     path = _beside(store, CSV_NAME)
     try:
-        # every cell as the text geoprio wrote (zone ids such as "01" keep their zeros)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        # every cell as the text geoprio wrote (zone ids such as "01" keep their zeros); a table
+        # written with ``--csv excel`` (BOM, ";", decimal comma) is served with decimal points
+        with open(path, encoding="utf-8-sig") as fh:
+            header = fh.readline()
+        excel = header.count(";") > header.count(",")
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", sep=";" if excel else ",")
+        if excel:
+            table = table.map(lambda v: v.replace(",", ".") if _DECIMAL_COMMA.match(v) else v)
+        return table
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot read the tracking table: {exc}") from None
 
@@ -343,6 +354,18 @@ def _parents(store: Store, doc: dict[str, Any]) -> dict[str, str] | None:
         return dict(doc["parents"])
     found = _find(store)
     return tracking_parents(found.with_name(MANIFEST_NAME)) if found is not None else None
+
+
+def zone_layer(store: Store, policy: DisclosurePolicy | None) -> dict[str, Any] | None:
+    """The tracking zone layer (``seguimiento_zonas.geojson``) as ``policy`` publishes it; None
+    when the data directory has no tracking output or no zone layer.
+    """
+    if store.cached(("indicators", "document"), lambda: load_document(store)) is None:
+        return None
+    release = _release(store, policy)
+    if release.layer is not None:
+        return release.layer
+    return _or_none(lambda: _layer(store)) if policy is None else None
 
 
 def _csv_response(release: PublicTracking, store: Store, ids: list[str], year: int | None) -> Response:

@@ -139,6 +139,11 @@ def _file_folders(store: Store) -> dict[str, tuple[Path, str]]:
     return found
 
 
+def file_plan_release(store: Store, plan_id: str, policy: DisclosurePolicy | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A plan written by ``geoprio plan``: its summary and sites (GeoJSON) as ``policy`` publishes them."""
+    return _file_plan(store, plan_id, policy)
+
+
 def _file_plan(store: Store, plan_id: str, policy: DisclosurePolicy | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """A file plan's summary and sites as ``policy`` publishes them (built once per policy):
     the incidents its sites cover are counted from its demand layer and manifest.

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from geoprio.disclosure import DisclosurePolicy
@@ -32,6 +32,7 @@ from geoprio.settings import Lang
 
 from ..deps import PolicyDep, SettingsDep, StoreDep, aggregate_access
 from ..schemas import IndicatorDetail, ZoneDetail, ZonePage, ZoneSmallDenominators, ZoneSummary
+from ..serialize import page_links
 from ..store import Store
 
 router = APIRouter(prefix="/zones", tags=["zones"], dependencies=[Depends(aggregate_access)])
@@ -128,6 +129,7 @@ def _level_table(store: Store, level: str | None) -> str:
 
 @router.get("", response_model=ZonePage, responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
 def list_zones(
+    request: Request,
     response: Response,
     store: StoreDep,
     settings: SettingsDep,
@@ -181,7 +183,15 @@ def list_zones(
         for r in items:
             geom = shapes.get(r["zone_id"])
             features.append({"type": "Feature", "properties": r, "geometry": geom})
-        body = {"type": "FeatureCollection", "features": features, "total": total, "page": page, "next": nxt, "small_denominators": warning}
+        body = {
+            "type": "FeatureCollection",
+            "features": features,
+            "total": total,
+            "page": page,
+            "next": nxt,
+            "links": page_links(request, page, nxt is not None),
+            "small_denominators": warning,
+        }
         return JSONResponse(body, media_type="application/geo+json", headers=headers)
     response.headers.update(headers)
     return {"total": total, "page": page, "page_size": page_size, "next": nxt, "items": items, "small_denominators": warning}

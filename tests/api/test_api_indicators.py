@@ -135,6 +135,18 @@ def test_csv_is_the_tracking_table_filtered_like_the_json(client, data_dir):
     assert by_year[["indicator", "year"]].values.tolist() == [["quejas", 2021]]
 
 
+def test_a_tracking_table_written_for_excel_is_served_as_standard_csv(tmp_path, client):
+    from geoprio.io import Export
+
+    out = tmp_path / "datos"
+    track(load_targets(write_tiny_city(tmp_path / "ciudad"))).write(out / "seguimiento", export=Export(csv="excel"))
+    assert (out / "seguimiento" / "seguimiento.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    with TestClient(app_for(out)) as excel:
+        served = excel.get("/indicators", params={"format": "csv"})
+    assert served.status_code == 200
+    assert served.text == client.get("/indicators", params={"format": "csv"}).text  # same values, "." decimals
+
+
 def test_geojson_is_the_zone_layer_filtered_like_the_json(client):
     r = client.get("/indicators", params={"format": "geojson"})
     assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"

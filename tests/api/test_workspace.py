@@ -24,7 +24,6 @@ from fastapi.testclient import TestClient
 from geoprio.api.db import Base
 from geoprio.api.keys import create_key
 from geoprio.api.main import create_app
-from geoprio.api.routes import workspace
 from geoprio.api.scenarios import MAX_SITES, Scenario
 from geoprio.api.settings import Settings
 from openpyxl import load_workbook
@@ -51,9 +50,7 @@ def app_for(root: Path, url: str, **kw: Any):
         max_body_bytes=1_000_000,
         **kw,
     )
-    app = create_app(s)
-    app.include_router(workspace.router)  # the lead adds this line to api/main.py
-    return app
+    return create_app(s)
 
 
 @pytest.fixture(scope="module")

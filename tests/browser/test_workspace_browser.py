@@ -67,10 +67,8 @@ def server(tmp_path_factory) -> Iterator[dict[str, Any]]:
     code = (
         "import uvicorn\n"
         "from geoprio.api.main import create_app\n"
-        "from geoprio.api.routes import workspace\n"
         "from geoprio.api.settings import Settings\n"
         f"app = create_app(Settings({settings}))\n"
-        "app.include_router(workspace.router)\n"
         f"uvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=root)
