@@ -42,6 +42,7 @@ from geoprio.cli.common import (
     print_written,
     public_policy,
 )
+from geoprio.cli.progress import console_progress
 from geoprio.errors import InputError
 from geoprio.hotspots import (
     BACKTEST_METHODS,
@@ -140,7 +141,13 @@ MembershipOpt = Annotated[
     ),
 ]
 SelectionOpt = Annotated[Optional[str], typer.Option("--selection", help="HDBSCAN cluster selection: leaf (default) or eom.")]
-EngineOpt = Annotated[Optional[str], typer.Option("--engine", help="HDBSCAN implementation: auto (default), hdbscan or sklearn.")]
+EngineOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--engine",
+        help="HDBSCAN implementation: auto (default: the hdbscan package), hdbscan, sklearn, or fast_hdbscan (faster, not identical).",
+    ),
+]
 
 
 def _given(**kw: Any) -> dict[str, Any]:
@@ -403,8 +410,8 @@ def hotspots_cmd(
         options=opts,
         **_given(date_from=date_from, date_to=date_to),
     )
-    with err.status(label("cli", "working", lang)):
-        run = run_hotspot_job(job)
+    with console_progress(lang) as progress:  # a bar per long step (Gi* permutations, clustering)
+        run = run_hotspot_job(job, progress=progress)
     _print_reports(run.reports, lang)
     print_hotspots(run, top=top, lang=lang)
     _write(public_run(run, policy), out_dir, fmts, lang, export_options(crs, csv, lang))

@@ -13,6 +13,7 @@ the API serves to the public and ``geoprio hotspots --public`` writes):
 :mod:`~geoprio.hotspots.public`.
 """
 
+from geoprio.hotspots.accel import ProgressCallback, numba_enabled
 from geoprio.hotspots.backtest import (
     DEFAULT_AREA_SHARES,
     capture,
@@ -132,6 +133,7 @@ __all__ = [
     "GI_CODES",
     "HOTSPOTS_KIND",
     "PATTERNS",
+    "ProgressCallback",
     "BacktestJob",
     "BacktestRun",
     "ComplexityConfig",
@@ -182,6 +184,7 @@ __all__ = [
     "make_weights",
     "mann_kendall",
     "measure_displacement",
+    "numba_enabled",
     "parse_where",
     "pattern_code",
     "pattern_labels",

@@ -4,15 +4,18 @@ The list of *espacios públicos de alta complejidad* comes from here:
 
 1. :class:`DensityClusters` finds dense groups of incidents on projected coordinates
    (metres), scikit-learn style (``fit`` returns ``self``, ``labels_`` with ``-1`` for
-   noise). ``method="dbscan"`` runs :func:`dbscan`, a memory-bounded DBSCAN: exact
-   duplicate locations are collapsed into weighted points, neighbourhoods are enumerated
-   with KD-trees in chunks of bounded size and core points are joined with
-   :func:`scipy.sparse.csgraph.connected_components` on a reduced edge list, so memory
-   grows with the number of points, not with the number of neighbour pairs (scikit-learn's
-   ``DBSCAN`` keeps every neighbourhood in memory at once, quadratic in dense clusters).
-   ``method="hdbscan"`` uses the ``hdbscan`` package when it is installed (its dual-tree
-   Borůvka minimum spanning tree is 20× faster than scikit-learn's ``HDBSCAN`` at 100,000
-   points, see ``benchmarks/hotspots.py``) and scikit-learn's otherwise.
+   noise). ``method="dbscan"`` runs :func:`dbscan`, exact DBSCAN in memory proportional to
+   the points: exact duplicate locations are collapsed into weighted points; with numba
+   installed a grid of cells of side ``eps/√2`` (each a clique) bounds every neighbourhood
+   search (:mod:`geoprio.hotspots.gridscan`); without it neighbourhoods are enumerated with
+   KD-trees in chunks of bounded size and core points are joined with
+   :func:`scipy.sparse.csgraph.connected_components` on a reduced edge list. Either way
+   memory grows with the number of points, not with the number of neighbour pairs
+   (scikit-learn's ``DBSCAN`` keeps every neighbourhood in memory at once, quadratic in
+   dense clusters). ``method="hdbscan"`` uses the ``hdbscan`` package when it is installed
+   (its dual-tree Borůvka minimum spanning tree is 20× faster than scikit-learn's
+   ``HDBSCAN`` at 100,000 points, see ``benchmarks/hotspots.py``) and scikit-learn's
+   otherwise; ``engine="fast_hdbscan"`` runs the ``fast_hdbscan`` package.
 2. :func:`cluster_polygons` turns each cluster into a polygon: the concave hull of its
    points (:func:`shapely.concave_hull`) with a small buffer.
 3. :func:`profile_clusters` describes each cluster: incidents, area, density, share of
@@ -38,9 +41,11 @@ import shapely
 from pydantic import Field, ValidationError
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from geoprio.errors import ConfigError, InputError, MissingDependencyError
+from geoprio.hotspots.accel import HAVE_NUMBA, ProgressCallback, numba_enabled, report
+from geoprio.hotspots.gridscan import grid_dbscan
 from geoprio.index.config import IndexOptions
 from geoprio.index.estimator import PriorityIndex
 from geoprio.io import files as io
@@ -60,7 +65,7 @@ __all__ = [
 ]
 
 Method = Literal["dbscan", "hdbscan"]
-Engine = Literal["auto", "hdbscan", "sklearn"]
+Engine = Literal["auto", "fast_hdbscan", "hdbscan", "sklearn"]
 
 _DOW = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -99,8 +104,11 @@ def dbscan(
     min_samples: float,
     sample_weight: np.ndarray | None = None,
     max_pairs: int = 500_000,
+    snap_m: float | None = None,
+    engine: Literal["auto", "grid", "kdtree"] = "auto",
+    progress: ProgressCallback | None = None,
 ) -> np.ndarray:
-    """DBSCAN with memory bounded by ``max_pairs`` neighbour pairs at a time.
+    """DBSCAN on weighted unique locations, in memory proportional to the points.
 
     Same definition as :class:`sklearn.cluster.DBSCAN` (a core point has a total weight of
     at least ``min_samples`` within ``eps_m``, itself included; clusters are the connected
@@ -108,8 +116,20 @@ def dbscan(
     reach of two clusters joins the cluster of its nearest core point (scikit-learn gives
     it to the first cluster its scan reaches). Returns labels 0, 1, … in order of each
     cluster's first point, and -1 for noise.
+
+    Exact duplicate locations are collapsed into one weighted location first (exact:
+    they have the same neighbourhoods). ``snap_m`` (optional) rounds the coordinates to a
+    grid of that many metres before, which merges near-duplicates too: faster on dense
+    data, no longer exact (points move by up to ``snap_m / √2``). ``engine``: ``"grid"``
+    (:mod:`geoprio.hotspots.gridscan`, compiled with numba: cells of side ``eps/√2``),
+    ``"kdtree"`` (scipy KD-trees in chunks of ``max_pairs`` neighbour pairs), ``"auto"``
+    (grid when numba is installed). Both give the same labels.
     """
     X = _check_xy(X)
+    if snap_m is not None:
+        if not np.isfinite(snap_m) or snap_m <= 0:
+            raise InputError(f"snap_m must be a positive number of metres, got {snap_m!r}")
+        X = np.round(X / snap_m) * snap_m
     if not np.isfinite(eps_m) or eps_m <= 0:
         raise InputError(f"eps_m must be a positive number of metres, got {eps_m!r}")
     if not np.isfinite(min_samples) or min_samples <= 0:
@@ -120,14 +140,28 @@ def dbscan(
     w_in = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if w_in.shape != (n,) or (w_in < 0).any() or not np.isfinite(w_in).all():
         raise InputError(f"sample_weight must hold {n} finite non-negative values")
+    if engine not in ("auto", "grid", "kdtree"):
+        raise InputError(f"DBSCAN engine must be 'auto', 'grid' or 'kdtree', got {engine!r}")
+    report(progress, "dbscan", 0, 1)
+    if engine == "grid" and not HAVE_NUMBA:
+        raise MissingDependencyError("DBSCAN engine='grid' needs numba: pip install numba")
+    if engine == "grid" or (engine == "auto" and numba_enabled()):
+        labels = grid_dbscan(X, w_in, eps_m=float(eps_m), min_samples=float(min_samples))
+    else:
+        labels = _dbscan_kdtree(X, w_in, float(eps_m), float(min_samples), sample_weight is None, max_pairs)
+    report(progress, "dbscan", 1, 1)
+    return _relabel_by_first(labels)
+
+
+def _dbscan_kdtree(X: np.ndarray, w_in: np.ndarray, eps: float, min_samples: float, unweighted: bool, max_pairs: int) -> np.ndarray:
+    """DBSCAN with scipy KD-trees, memory bounded by ``max_pairs`` neighbour pairs at a time (labels not renumbered)."""
     # 1. collapse exact duplicates: same neighbourhoods, so the result is unchanged
     U, inv = np.unique(X, axis=0, return_inverse=True)
     inv = inv.ravel()
     w = np.bincount(inv, weights=w_in, minlength=len(U))
     tree = cKDTree(U)
-    eps = float(eps_m)
     # 2. core points: weighted neighbourhood sums, in chunks sized by the neighbour counts
-    if sample_weight is None:
+    if unweighted:
         # unweighted: the points (duplicates included) within eps of each location, counted by the tree
         nb_weight = cKDTree(X).query_ball_point(U, eps, return_length=True).astype(float)
     else:
@@ -169,8 +203,7 @@ def dbscan(
             d, j = ctree.query(U[border], k=1, distance_upper_bound=np.nextafter(eps, np.inf))
             ok = np.isfinite(d) & (d <= eps)
             labels_u[border[ok]] = comp[j[ok]]
-    labels = labels_u[inv]
-    return _relabel_by_first(labels)
+    return labels_u[inv]
 
 
 def _relabel_by_first(labels: np.ndarray) -> np.ndarray:
@@ -188,10 +221,13 @@ def _relabel_by_first(labels: np.ndarray) -> np.ndarray:
 
 
 def _hull_area_m2(X: np.ndarray) -> float:
+    """Area of the points' convex hull (qhull: 0.1 s for a million points; 0 when they are collinear)."""
     if len(X) < 3:
         return 0.0
-    hull = shapely.convex_hull(shapely.multipoints(np.unique(X, axis=0)))
-    return float(shapely.area(hull))
+    try:
+        return float(ConvexHull(X).volume)  # in 2-D, "volume" is the area
+    except QhullError:  # fewer than 3 distinct points, or all on a line
+        return 0.0
 
 
 class DensityClusters:
@@ -225,7 +261,10 @@ class DensityClusters:
         Chicago's assaults).
     engine
         HDBSCAN implementation: ``"auto"`` (the ``hdbscan`` package if installed, else
-        scikit-learn), ``"hdbscan"`` or ``"sklearn"``.
+        scikit-learn), ``"hdbscan"``, ``"sklearn"`` or ``"fast_hdbscan"`` (the
+        ``fast_hdbscan`` package: numba, parallel; its core distance counts the point
+        itself differently, so its clusters agree with the ``hdbscan`` package's only to
+        an adjusted Rand index of about 0.85–0.9, see ``benchmarks/hotspots.py``).
     max_pairs
         DBSCAN memory bound: neighbour pairs held at a time.
 
@@ -283,13 +322,14 @@ class DensityClusters:
             raise InputError(f"selection must be 'leaf' or 'eom', got {self.selection!r}")
         if not 0 <= self.min_membership < 1:
             raise InputError(f"min_membership must be in [0, 1), got {self.min_membership!r}")
-        if self.engine not in ("auto", "hdbscan", "sklearn"):
-            raise InputError(f"engine must be 'auto', 'hdbscan' or 'sklearn', got {self.engine!r}")
+        if self.engine not in ("auto", "fast_hdbscan", "hdbscan", "sklearn"):
+            raise InputError(f"engine must be 'auto', 'fast_hdbscan', 'hdbscan' or 'sklearn', got {self.engine!r}")
 
-    def fit(self, X: np.ndarray, sample_weight: np.ndarray | None = None) -> DensityClusters:
+    def fit(self, X: np.ndarray, sample_weight: np.ndarray | None = None, *, progress: ProgressCallback | None = None) -> DensityClusters:
         """Cluster the points ``X`` (metres, shape ``(n, 2)``).
 
         ``sample_weight`` (incident counts) is used by DBSCAN; HDBSCAN counts points.
+        ``progress``: optional ``progress(step, done, total)`` callback.
         """
         self._validate()
         X = _check_xy(X)
@@ -304,7 +344,7 @@ class DensityClusters:
             else:
                 area = max(_hull_area_m2(X), math.pi * eps * eps)
                 ms = float(max(5, math.ceil(10.0 * total / area * math.pi * eps * eps)))
-            labels = dbscan(X, eps_m=eps, min_samples=ms, sample_weight=sample_weight, max_pairs=self.max_pairs)
+            labels = dbscan(X, eps_m=eps, min_samples=ms, sample_weight=sample_weight, max_pairs=self.max_pairs, progress=progress)
             self.engine_ = "geoprio"
             self.params_ = {"method": "dbscan", "eps_m": eps, "min_samples": ms}
         else:
@@ -312,7 +352,7 @@ class DensityClusters:
             ms = int(self.min_samples) if self.min_samples is not None else min(mcs, 10)
             if n < max(mcs, ms) + 1:
                 raise InputError(f"HDBSCAN with min_cluster_size={mcs} needs more than {max(mcs, ms)} points, got {n}")
-            labels, strength, engine = _hdbscan(X, mcs, ms, self.selection, self.engine)
+            labels, strength, engine = _hdbscan(X, mcs, ms, self.selection, self.engine, progress)
             labels = np.where(strength >= self.min_membership, labels, -1)
             self.engine_ = engine
             self.params_ = {
@@ -327,13 +367,37 @@ class DensityClusters:
         self.n_clusters_ = int(self.labels_.max() + 1) if (self.labels_ >= 0).any() else 0
         return self
 
-    def fit_predict(self, X: np.ndarray, sample_weight: np.ndarray | None = None) -> np.ndarray:
+    def fit_predict(
+        self, X: np.ndarray, sample_weight: np.ndarray | None = None, *, progress: ProgressCallback | None = None
+    ) -> np.ndarray:
         """``fit`` and return ``labels_``."""
-        return self.fit(X, sample_weight).labels_
+        return self.fit(X, sample_weight, progress=progress).labels_
 
 
-def _hdbscan(X: np.ndarray, min_cluster_size: int, min_samples: int, selection: str, engine: str) -> tuple[np.ndarray, np.ndarray, str]:
+def _hdbscan(
+    X: np.ndarray, min_cluster_size: int, min_samples: int, selection: str, engine: str, progress: ProgressCallback | None = None
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Labels, membership strengths and the engine used."""
+    report(progress, "hdbscan", 0, 1)
+    out = _hdbscan_run(X, min_cluster_size, min_samples, selection, engine)
+    report(progress, "hdbscan", 1, 1)
+    return out
+
+
+def _hdbscan_run(X: np.ndarray, min_cluster_size: int, min_samples: int, selection: str, engine: str) -> tuple[np.ndarray, np.ndarray, str]:
+    if engine == "fast_hdbscan":
+        try:
+            import fast_hdbscan  # type: ignore[import-untyped,unused-ignore]
+        except ImportError:
+            raise MissingDependencyError("engine='fast_hdbscan' needs the fast_hdbscan package: pip install fast_hdbscan") from None
+        else:
+            # on the raw points: its sample_weights path (0.3.4) mixes squared and plain distances
+            # and counts the point itself differently from the unweighted path, so weighted
+            # unique locations do not reproduce the raw points' clusters there
+            labels, strength = fast_hdbscan.fast_hdbscan(
+                X, min_samples=int(min_samples), min_cluster_size=int(min_cluster_size), cluster_selection_method=selection
+            )[:2]
+            return np.asarray(labels, dtype=np.int64), np.asarray(strength, dtype=float), "fast_hdbscan"
     if engine in ("auto", "hdbscan"):
         try:
             import hdbscan  # type: ignore[import-untyped,unused-ignore]

@@ -28,6 +28,7 @@ import shapely
 
 from geoprio.disclosure import DisclosurePolicy, disclosure_record
 from geoprio.errors import InputError
+from geoprio.hotspots.accel import ProgressCallback
 from geoprio.hotspots.clusters import (
     DEFAULT_COMPLEXITY,
     ComplexityConfig,
@@ -156,6 +157,7 @@ def find_hotspots(
     options: HotspotOptions | None = None,
     complexity: ComplexityConfig = DEFAULT_COMPLEXITY,
     harm_table: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> HotspotRun:
     """Hot-spot cells (Gi*, KDE, emerging patterns) and ranked density clusters.
 
@@ -174,6 +176,9 @@ def find_hotspots(
         How clusters are ranked (:class:`geoprio.hotspots.clusters.ComplexityConfig`).
     harm_table
         Harm table for the clusters' ``harm`` (default: geoprio's).
+    progress
+        Called as ``progress(step, done, total)`` during the long steps (Gi* permutations,
+        clustering); :func:`geoprio.cli.progress.console_progress` draws it on the console.
     """
     opts = options or HotspotOptions()
     if records.layout != "points":
@@ -201,7 +206,7 @@ def find_hotspots(
         notes["approximate_locations"] = approximate
 
     W = make_weights(grid.xy, kind=opts.weights, distance_m=opts.band_m, k=opts.k)
-    gi = gi_star(counts, W, permutations=opts.permutations, fdr=opts.fdr, random_state=opts.random_state)
+    gi = gi_star(counts, W, permutations=opts.permutations, fdr=opts.fdr, random_state=opts.random_state, progress=progress)
     bw = opts.kde_bandwidth(xy, w)
     kde = kernel_density(xy, grid.xy, bandwidth_m=bw, kernel=opts.kernel, weights=w)  # type: ignore[arg-type]
     notes["bandwidth_m"] = round(float(bw), 1)
@@ -247,7 +252,7 @@ def find_hotspots(
             min_membership=opts.min_membership,
             selection=opts.selection,
             engine=opts.engine,
-        ).fit(xy, w)
+        ).fit(xy, w, progress=progress)
         params["clusters"] = model.params_
         clusters_gdf, cnotes = _clusters_frame(model.labels_, xy, data, zones, context, opts, complexity, harm_table, float(w.sum()))
         notes["clusters"] = cnotes

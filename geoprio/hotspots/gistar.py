@@ -24,8 +24,11 @@ esda folds ``P − m₊`` instead of ``m₋``, which counts ties on the high sid
 counts, where a cell and its neighbours often hold the lowest possible sum (all zero),
 every draw ties, and esda reports ``p = 1/(P + 1)``, a spurious 99 % cold spot; counting
 ties on both sides gives such a cell the share of draws that are also all zero. Without
-ties the two definitions agree. Draws come from ``numpy.random.default_rng(random_state)``
-in blocks of cells, so the same seed gives the same p-values. No Python loop runs over cells.
+ties the two definitions agree. As in esda, the draws are shared by the cells (each
+permutation draws one ordered sample of distinct cells; each cell takes the first ``k`` that
+are not itself: exact for every cell, see :mod:`geoprio.hotspots.permutation`). The same
+``random_state`` gives the same p-values, with or without numba (compiled and parallel when
+installed, vectorized numpy otherwise).
 
 Cells are classed as ArcGIS does (``Gi_Bin``): ``+3``/``-3`` hot/cold at 99 % confidence,
 ``±2`` at 95 %, ``±1`` at 90 %, ``0`` not significant, with the Benjamini–Hochberg false
@@ -43,6 +46,8 @@ from scipy import stats
 from scipy.spatial import cKDTree
 
 from geoprio.errors import InputError
+from geoprio.hotspots.accel import ProgressCallback
+from geoprio.hotspots.permutation import permutation_counts
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -60,9 +65,6 @@ __all__ = [
 CONFIDENCE_LEVELS: tuple[tuple[int, float], ...] = ((3, 0.01), (2, 0.05), (1, 0.10))
 
 WeightsKind = Literal["distance", "knn"]
-
-# values per permutation block: bounds the temporary memory of the permutation test
-_BLOCK_VALUES = 4_000_000
 
 
 def _check_xy(xy: np.ndarray, name: str = "xy") -> np.ndarray:
@@ -234,6 +236,7 @@ def gi_star(
     permutations: int = 0,
     fdr: bool = True,
     random_state: int | np.random.Generator | None = None,
+    progress: ProgressCallback | None = None,
 ) -> GiStarResult:
     """Gi* of one value per cell with analytic (and optionally permutation) inference.
 
@@ -251,6 +254,8 @@ def gi_star(
         Apply the Benjamini–Hochberg correction before classing the cells.
     random_state
         Seed or generator of the permutations.
+    progress
+        Optional ``progress(step, done, total)`` callback, called as the permutations advance.
     """
     x, w = _check_values(values, weights)
     if x.ndim != 1:
@@ -267,7 +272,7 @@ def gi_star(
     used = p
     inference = "analytic"
     if permutations:
-        p_sim = _permutation_p(x, w, permutations, np.random.default_rng(random_state))
+        p_sim = _permutation_p(x, w, permutations, np.random.default_rng(random_state), progress)
         p_perm = np.minimum(1.0, 2.0 * p_sim)
         used = p_perm
         inference = "permutation"
@@ -306,61 +311,17 @@ def _neighbour_table(w: sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return idx, wt, w.diagonal()
 
 
-def _permutation_p(x: np.ndarray, w: sp.csr_array, permutations: int, rng: np.random.Generator) -> np.ndarray:
-    """Esda's folded one-sided pseudo p-values of the conditional permutation test, vectorized in blocks."""
-    n = len(x)
+def _permutation_p(
+    x: np.ndarray, w: sp.csr_array, permutations: int, rng: np.random.Generator, progress: ProgressCallback | None = None
+) -> np.ndarray:
+    """The one-sided pseudo p-values of the conditional permutation test (see the module docstring)."""
     nb_idx, nb_w, self_w = _neighbour_table(w)
     card = (nb_idx >= 0).sum(axis=1)
-    kmax = nb_idx.shape[1]
+    kmax = nb_w.shape[1]
     observed = np.asarray(w @ x).ravel()
     tol = 1e-9 * max(1.0, float(np.abs(x).max()) * float(np.abs(w.data).max()) * (kmax + 1))
-    high = np.zeros(n, dtype=np.int64)
-    low = np.zeros(n, dtype=np.int64)
-    block = max(1, _BLOCK_VALUES // (permutations * kmax))
-    slots = np.arange(kmax)
-    for a in range(0, n, block):
-        b = min(n, a + block)
-        cells = np.arange(a, b)
-        valid = slots[None, :] < card[a:b, None]  # (B, kmax)
-        draws = _draw_without_replacement(rng, n, cells, valid, permutations)
-        vals = x[np.maximum(draws, 0)] * nb_w[a:b, None, :]
-        lag = self_w[a:b, None] * x[a:b, None] + vals.sum(axis=2)
-        obs = observed[a:b, None]
-        high[a:b] = (lag >= obs - tol).sum(axis=1)
-        low[a:b] = (lag <= obs + tol).sum(axis=1)
+    seed = int(rng.integers(0, 2**63 - 1, dtype=np.int64))
+    high, low = permutation_counts(x, nb_w, self_w, card, observed, tol=tol, permutations=permutations, seed=seed, progress=progress)
     p_sim = (np.minimum(high, low) + 1.0) / (permutations + 1.0)
     p_sim[card == 0] = 1.0  # a cell without neighbours cannot be tested
     return np.minimum(p_sim, 1.0)
-
-
-def _draw_without_replacement(rng: np.random.Generator, n: int, cells: np.ndarray, valid: np.ndarray, permutations: int) -> np.ndarray:
-    """For each cell and permutation, distinct indices of other cells in the valid slots (-1 elsewhere).
-
-    Uniform draws of ordered tuples; a tuple with a repeated index is redrawn whole
-    (rejection sampling, exact), which is rare when the neighbours are few against ``n``.
-    """
-    B, kmax = valid.shape
-    dtype = np.int32 if n < 2**31 - 1 else np.int64
-    invalid = ~valid[:, None, :]
-    sentinel = (-1 - np.arange(kmax)).astype(dtype)  # distinct negative values never collide
-
-    def draw(size: tuple[int, ...], focal: np.ndarray) -> np.ndarray:
-        d = rng.integers(0, n - 1, size=size, dtype=dtype)
-        d += (d >= focal).astype(dtype)  # skip the cell itself
-        return d
-
-    draws = draw((B, permutations, kmax), cells.astype(dtype)[:, None, None])
-    draws = np.where(invalid, sentinel[None, None, :], draws)
-    if kmax >= 2:
-        rows = np.arange(B)[:, None].repeat(permutations, axis=1)
-        for _ in range(10_000):
-            s = np.sort(draws, axis=2)
-            bad = (s[..., 1:] == s[..., :-1]).any(axis=2)
-            if not bad.any():
-                break
-            bi, pi = np.nonzero(bad)
-            fresh = draw((bi.size, kmax), cells.astype(dtype)[rows[bi, pi]][:, None])
-            draws[bi, pi] = np.where(invalid[bi, 0], sentinel[None, :], fresh)
-        else:  # pragma: no cover - needs kmax close to n - 1 and astronomically bad luck
-            raise RuntimeError("could not draw distinct neighbours")
-    return np.where(invalid, -1, draws)

@@ -23,6 +23,7 @@ from pydantic import ValidationError, field_validator
 
 from geoprio.disclosure import disclosure_of
 from geoprio.errors import InputError
+from geoprio.hotspots.accel import ProgressCallback
 from geoprio.hotspots.backtest import DEFAULT_AREA_SHARES
 from geoprio.hotspots.backtest_run import BACKTEST_KIND, BACKTEST_METHODS, BacktestRun, run_backtest
 from geoprio.hotspots.clusters import DEFAULT_COMPLEXITY, load_complexity_config
@@ -179,14 +180,14 @@ class HotspotJob(_Job):
         )
 
 
-def run_hotspot_job(job: HotspotJob) -> HotspotRun:
+def run_hotspot_job(job: HotspotJob, *, progress: ProgressCallback | None = None) -> HotspotRun:
     """Load the job's files and run :func:`geoprio.hotspots.find.find_hotspots`; nothing is written."""
     cfg = load_complexity_config(job.complexity) if job.complexity is not None else DEFAULT_COMPLEXITY
     zones = load_source_zones(job.zones, job.options.metric_crs)
     loaded = load_source_points(job.points, zones)
     records = select_period(loaded, job.date_from, job.date_to)
     context = {name: load_source_points(src, zones) for name, src in job.context.items()}
-    run = find_hotspots(records, zones=zones, context=context, options=job.options, complexity=cfg)
+    run = find_hotspots(records, zones=zones, context=context, options=job.options, complexity=cfg, progress=progress)
     reports = (*run.reports, *(r.report for r in context.values()))  # the points' report, with the rows left out
     return dataclasses.replace(run, job=job, inputs=job.inputs, reports=reports)
 

@@ -167,3 +167,20 @@ def test_errors():
         DensityClusters(min_cluster_size=1).fit(X)
     with pytest.raises(InputError, match="buffer_m must be a non-negative number of metres"):
         cluster_polygons(X, np.zeros(10, dtype=int), buffer_m=-1)
+
+
+def test_fast_hdbscan_engine_recovers_planted_clusters():
+    pytest.importorskip("fast_hdbscan")
+    X, truth = planted(4, per=200, noise=300)
+    model = DensityClusters(method="hdbscan", engine="fast_hdbscan", min_cluster_size=50).fit(X)
+    ref = DensityClusters(method="hdbscan", engine="hdbscan", min_cluster_size=50).fit(X) if _has("hdbscan") else model
+    assert model.engine_ == "fast_hdbscan" and model.params_["engine"] == "fast_hdbscan"
+    assert adjusted_rand_score(truth, model.labels_) >= 0.9 and adjusted_rand_score(ref.labels_, model.labels_) >= 0.9
+    with pytest.raises(InputError, match="engine must be 'auto', 'fast_hdbscan', 'hdbscan' or 'sklearn'"):
+        DensityClusters(engine="fastest").fit(X)  # type: ignore[arg-type]
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
