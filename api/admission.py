@@ -14,8 +14,10 @@ sample, in well under a second:
   shore are kept) or one point every ``demand_step_m``; pairs = demand × the candidates
   within 2 r of shore.
 
-Memory is estimated from these counts with per-item costs measured on the demo city
-(resident memory of a job process; see :data:`BYTES_PER_CANDIDATE` and the others).
+Memory is estimated from these counts with per-item costs measured on the demo city: the
+peak resident memory of a job's whole process group (the job process and the two exact-solver
+processes it starts, each with its own copy of the coverage model and HiGHS's), measured by
+``benchmarks/admission.py`` (see :data:`BYTES_PER_PAIR`).
 :func:`check_admission` compares the estimate with the settings' limits and raises
 :class:`AdmissionRefused`, which the route answers with a JSON 422 giving both.
 
@@ -57,17 +59,21 @@ __all__ = [
     "PlanEstimate",
     "check_admission",
     "estimate_plan",
+    "memory_bytes",
 ]
 
-#: Resident memory of a job process before it builds anything (interpreter and libraries).
-BASE_BYTES = 400_000_000
+#: Resident memory of a job's processes before they build anything (interpreters and libraries).
+BASE_BYTES = 500_000_000
 #: Per candidate site (grid points, their geometry and table row; ~590 B measured).
 BYTES_PER_CANDIDATE = 800
 #: Per demand point (its row, geometry and weights).
 BYTES_PER_DEMAND = 400
-#: Per demand–candidate pair within the radius (KD-tree pairs, the sparse matrix and the
-#: solver's copy; the 1.1 billion pairs of issue 13 would take ~27 GB, about 25 B each).
-BYTES_PER_PAIR = 40
+#: Per demand–candidate pair within the radius: the KD-tree pairs and the sparse matrix in the
+#: job process, plus the model and HiGHS's copy in each of the two exact-solver processes
+#: (about 100 B fitted on three demo-city plans of 12 to 47 million pairs, whose process groups
+#: peaked at 1.7, 3.5 and 5.3 GB; see ``benchmarks/admission.py`` and
+#: ``tests/api/test_admission.py``).
+BYTES_PER_PAIR = 100
 #: Most grid points built to count candidates (a coarser grid stands in for a finer one).
 SAMPLE_GRID = 100_000
 #: Most demand points whose coverage is counted.
@@ -99,7 +105,8 @@ class AdmissionRefused(ValueError):
         self.detail = {"message": message, "estimate": estimate.as_dict(), "limits": limits}
 
 
-def _memory(demand: int, candidates: int, pairs: int) -> int:
+def memory_bytes(demand: int, candidates: int, pairs: int) -> int:
+    """The estimated peak resident memory of a plan job's processes for these counts."""
     return int(BASE_BYTES + demand * BYTES_PER_DEMAND + candidates * BYTES_PER_CANDIDATE + pairs * BYTES_PER_PAIR)
 
 
@@ -167,20 +174,20 @@ def _camera_estimate(params: dict[str, Any], store: Store) -> PlanEstimate:
     scale = (coarse / spacing) ** 2
     n_candidates = int(round(len(xy) * scale))
     if n_demand == 0 or n_candidates == 0:
-        return PlanEstimate(n_demand, n_candidates, 0, _memory(n_demand, n_candidates, 0))
+        return PlanEstimate(n_demand, n_candidates, 0, memory_bytes(n_demand, n_candidates, 0))
     if radius >= 3 * coarse:
         per_point = float(coverage_counts(demand_xy, xy, radius).mean()) * scale
     else:
         per_point = min(math.pi * radius**2 / spacing**2 + 1, n_candidates)
     pairs = int(round(per_point * n_demand))
-    memory = _memory(n_demand, n_candidates, pairs) + int(bbox_points * 40)  # the full grid before clipping
+    memory = memory_bytes(n_demand, n_candidates, pairs) + int(bbox_points * 40)  # the full grid before clipping
     return PlanEstimate(n_demand, n_candidates, pairs, memory)
 
 
 def _garita_estimate(params: dict[str, Any], store: Store, settings: Settings) -> PlanEstimate:
     coast, beaches = layer_path(settings, "costa.geojson"), layer_path(settings, "playas.geojson")
     if coast is None and beaches is None:  # the job will fail with the reason; nothing to size
-        return PlanEstimate(0, 0, 0, _memory(0, 0, 0))
+        return PlanEstimate(0, 0, 0, memory_bytes(0, 0, 0))
 
     def shore_length() -> float:
         from geoprio.io.files import read_layer
@@ -199,7 +206,7 @@ def _garita_estimate(params: dict[str, Any], store: Store, settings: Settings) -
     n_incidents = _demand(store, level, metric_crs_or_default(None))[0] if params.get("beach_incidents", True) else 0
     n_demand = n_incidents if n_incidents else int(length // 10.0) + 1
     pairs = int(n_demand * min(n_candidates, 2 * radius / spacing + 1))
-    return PlanEstimate(n_demand, n_candidates, pairs, _memory(n_demand, n_candidates, pairs))
+    return PlanEstimate(n_demand, n_candidates, pairs, memory_bytes(n_demand, n_candidates, pairs))
 
 
 def estimate_plan(kind: str, params: dict[str, Any], store: Store, settings: Settings) -> PlanEstimate:

@@ -85,7 +85,7 @@ from .settings import Settings
 from .store import Store
 from .worker import WORKER_ENV, WORKER_MODULE
 
-__all__ = ["ACTIVE", "MAX_ATTEMPTS", "QUEUE_LOCK", "Job", "JobRunner", "QueueFull", "client_message", "lock_queue"]
+__all__ = ["ACTIVE", "MAX_ATTEMPTS", "QUEUE_LOCK", "Job", "JobRunner", "QueueFull", "client_message", "group_rss", "lock_queue"]
 
 log = logging.getLogger("geoprio.api.jobs")
 
@@ -167,7 +167,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _group_rss(pgid: int) -> int:
+def group_rss(pgid: int) -> int:
     """Resident bytes of every process in group ``pgid`` (Linux ``/proc``; 0 elsewhere)."""
     page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
     total = 0
@@ -516,7 +516,7 @@ class JobRunner:
                 stop = "shutdown"
             elif time.monotonic() > deadline:
                 stop = "wall"
-            elif _group_rss(proc.pid) > limit_bytes:
+            elif group_rss(proc.pid) > limit_bytes:
                 stop = "memory"
             elif time.monotonic() - last_beat >= beat_every:
                 last_beat = time.monotonic()

@@ -146,7 +146,7 @@ def main() -> None:
         "GEOPRIO_PLAN_MAX_CANDIDATES": "5000000",
         "GEOPRIO_PLAN_MAX_PAIRS": "1000000000",
         "GEOPRIO_PLAN_MAX_MEMORY_GB": "100",
-        "GEOPRIO_JOB_MEMORY_LIMIT_GB": "4",
+        "GEOPRIO_JOB_MEMORY_LIMIT_GB": "8",  # each heavy job peaks at about 5.3 GB (benchmarks/admission.py)
     }
     port = free_port()
     proc = start("geoprio.api.main:app", port, env, ROOT)
