@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
+from shapely.geometry import mapping, shape
 from sqlalchemy import JSON, DateTime, Integer, String, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,12 +45,16 @@ from .store import Store
 from .worker import facility_layer, incident_frame, layer_path
 
 __all__ = [
+    "FAR_M",
     "MAX_SITES",
+    "NEAR_DEG",
     "PUBLIC_SHARE_STEP",
     "Scenario",
     "WorkspaceData",
+    "UnknownReference",
     "check_proposal",
     "compare",
+    "completion_workspace",
     "evaluate",
     "existing_xy",
     "export_gpkg",
@@ -57,17 +62,24 @@ __all__ = [
     "facilities_geojson",
     "get_scenario",
     "list_scenarios",
+    "near_city",
+    "proposal_sites",
     "public_evaluation",
     "public_summary",
     "run_evaluation",
     "save_scenario",
     "scenario_dict",
+    "site_xy",
     "to_metric",
     "workspace_data",
 ]
 
 #: Most sites a proposal may have (the plan routes' largest ``p``).
 MAX_SITES = 5000
+#: A site farther than this (degrees) from the city's bounding box covers nothing (radius ≤ 1 km).
+NEAR_DEG = 1.0
+#: Where such a site is evaluated: this many metres beyond every demand point, on both axes.
+FAR_M = 1e6
 #: Without ``read:records``, shares are published rounded to this step (whole percents).
 PUBLIC_SHARE_STEP = 0.01
 
@@ -149,35 +161,56 @@ def facilities_geojson(data: WorkspaceData) -> dict[str, Any]:
 # --------------------------------------------------------------------------- evaluation
 
 
-def check_proposal(data: WorkspaceData, proposal: dict[str, Any], *, allow_empty: bool = False) -> np.ndarray:
-    """The proposal's sites as an ``(m, 2)`` lon/lat array, or an :class:`InputError` saying what is wrong."""
-    sites = np.asarray(proposal.get("sites") or [], dtype=float).reshape(-1, 2)
-    if not len(sites) and not allow_empty:
-        raise InputError("the proposal has no sites: add at least one (sites: [[lon, lat], …])")
+class UnknownReference(LookupError):
+    """A proposal names something the served data do not hold (a retired ``facility_id``)."""
+
+    def __str__(self) -> str:  # LookupError (a KeyError's parent) would not quote, but be sure
+        return str(self.args[0]) if self.args else ""
+
+
+def proposal_sites(proposal: dict[str, Any]) -> np.ndarray:
+    """The proposal's sites (``[{"lon", "lat", …}, …]``) as an ``(m, 2)`` lon/lat array."""
+    sites = proposal.get("sites") or []
+    return np.asarray([[s["lon"], s["lat"]] for s in sites], dtype=float).reshape(-1, 2)
+
+
+def check_proposal(data: WorkspaceData, proposal: dict[str, Any]) -> np.ndarray:
+    """The proposal's sites as an ``(m, 2)`` lon/lat array, or an :class:`UnknownReference` naming
+    the first retired ``facility_id`` that is not an existing camera's.
+    """
+    sites = proposal_sites(proposal)
     if len(sites) > MAX_SITES:
         raise InputError(f"the proposal has {len(sites)} sites; the limit is {MAX_SITES}")
-    if len(sites):
-        inside = shapely.intersects_xy(data.city, sites[:, 0], sites[:, 1])
-        if not inside.all():
-            bad = np.flatnonzero(~inside)
-            i = int(bad[0])
-            raise InputError(
-                f"{len(bad)} site(s) outside the city (the zones of level {data.level!r}); the first is site {i} "
-                f"at lon {sites[i, 0]:.6f}, lat {sites[i, 1]:.6f}"
-            )
-    n = len(sites)
-    for name in ("locked",):
-        bad_i = [i for i in proposal.get(name) or [] if not 0 <= i < n]
-        if bad_i:
-            raise InputError(f"{name}: site index {bad_i[0]} is not among the proposal's {n} sites (0 … {n - 1})")
     ids = set(data.facilities["facility_id"].tolist())
     unknown = [i for i in proposal.get("retired") or [] if i not in ids]
     if unknown:
-        raise InputError(f"retired: {unknown[0]} is not an existing camera's facility_id (GET /workspace/facilities lists {len(ids)})")
-    costs = proposal.get("costs")
-    if costs is not None and len(costs) != n:
-        raise InputError(f"costs has {len(costs)} values but the proposal has {n} sites")
+        raise UnknownReference(
+            f"retired: {unknown[0]} is not an existing camera's facility_id (GET /workspace/facilities lists {len(ids)}"
+            + (f": 0 … {max(ids)})" if ids else ")")
+        )
     return sites
+
+
+def near_city(data: WorkspaceData, lonlat: np.ndarray) -> np.ndarray:
+    """Which lon/lat points lie within :data:`NEAR_DEG` degrees of the city's bounding box: the
+    only ones a site (radius at most 1 km) can cover demand from, and the only ones whose metric
+    coordinates (EPSG:9377, a transverse Mercator for Colombia) are meaningful.
+    """
+    x0, y0, x1, y1 = data.city.bounds
+    lon, lat = lonlat[:, 0], lonlat[:, 1]
+    return (lon >= x0 - NEAR_DEG) & (lon <= x1 + NEAR_DEG) & (lat >= y0 - NEAR_DEG) & (lat <= y1 + NEAR_DEG)
+
+
+def site_xy(data: WorkspaceData, lonlat: np.ndarray) -> np.ndarray:
+    """Metric coordinates of sites; a site far from the city is put :data:`FAR_M` metres beyond
+    every demand point (it covers nothing, as where it really is).
+    """
+    xy = to_metric(lonlat)
+    far = ~near_city(data, lonlat) | ~np.isfinite(xy).all(axis=1)
+    if far.any():
+        origin = data.evaluator.xy.min(axis=0) if data.evaluator.n_demand else np.zeros(2)
+        xy[far] = origin - FAR_M
+    return xy
 
 
 def existing_xy(data: WorkspaceData, proposal: dict[str, Any]) -> np.ndarray:
@@ -188,11 +221,11 @@ def existing_xy(data: WorkspaceData, proposal: dict[str, Any]) -> np.ndarray:
     return data.facilities_xy[keep]
 
 
-def run_evaluation(data: WorkspaceData, proposal: dict[str, Any], *, allow_empty: bool = False) -> tuple[np.ndarray, Evaluation]:
+def run_evaluation(data: WorkspaceData, proposal: dict[str, Any]) -> tuple[np.ndarray, Evaluation]:
     """The proposal's lon/lat sites and their exact evaluation."""
-    sites = check_proposal(data, proposal, allow_empty=allow_empty)
+    sites = check_proposal(data, proposal)
     ev = data.evaluator.evaluate(
-        to_metric(sites),
+        site_xy(data, sites),
         radius_m=float(proposal["radius_m"]),
         existing_xy=existing_xy(data, proposal),
         order=proposal.get("order", "given"),
@@ -200,25 +233,54 @@ def run_evaluation(data: WorkspaceData, proposal: dict[str, Any], *, allow_empty
     return sites, ev
 
 
-def evaluate(data: WorkspaceData, proposal: dict[str, Any], *, allow_empty: bool = False) -> dict[str, Any]:
+def completion_workspace(data: WorkspaceData, proposal: dict[str, Any]) -> dict[str, Any]:
+    """What a "complete the plan" job is given (see :func:`~geoprio.api.worker.workspace_layers`):
+    the locked sites (``[k, [lon, lat]]``, ``k`` their index in the proposal), the retired
+    ``facility_id``s, the excluded areas (repaired with :func:`shapely.make_valid`, their
+    polygonal part clipped to the city's surroundings, as GeoJSON) and the excluded sites. Locked
+    sites, areas and sites far from the city (:func:`near_city`) are left out: the candidates
+    all lie in the city, and a site far away covers nothing.
+    """
+    sites = check_proposal(data, proposal)
+    near = near_city(data, sites) if len(sites) else np.zeros(0, bool)
+    locked = [
+        [k, [float(sites[k, 0]), float(sites[k, 1])]] for k, s in enumerate(proposal.get("sites") or []) if s.get("locked") and near[k]
+    ]
+    x0, y0, x1, y1 = data.city.bounds
+    box = shapely.box(x0 - NEAR_DEG, y0 - NEAR_DEG, x1 + NEAR_DEG, y1 + NEAR_DEG)
+    areas = []
+    for g in proposal.get("exclude_areas") or []:
+        polygonal = _polygonal(_polygonal(shapely.make_valid(shape(g))).intersection(box))
+        if not polygonal.is_empty:
+            areas.append(mapping(polygonal))
+    points = np.asarray(proposal.get("exclude_sites") or [], dtype=float).reshape(-1, 2)
+    return {
+        "locked": locked,
+        "retired": list(proposal.get("retired") or []),
+        "exclude_areas": areas,
+        "exclude_sites": [[float(x), float(y)] for x, y in points[near_city(data, points)]] if len(points) else [],
+    }
+
+
+def _polygonal(geom: Any) -> Any:
+    """The polygons of ``geom`` (a MultiPolygon, possibly empty): its points and lines dropped."""
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    flat = [p for g in parts for p in shapely.get_parts(g)]
+    return shapely.MultiPolygon(flat) if flat else shapely.MultiPolygon()
+
+
+def evaluate(data: WorkspaceData, proposal: dict[str, Any]) -> dict[str, Any]:
     """The full evaluation of a proposal as JSON: totals, shares, per-site gains, the curve."""
-    sites, ev = run_evaluation(data, proposal, allow_empty=allow_empty)
+    sites, ev = run_evaluation(data, proposal)
     table = ev.sites_table()
-    locked = set(proposal.get("locked") or [])
-    costs = proposal.get("costs") or [1.0] * len(sites)
+    given = proposal.get("sites") or []
+    locked = {i for i, s in enumerate(given) if s.get("locked")}
+    costs = [float(s.get("cost", 1.0)) for s in given]
+    figures = ("rank", "gain_weight", "gain_share", "unique_weight", "reach_weight")
+    columns = {k: table[k].astype(int if k == "rank" else float).tolist() for k in figures}  # plain Python numbers, at once
+    lon, lat = sites[:, 0].tolist(), sites[:, 1].tolist()
     rows = [
-        {
-            "i": i,
-            "lon": float(sites[i, 0]),
-            "lat": float(sites[i, 1]),
-            "locked": i in locked,
-            "cost": float(costs[i]),
-            "rank": int(table["rank"].iat[i]),
-            "gain_weight": float(table["gain_weight"].iat[i]),
-            "gain_share": float(table["gain_share"].iat[i]),
-            "unique_weight": float(table["unique_weight"].iat[i]),
-            "reach_weight": float(table["reach_weight"].iat[i]),
-        }
+        {"i": i, "lon": lon[i], "lat": lat[i], "locked": i in locked, "cost": costs[i], **{k: columns[k][i] for k in figures}}
         for i in range(len(sites))
     ]
     return {
@@ -304,14 +366,46 @@ def scenario_dict(sc: Scenario) -> dict[str, Any]:
         "name": sc.name,
         "kind": sc.kind,
         "created_at": created.isoformat() if created is not None else None,
-        "proposal": sc.proposal,
+        "proposal": _current(sc.proposal),
         "summary": sc.summary,
     }
 
 
-def _keys(sites: list[list[float]]) -> list[tuple[float, float]]:
+def _current(proposal: dict[str, Any]) -> dict[str, Any]:
+    """A stored proposal in today's form. Scenarios saved before sites were objects had
+    ``[lon, lat]`` sites with parallel ``locked`` (indices) and ``costs`` lists, MultiPolygon
+    areas (now their polygons) and excluded sites not checked to be lon/lat (those that are not
+    are dropped: they excluded nothing).
+    """
+    sites = proposal.get("sites") or []
+    areas = proposal.get("exclude_areas") or []
+    if (
+        "locked" not in proposal
+        and "costs" not in proposal
+        and not any(isinstance(s, list) for s in sites)
+        and not any(g.get("type") == "MultiPolygon" for g in areas)
+    ):
+        return proposal
+    out = {k: v for k, v in proposal.items() if k not in ("locked", "costs")}
+    locked, costs = set(proposal.get("locked") or []), proposal.get("costs")
+    out["sites"] = [
+        {"lon": float(s[0]), "lat": float(s[1]), "locked": i in locked, "cost": float(costs[i]) if costs else 1.0}
+        if isinstance(s, list)
+        else s
+        for i, s in enumerate(sites)
+    ]
+    out["exclude_areas"] = [
+        {"type": "Polygon", "coordinates": rings}
+        for g in areas
+        for rings in (g["coordinates"] if g.get("type") == "MultiPolygon" else [g["coordinates"]])
+    ]
+    out["exclude_sites"] = [[x, y] for x, y in proposal.get("exclude_sites") or [] if -180 <= x <= 180 and -90 <= y <= 90]
+    return out
+
+
+def _keys(sites: list[dict[str, Any]]) -> list[tuple[float, float]]:
     """Sites as (lon, lat) rounded to 1e-6 degrees (about 0.1 m): how two scenarios' sites are matched."""
-    return [(round(float(lon), 6), round(float(lat), 6)) for lon, lat in sites]
+    return [(round(float(s["lon"]), 6), round(float(s["lat"]), 6)) for s in sites]
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], ev_a: dict[str, Any], ev_b: dict[str, Any]) -> dict[str, Any]:

@@ -23,21 +23,21 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from shapely.geometry import shape
 
 from geoprio.disclosure import DisclosurePolicy
-from geoprio.errors import InputError
 from geoprio.labels import labels
 
 from ..admission import AdmissionRefused
 from ..deps import EngineDep, KeyDep, PolicyDep, SettingsDep, StoreDep, aggregate_access, require_scope
+from ..errors import ErrorBody
 from ..jobs import QueueFull
 from ..keys import KeyInfo
 from ..scenarios import (
     MAX_SITES,
+    UnknownReference,
     WorkspaceData,
-    check_proposal,
     compare,
+    completion_workspace,
     evaluate,
     export_gpkg,
     export_xlsx,
@@ -53,69 +53,113 @@ from ..scenarios import (
 from ..settings import Settings
 from ..store import Store
 
-__all__ = ["CompleteBody", "ProposalBody", "ScenarioBody", "router"]
+__all__ = ["CompleteBody", "PlanProposal", "ProposalBody", "ScenarioBody", "Site", "router"]
 
 router = APIRouter(tags=["workspace"])
 
 SubmitKey = Annotated[KeyInfo, Depends(require_scope("submit:plans"))]
-LonLat = tuple[float, float]
+Lon = Annotated[float, Field(ge=-180, le=180, description="longitude (EPSG:4326)")]
+Lat = Annotated[float, Field(ge=-90, le=90, description="latitude (EPSG:4326)")]
+#: Most vertices of a ring of an excluded area, holes of an area, excluded areas, excluded sites.
+MAX_VERTICES, MAX_HOLES, MAX_AREAS, MAX_EXCLUDED_SITES = 10_000, 100, 100, 10_000
+#: Most facility ids a proposal may retire.
+MAX_RETIRED = 100_000
+#: Highest cost of a site (any unit: pesos, points…).
+MAX_COST = 1e12
+Position = tuple[Lon, Lat]
+Ring = Annotated[
+    list[Position],
+    Field(min_length=4, max_length=MAX_VERTICES, description="[lon, lat] positions, the last one the first (closed if not)"),
+]
 
 
-class ProposalBody(BaseModel):
-    """A proposal: sites (``[lon, lat]``), which are locked, which existing cameras retire."""
+class Site(BaseModel):
+    """A proposed site: where it is, whether the completion must keep it, what it costs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lon: Lon
+    lat: Lat
+    locked: bool = Field(False, description='kept by "complete the plan" (as an existing camera)')
+    cost: float = Field(1.0, gt=0, le=MAX_COST, description="the site's cost (any unit; the proposal's cost is the sum)")
+
+
+class Area(BaseModel):
+    """A GeoJSON Polygon (lon/lat): an outer ring, then any holes (a MultiPolygon goes as its
+    polygons). A self-crossing ring is repaired (:func:`shapely.make_valid`); the polygonal part
+    of the repaired area counts.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["Polygon"]
+    coordinates: list[Ring] = Field(min_length=1, max_length=1 + MAX_HOLES, description="[outer ring, hole, …]")
+
+
+class _Proposal(BaseModel):
+    """What every proposal states besides its sites."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["cameras"] = Field("cameras", description="cameras (garitas are not in the workspace yet)")
-    level: str | None = Field(None, description="zone level whose index weights the demand (as POST /plans/cameras)")
+    level: str | None = Field(None, description="zone level whose index weights the demand (GET /health lists them; unknown: 404)")
     radius_m: float = Field(100.0, gt=0, le=1000, description="useful range of a camera")
-    index_weight: float = Field(1.0, ge=0, le=10, description="demand × (1 + index_weight × zone index / 100)")
+    index_weight: float = Field(
+        1.0, ge=0, le=10, description="demand × (1 + index_weight × zone index / 100); rounded to the nearest tenth"
+    )
     use_existing: bool = Field(True, description="count the existing cameras (GET /workspace/facilities)")
-    sites: list[LonLat] = Field(default_factory=list, description=f"[lon, lat] of each proposed site (at most {MAX_SITES})")
-    locked: list[int] = Field(default_factory=list, description="indices of sites the completion must keep")
-    retired: list[int] = Field(default_factory=list, description="facility_id of existing cameras to remove")
-    costs: list[float] | None = Field(None, description="cost of each site (default 1 each)")
-    exclude_areas: list[dict[str, Any]] = Field(default_factory=list, description="GeoJSON polygons (lon/lat) no site may use")
-    exclude_sites: list[LonLat] = Field(default_factory=list, description="[lon, lat] of places no site may use")
+    retired: list[int] = Field(
+        default_factory=list, max_length=MAX_RETIRED, description="facility_id of existing cameras to remove (unknown: 404)"
+    )
+    exclude_areas: list[Area] = Field(
+        default_factory=list,
+        max_length=MAX_AREAS,
+        description="areas no new site may use (repaired if invalid: their polygonal part counts)",
+    )
+    exclude_sites: list[Position] = Field(
+        default_factory=list, max_length=MAX_EXCLUDED_SITES, description="[lon, lat] of places no new site may use"
+    )
     order: Literal["given", "greedy"] = Field("given", description="order of the marginal gains and the curve")
 
     @field_validator("index_weight")
     @classmethod
     def _tenths(cls, v: float) -> float:
         # the demand is built and kept once per level and weight: tenths bound that to 101 weights
-        if abs(v * 10 - round(v * 10)) > 1e-9:
-            raise ValueError("index_weight must be a multiple of 0.1 (0, 0.1, … 10)")
         return round(v, 1)
 
-    @field_validator("costs")
-    @classmethod
-    def _positive(cls, v: list[float] | None) -> list[float] | None:
-        if v is not None and any(not c > 0 for c in v):
-            raise ValueError("every cost must be > 0")
-        return v
 
-    @field_validator("exclude_areas")
-    @classmethod
-    def _polygons(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for i, g in enumerate(v):
-            try:
-                geom = shape(g)
-            except Exception:  # shapely raises several types for a malformed geometry
-                raise ValueError(f"exclude_areas[{i}] is not a GeoJSON geometry") from None
-            if geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.is_valid:
-                raise ValueError(f"exclude_areas[{i}] must be a valid Polygon or MultiPolygon, got a {geom.geom_type}")
-        return v
+class ProposalBody(_Proposal):
+    """A proposal to evaluate: at least one site."""
+
+    sites: list[Site] = Field(min_length=1, max_length=MAX_SITES, description=f"the proposed sites (1 to {MAX_SITES})")
 
 
-class CompleteBody(ProposalBody):
+class PlanProposal(_Proposal):
+    """A proposal to save or complete: it may have no sites yet."""
+
+    sites: list[Site] = Field(default_factory=list, max_length=MAX_SITES, description=f"the proposed sites (at most {MAX_SITES})")
+
+
+class CompleteBody(PlanProposal):
     """Complete a proposal: choose ``p`` new sites (or the fewest for ``target_share``, or up to
     ``budget`` sites at unit cost) on a grid, keeping the locked sites and the existing cameras
-    not retired, never inside an excluded area or near an excluded site.
+    not retired, never inside an excluded area or near an excluded site. Exactly one of ``p``,
+    ``target_share`` and ``budget`` (``oneOf`` in the schema).
     """
 
-    p: int | None = Field(None, ge=1, le=MAX_SITES)
-    target_share: float | None = Field(None, gt=0, le=1)
-    budget: float | None = Field(None, gt=0, le=MAX_SITES)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": kind}}}
+                for name, kind in (("p", "integer"), ("target_share", "number"), ("budget", "number"))
+            ]
+        },
+    )
+
+    p: int | None = Field(None, ge=1, le=MAX_SITES, description="new sites to choose")
+    target_share: float | None = Field(None, gt=0, le=1, description="fewest new sites covering this share of demand")
+    budget: float | None = Field(None, gt=0, le=MAX_SITES, description="at most this many new sites (unit cost)")
     grid_spacing_m: float = Field(100.0, ge=10, le=2000)
     min_spacing_m: float | None = Field(None, gt=0, le=5000)
     time_limit_s: float = Field(30.0, gt=0, le=300)
@@ -133,7 +177,54 @@ class ScenarioBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    proposal: ProposalBody
+    proposal: PlanProposal
+
+
+# --------------------------------------------------------------------------- answers
+
+
+class SiteFigures(BaseModel):
+    """A site of an evaluated proposal; its figures are null without ``read:records``."""
+
+    i: int = Field(description="the site's index in the proposal")
+    lon: float
+    lat: float
+    locked: bool
+    cost: float
+    rank: int | None = Field(description="1 + its position in the evaluation's order")
+    gain_weight: float | None = Field(description="demand it adds, in the evaluation's order (marginal gain)")
+    gain_share: float | None
+    unique_weight: float | None = Field(description="demand only it covers")
+    reach_weight: float | None = Field(description="demand within its radius")
+
+
+class Disclosure(BaseModel):
+    """What the evaluation hides (``public``: the caller's key lacks ``read:records``)."""
+
+    public: bool
+    share_step: float | None = None
+    site_figures: bool | None = None
+    weights: bool | None = None
+
+
+class EvaluationBody(BaseModel):
+    """The exact coverage of a proposal. Weights are null without ``read:records``; shares and
+    the curve are then rounded to whole percents.
+    """
+
+    level: str
+    radius_m: float
+    n_sites: int
+    n_existing: int = Field(description="existing cameras counted (not retired)")
+    cost: float
+    total_weight: float | None
+    existing_weight: float | None
+    covered_weight: float | None
+    existing_share: float
+    covered_share: float
+    sites: list[SiteFigures]
+    curve: list[float] = Field(description="covered share with the existing cameras, then after each site")
+    disclosure: Disclosure
 
 
 class WorkspaceJob(BaseModel):
@@ -146,30 +237,112 @@ class WorkspaceJob(BaseModel):
     estimate: dict[str, Any] | None = None
 
 
+class SavedScenario(BaseModel):
+    """Where a saved scenario is."""
+
+    id: str
+    name: str
+    url: str
+
+
+class ScenarioSummary(BaseModel):
+    """A scenario's evaluation when it was saved (shares rounded without ``read:records``)."""
+
+    level: str
+    radius_m: float
+    n_sites: int
+    n_existing: int
+    cost: float
+    covered_share: float
+    existing_share: float
+
+
+class ScenarioListed(BaseModel):
+    """A saved scenario, without its proposal."""
+
+    id: str
+    name: str
+    kind: str
+    created_at: str | None
+    summary: ScenarioSummary | None
+
+
+class ScenarioDetail(ScenarioListed):
+    """A saved scenario: its proposal and its evaluation on the data served now."""
+
+    proposal: PlanProposal
+    evaluation: EvaluationBody
+
+
+class ComparedSide(BaseModel):
+    """One scenario of a comparison (weights null without ``read:records``)."""
+
+    id: str
+    name: str
+    covered_share: float
+    existing_share: float
+    covered_weight: float | None
+    cost: float
+    n_sites: int
+    n_existing: int
+    curve: list[float]
+
+
+class Comparison(BaseModel):
+    """Two scenarios side by side, and the sites ``b`` adds to and removes from ``a``."""
+
+    a: ComparedSide
+    b: ComparedSide
+    added: list[tuple[float, float]] = Field(description="[lon, lat] of the sites of b not in a (to 1e-6 degrees)")
+    removed: list[tuple[float, float]] = Field(description="[lon, lat] of the sites of a not in b")
+    kept: int
+    covered_share_change: float | None
+    cost_change: float
+    disclosure: Disclosure
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"model": model, "description": description}
+
+
+_NOT_FOUND = _json(ErrorBody, "an unknown level, or no incident points behind the served index")
+_PROPOSAL_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: _json(ErrorBody, "an unknown level, a retired facility_id that is not an existing camera's, or no incident points served"),
+}
+_SCENARIO_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: _json(ErrorBody, "no such scenario for this key (or its level is no longer served)"),
+}
+
+
 def _data(store: Store, settings: Settings, level: str | None, index_weight: float) -> WorkspaceData:
     try:
         return workspace_data(store, settings, level, index_weight)
+    except KeyError as exc:
+        raise HTTPException(404, f"level {exc.args[0]!r} not found (GET /health lists the levels served)") from None
     except LookupError as exc:
-        raise HTTPException(422, str(exc).strip("'\"")) from None
+        raise HTTPException(404, str(exc)) from None
 
 
-def _evaluation(
-    data: WorkspaceData, proposal: dict[str, Any], policy: DisclosurePolicy | None, *, allow_empty: bool = False
-) -> dict[str, Any]:
-    full = evaluate(data, proposal, allow_empty=allow_empty)
+def _evaluation(data: WorkspaceData, proposal: dict[str, Any], policy: DisclosurePolicy | None) -> dict[str, Any]:
+    try:
+        full = evaluate(data, proposal)
+    except UnknownReference as exc:
+        raise HTTPException(404, str(exc)) from None
     return full if policy is None else public_evaluation(full)
 
 
-@router.post("/workspace/evaluate")
+@router.post("/workspace/evaluate", response_model=EvaluationBody, responses=_PROPOSAL_ERRORS)
 def post_evaluate(body: ProposalBody, store: StoreDep, settings: SettingsDep, key: KeyDep, policy: PolicyDep) -> dict[str, Any]:
     """The exact coverage of a proposal: covered demand and share, each site's marginal gain
     and unique demand, the coverage curve (full figures with ``read:records``, see the module).
+    A site anywhere is evaluated: it covers the demand within ``radius_m`` of it (none, far
+    from the city).
     """
     data = _data(store, settings, body.level, body.index_weight)
     return _evaluation(data, body.model_dump(), policy)
 
 
-@router.get("/workspace/facilities", dependencies=[Depends(aggregate_access)])
+@router.get("/workspace/facilities", dependencies=[Depends(aggregate_access)], responses={404: _NOT_FOUND})
 def get_facilities(store: StoreDep, settings: SettingsDep, level: str | None = None) -> dict[str, Any]:
     """The existing cameras (GeoJSON); ``facility_id`` is what a proposal's ``retired`` lists."""
     return facilities_geojson(_data(store, settings, level, 1.0))
@@ -179,15 +352,21 @@ def get_facilities(store: StoreDep, settings: SettingsDep, level: str | None = N
     "/workspace/complete",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=WorkspaceJob,
-    responses={422: {"description": "invalid proposal or over the admission limits"}, 429: {"description": "queue full"}},
+    responses={
+        **_PROPOSAL_ERRORS,
+        422: {"description": "invalid proposal, or a plan over the admission limits (the estimate and the limits)"},
+        429: {"description": "too many jobs queued or running, for this key or in all (see Retry-After)"},
+    },
 )
 def post_complete(body: CompleteBody, request: Request, store: StoreDep, settings: SettingsDep, key: SubmitKey) -> WorkspaceJob:
-    """Solve for the remaining sites with the exact solver, as a camera plan job."""
+    """Solve for the remaining sites with the exact solver, as a camera plan job. Locked sites,
+    excluded areas and excluded sites far from the city are left out (they change nothing).
+    """
     data = _data(store, settings, body.level, body.index_weight)
-    sites = check_proposal(data, body.model_dump(), allow_empty=True)
-    for i, (lon, lat) in enumerate(body.exclude_sites):
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-            raise InputError(f"exclude_sites[{i}] is not a lon/lat pair: {[lon, lat]}")
+    try:
+        workspace = completion_workspace(data, body.model_dump())
+    except UnknownReference as exc:
+        raise HTTPException(404, str(exc)) from None
     params = {
         "p": body.p,
         "target_share": body.target_share,
@@ -199,12 +378,7 @@ def post_complete(body: CompleteBody, request: Request, store: StoreDep, setting
         "radius_m": body.radius_m,
         "grid_spacing_m": body.grid_spacing_m,
         "index_weight": body.index_weight,
-        "workspace": {
-            "locked": [[k, [float(sites[k, 0]), float(sites[k, 1])]] for k in sorted(set(body.locked))],
-            "retired": list(body.retired),
-            "exclude_areas": body.exclude_areas,
-            "exclude_sites": [list(s) for s in body.exclude_sites],
-        },
+        "workspace": workspace,
     }
     try:
         job = request.app.state.jobs.submit("cameras", params, owner=key)
@@ -215,17 +389,17 @@ def post_complete(body: CompleteBody, request: Request, store: StoreDep, setting
     return WorkspaceJob(id=job.id, status=job.status, job_url=f"/jobs/{job.id}", plan_url=f"/plans/{job.id}", estimate=job.estimate)
 
 
-@router.post("/workspace/scenarios", status_code=status.HTTP_201_CREATED)
-def post_scenario(body: ScenarioBody, engine: EngineDep, store: StoreDep, settings: SettingsDep, key: SubmitKey) -> dict[str, Any]:
+@router.post("/workspace/scenarios", status_code=status.HTTP_201_CREATED, response_model=SavedScenario, responses=_PROPOSAL_ERRORS)
+def post_scenario(body: ScenarioBody, engine: EngineDep, store: StoreDep, settings: SettingsDep, key: SubmitKey) -> SavedScenario:
     """Save a proposal under a name (owner: this key); its summary is the evaluation at saving."""
     proposal = body.proposal.model_dump()
     data = _data(store, settings, body.proposal.level, body.proposal.index_weight)
-    full = evaluate(data, proposal, allow_empty=True)
+    full = _evaluation(data, proposal, None)
     sc = save_scenario(engine, body.name, proposal, full, key)
-    return {"id": sc.id, "name": sc.name, "url": f"/workspace/scenarios/{sc.id}"}
+    return SavedScenario(id=sc.id, name=sc.name, url=f"/workspace/scenarios/{sc.id}")
 
 
-@router.get("/workspace/scenarios")
+@router.get("/workspace/scenarios", response_model=list[ScenarioListed])
 def get_scenarios(engine: EngineDep, key: KeyDep, policy: PolicyDep) -> list[dict[str, Any]]:
     """The scenarios of this key (of every key for an admin key), oldest first, without their
     sites; the summary's shares rounded as in an evaluation without ``read:records``.
@@ -249,19 +423,25 @@ def _scenario(engine: Any, scenario_id: str, key: KeyInfo) -> dict[str, Any]:
 
 def _scenario_evaluation(sc: dict[str, Any], store: Store, settings: Settings, policy: DisclosurePolicy | None) -> dict[str, Any]:
     p = sc["proposal"]
-    return _evaluation(_data(store, settings, p.get("level"), p.get("index_weight", 1.0)), p, policy, allow_empty=True)
+    return _evaluation(_data(store, settings, p.get("level"), p.get("index_weight", 1.0)), p, policy)
 
 
-@router.get("/workspace/scenarios/compare")
+@router.get("/workspace/scenarios/compare", response_model=Comparison, responses=_SCENARIO_ERRORS)
 def get_compare(
-    engine: EngineDep, store: StoreDep, settings: SettingsDep, key: KeyDep, policy: PolicyDep, a: str = Query(...), b: str = Query(...)
+    engine: EngineDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    key: KeyDep,
+    policy: PolicyDep,
+    a: str = Query(..., description="id of the first scenario"),
+    b: str = Query(..., description="id of the second scenario"),
 ) -> dict[str, Any]:
     """Two scenarios side by side: coverage, cost, curves, the sites ``b`` adds and removes."""
     sa, sb = _scenario(engine, a, key), _scenario(engine, b, key)
     return compare(sa, sb, _scenario_evaluation(sa, store, settings, policy), _scenario_evaluation(sb, store, settings, policy))
 
 
-@router.get("/workspace/scenarios/{scenario_id}")
+@router.get("/workspace/scenarios/{scenario_id}", response_model=ScenarioDetail, responses=_SCENARIO_ERRORS)
 def get_one_scenario(
     scenario_id: str, engine: EngineDep, store: StoreDep, settings: SettingsDep, key: KeyDep, policy: PolicyDep
 ) -> dict[str, Any]:
@@ -278,7 +458,17 @@ _EXPORTS = {
 }
 
 
-@router.get("/workspace/scenarios/{scenario_id}/export")
+@router.get(
+    "/workspace/scenarios/{scenario_id}/export",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the file",
+            "content": {media: {"schema": {"type": "string", "format": "binary"}} for media, _ in _EXPORTS.values()},
+        },
+        **_SCENARIO_ERRORS,
+    },
+)
 def get_export(
     scenario_id: str,
     engine: EngineDep,
@@ -317,13 +507,27 @@ def _resource(root: str, rel: str) -> bytes:
     return node.read_bytes()
 
 
-@router.get("/workspace", response_class=HTMLResponse)
+@router.get("/workspace", response_class=HTMLResponse, responses={404: _json(ErrorBody, "the page is not installed")})
 def get_page() -> HTMLResponse:
     """The workspace page (Spanish; ``?lang=en`` for English), with its scripts served offline."""
     return HTMLResponse(_resource("workspace", "index.html").decode("utf-8"))
 
 
-@router.get("/workspace/static/{path:path}")
+@router.get(
+    "/workspace/static/{path:path}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the file",
+            "content": {
+                **{t.split(";")[0]: {"schema": {"type": "string"}} for t in _PAGE_TYPES.values()},
+                "application/json": {"schema": {"type": "object", "additionalProperties": {"type": "object"}}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        404: _json(ErrorBody, "no such file"),
+    },
+)
 def get_static(path: str) -> Response:
     """The page's own scripts and styles, its labels, and the vendored Leaflet (``web/…``)."""
     if path == "labels.json":

@@ -17,6 +17,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
+import shapely.ops
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -83,6 +85,19 @@ def new_sites(plan: dict[str, Any]) -> gpd.GeoDataFrame:
     return g[g["estado"] == "nueva"].sort_values("rank")
 
 
+def as_sites(points: list[list[float]], locked: tuple[int, ...] = (), costs: dict[int, float] | None = None) -> list[dict[str, Any]]:
+    """Proposal sites (``{"lon", "lat", "locked", "cost"}``) at ``points``; ``locked`` and ``costs`` by index."""
+    out: list[dict[str, Any]] = []
+    for i, (lon, lat) in enumerate(points):
+        site: dict[str, Any] = {"lon": lon, "lat": lat}
+        if i in locked:
+            site["locked"] = True
+        if costs and i in costs:
+            site["cost"] = costs[i]
+        out.append(site)
+    return out
+
+
 def inner_points(client: TestClient, n: int = 6) -> list[list[float]]:
     """``n`` points inside the city: a point inside each of the first zones of the served index."""
     zones = client.app.state.store.table(None)[1]
@@ -98,7 +113,7 @@ def test_evaluation_equals_the_plan_job_s_coverage(client):
     assert wait(client, r.json()["id"], "planner")["status"] == "done"
     plan = client.get(f"/plans/{r.json()['id']}", headers=h(client, "admin")).json()
     sites = new_sites(plan)
-    body = {"radius_m": 150, "sites": [[p.x, p.y] for p in sites.geometry]}
+    body = {"radius_m": 150, "sites": [{"lon": p.x, "lat": p.y} for p in sites.geometry]}
     ev = client.post("/workspace/evaluate", headers=h(client, "admin"), json=body)
     assert ev.status_code == 200, ev.text
     ev = ev.json()
@@ -126,7 +141,7 @@ def test_evaluation_by_hand_with_a_retired_camera(client, root):
         counts = np.asarray(coverage_matrix(demand.xy, site_xy, 200).sum(axis=1)).ravel() + coverage_counts(demand.xy, kept, 200)
         expected = float(demand.weight[counts >= 1].sum())
         ev = client.post(
-            "/workspace/evaluate", headers=h(client, "reader"), json={"radius_m": 200, "sites": pts, "retired": retired}
+            "/workspace/evaluate", headers=h(client, "reader"), json={"radius_m": 200, "sites": as_sites(pts), "retired": retired}
         ).json()
         assert ev["covered_weight"] == pytest.approx(expected, rel=1e-12)
         assert ev["n_existing"] == len(cams) - len(retired)
@@ -134,7 +149,7 @@ def test_evaluation_by_hand_with_a_retired_camera(client, root):
 
 
 def test_a_key_without_read_records_sees_rounded_shares_only(client):
-    pts = inner_points(client)
+    pts = as_sites(inner_points(client))
     full = client.post("/workspace/evaluate", headers=h(client, "admin"), json={"radius_m": 200, "sites": pts}).json()
     pub = client.post("/workspace/evaluate", headers=h(client, "planner"), json={"radius_m": 200, "sites": pts}).json()
     assert pub["disclosure"] == {"public": True, "share_step": 0.01, "site_figures": False, "weights": False}
@@ -146,32 +161,125 @@ def test_a_key_without_read_records_sees_rounded_shares_only(client):
 
 
 def test_bad_proposals_are_clear_4xx(client):
-    pts = inner_points(client, n=1)
-    cases = [
-        ({"radius_m": 100, "sites": []}, "the proposal has no sites"),
-        ({"radius_m": 100, "sites": [[-10.0, 40.0]]}, "1 site(s) outside the city"),
-        ({"radius_m": 100, "sites": pts * (MAX_SITES + 1)}, f"the proposal has {MAX_SITES + 1} sites; the limit is {MAX_SITES}"),
-        ({"radius_m": 100, "sites": pts, "locked": [3]}, "locked: site index 3 is not among the proposal's 1 sites"),
-        ({"radius_m": 100, "sites": pts, "retired": [999]}, "retired: 999 is not an existing camera's facility_id"),
-        ({"radius_m": 100, "sites": pts, "level": "nada"}, "nada"),
+    pts = as_sites(inner_points(client, n=1))
+    admin = h(client, "admin")
+    schema_cases = [  # what the schema states: each is a 422 naming the field
+        ({"radius_m": 100, "sites": []}, ["body", "sites"]),
+        ({"radius_m": 100, "sites": pts * (MAX_SITES + 1)}, ["body", "sites"]),
+        ({"radius_m": 100, "sites": [{"lon": -74.1, "lat": 91.0}]}, ["body", "sites", 0, "lat"]),
+        ({"radius_m": 100, "sites": [{**pts[0], "cost": 0}]}, ["body", "sites", 0, "cost"]),
+        ({"radius_m": 100, "sites": [[-74.1, 4.6]]}, ["body", "sites", 0]),  # the old [lon, lat] pairs
+        ({"radius_m": 0, "sites": pts}, ["body", "radius_m"]),
+        ({"radius_m": 100, "sites": pts, "locked": [0]}, ["body", "locked"]),  # a site carries its own lock
     ]
-    for body, message in cases:
-        r = client.post("/workspace/evaluate", headers=h(client, "admin"), json=body)
-        assert r.status_code == 422 and message in r.json()["detail"], (body.get("level"), r.text[:300])
-    r = client.post("/workspace/evaluate", headers=h(client, "admin"), json={"radius_m": 0, "sites": pts})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "radius_m"]
-    r = client.post("/workspace/evaluate", headers=h(client, "admin"), json={"radius_m": 100, "sites": pts, "index_weight": 0.15})
-    assert r.status_code == 422 and "index_weight must be a multiple of 0.1" in r.text
+    for body, loc in schema_cases:
+        r = client.post("/workspace/evaluate", headers=admin, json=body)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, (loc, r.text[:300])
+    # references the data do not hold: 404, named
+    r = client.post("/workspace/evaluate", headers=admin, json={"radius_m": 100, "sites": pts, "retired": [999]})
+    assert r.status_code == 404 and "retired: 999 is not an existing camera's facility_id" in r.json()["detail"]
+    r = client.post("/workspace/evaluate", headers=admin, json={"radius_m": 100, "sites": pts, "level": "nada"})
+    assert r.status_code == 404 and r.json()["detail"] == "level 'nada' not found (GET /health lists the levels served)"
+    assert client.get("/workspace/facilities", params={"level": "nada"}).status_code == 404
     square = {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}
     r = client.post("/workspace/complete", headers=h(client, "planner"), json={"sites": pts, "p": 1, "exclude_areas": [square]})
-    assert r.status_code == 422 and "exclude_areas[0] must be a valid Polygon" in r.text
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][:3] == ["body", "exclude_areas", 0]
     r = client.post("/workspace/complete", headers=h(client, "planner"), json={"sites": pts, "p": 1, "budget": 2})
     assert r.status_code == 422 and "exactly one of p" in r.text
     assert client.post("/workspace/complete", headers=h(client, "reader"), json={"sites": pts, "p": 1}).status_code == 403
+    assert client.get("/workspace/scenarios/compare?a=x&b=y", headers=admin).status_code == 404
+
+
+def test_a_site_anywhere_covers_what_is_within_its_radius(client):
+    """A site outside the city is evaluated: far away (Madrid; the South Pole, where the metric
+    CRS has no coordinates) it covers nothing; just outside the city's edge, the demand within
+    its radius, as the coverage matrix counts it.
+    """
+    from geoprio.api.worker import incident_frame
+
+    store = client.app.state.store
+    level, zones = store.table(None)
+    demand = camera_demand(incident_frame(store, level), index_zones=zones)
+    city = zones.to_crs("EPSG:9377").union_all()
+    # the demand point nearest the city's edge, and a site 60 m outside the edge next to it
+    pts = gpd.GeoSeries(gpd.points_from_xy(demand.xy[:, 0], demand.xy[:, 1]), crs="EPSG:9377")
+    k = int(np.argmin(pts.distance(city.boundary).to_numpy()))
+    edge = shapely.ops.nearest_points(city.boundary, pts.iloc[k])[0]
+    direction = np.array([edge.x - pts.iloc[k].x, edge.y - pts.iloc[k].y])
+    direction = direction / np.linalg.norm(direction) if np.linalg.norm(direction) > 0 else np.array([1.0, 0.0])
+    outside = np.array([edge.x, edge.y]) + 60 * direction
+    if city.contains(shapely.Point(*outside)):  # a concave edge: step the other way round
+        outside = np.array([edge.x, edge.y]) - 60 * direction
+    assert not city.contains(shapely.Point(*outside))
+    lonlat = gpd.GeoSeries([shapely.Point(*outside)], crs="EPSG:9377").to_crs("EPSG:4326").iloc[0]
+    sites = [{"lon": lonlat.x, "lat": lonlat.y}, {"lon": -3.7, "lat": 40.4}, {"lon": 180.0, "lat": -90.0}]
+    ev = client.post("/workspace/evaluate", headers=h(client, "reader"), json={"radius_m": 200, "sites": sites, "use_existing": False})
+    assert ev.status_code == 200, ev.text
+    ev = ev.json()
+    reach = np.asarray(coverage_matrix(demand.xy, np.array([outside]), 200).sum(axis=1)).ravel() > 0
+    assert reach.any()  # the site outside does reach into the city
+    assert [s["reach_weight"] for s in ev["sites"]] == pytest.approx([float(demand.weight[reach].sum()), 0.0, 0.0], rel=1e-9)
+    assert ev["covered_weight"] == pytest.approx(float(demand.weight[reach].sum()), rel=1e-9) and ev["existing_weight"] == 0
+
+
+def test_index_weight_is_rounded_to_tenths(client):
+    pts = as_sites(inner_points(client))
+    ev = {
+        w: client.post("/workspace/evaluate", headers=h(client, "reader"), json={"radius_m": 200, "sites": pts, "index_weight": w}).json()
+        for w in (0.5, 0.54, 0.46, 0.6)
+    }
+    assert ev[0.54]["total_weight"] == ev[0.46]["total_weight"] == ev[0.5]["total_weight"] != ev[0.6]["total_weight"]
+
+
+def test_the_completion_s_exclusions_are_repaired_and_kept_near_the_city(client):
+    """What ``POST /workspace/complete`` gives the job: a self-crossing (bow-tie) area as its two
+    triangles, an area and a site far from the city dropped, a locked site far away dropped.
+    """
+    from geoprio.api.scenarios import completion_workspace, workspace_data
+
+    data = workspace_data(client.app.state.store, client.app.state.settings, None, 1.0)
+    (lon, lat), inside = inner_points(client, n=1)[0], inner_points(client, n=2)[1]
+    d = 0.001
+    bowtie = {"type": "Polygon", "coordinates": [[[lon - d, lat - d], [lon + d, lat + d], [lon + d, lat - d], [lon - d, lat + d]]]}
+    far_area = {"type": "Polygon", "coordinates": [[[10, 50], [11, 50], [11, 51], [10, 51], [10, 50]]]}
+    proposal = {
+        "sites": [
+            {"lon": inside[0], "lat": inside[1], "locked": True},
+            {"lon": 10.5, "lat": 50.5, "locked": True},
+            {"lon": lon, "lat": lat},
+        ],
+        "retired": [1],
+        "exclude_areas": [bowtie, far_area],
+        "exclude_sites": [[lon, lat], [10.5, 50.5]],
+    }
+    ws = completion_workspace(data, proposal)
+    assert ws["locked"] == [[0, [inside[0], inside[1]]]] and ws["retired"] == [1]
+    assert ws["exclude_sites"] == [[lon, lat]] and len(ws["exclude_areas"]) == 1
+    area = shape(ws["exclude_areas"][0])
+    assert area.geom_type == "MultiPolygon" and len(area.geoms) == 2
+    assert area.area == pytest.approx(2 * (2 * d) * d / 2)  # two triangles of base 2d and height d
+
+
+def test_the_schema_states_the_limits_and_every_answer(client):
+    spec = client.get("/openapi.json").json()
+    evaluate = spec["paths"]["/workspace/evaluate"]["post"]
+    assert evaluate["responses"]["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+    assert evaluate["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/EvaluationBody"}
+    body = spec["components"]["schemas"]["ProposalBody"]["properties"]["sites"]
+    assert (body["minItems"], body["maxItems"]) == (1, MAX_SITES)
+    site = spec["components"]["schemas"]["Site"]["properties"]
+    assert (site["lon"]["minimum"], site["lon"]["maximum"], site["lat"]["minimum"], site["lat"]["maximum"]) == (-180, 180, -90, 90)
+    assert site["cost"]["exclusiveMinimum"] == 0
+    for path in ("/workspace/scenarios/compare", "/workspace/scenarios/{scenario_id}", "/workspace/facilities"):
+        assert "404" in spec["paths"][path]["get"]["responses"], path
+    export = spec["paths"]["/workspace/scenarios/{scenario_id}/export"]["get"]["responses"]["200"]["content"]
+    assert set(export) == {"application/geopackage+sqlite3", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    one_of = spec["components"]["schemas"]["CompleteBody"]["oneOf"]
+    assert [o["required"] for o in one_of] == [["p"], ["target_share"], ["budget"]]
 
 
 def test_complete_keeps_the_locked_site_and_avoids_the_excluded(client):
-    pts = inner_points(client, n=3)
+    pts = as_sites(inner_points(client, n=3), locked=(0,))
     # first, where would 3 cameras go with nothing locked or excluded
     free = client.post("/workspace/complete", headers=h(client, "planner"), json={"radius_m": 150, "sites": [], "p": 3, "time_limit_s": 30})
     assert free.status_code == 202, free.text
@@ -183,7 +291,6 @@ def test_complete_keeps_the_locked_site_and_avoids_the_excluded(client):
     body = {
         "radius_m": 150,
         "sites": pts,
-        "locked": [0],
         "p": 3,
         "time_limit_s": 30,
         "exclude_areas": [box.__geo_interface__],
@@ -197,7 +304,7 @@ def test_complete_keeps_the_locked_site_and_avoids_the_excluded(client):
     sites = gpd.GeoDataFrame.from_features(plan["sites"]["features"], crs="EPSG:4326")
     locked = sites[sites["site_id"] == "fijado-0"]
     assert len(locked) == 1 and locked["estado"].iloc[0] == "existente"
-    assert locked.geometry.iloc[0].distance(gpd.points_from_xy([pts[0][0]], [pts[0][1]])[0]) < 1e-7
+    assert locked.geometry.iloc[0].distance(gpd.points_from_xy([pts[0]["lon"]], [pts[0]["lat"]])[0]) < 1e-7
     new = sites[sites["estado"] == "nueva"].to_crs("EPSG:9377")
     assert len(new) == 3
     assert not new.geometry.intersects(gpd.GeoSeries([box], crs="EPSG:4326").to_crs("EPSG:9377").iloc[0]).any()
@@ -208,8 +315,8 @@ def test_complete_keeps_the_locked_site_and_avoids_the_excluded(client):
 
 def test_scenarios_saved_listed_compared_and_exported(client, tmp_path):
     pts = inner_points(client, n=4)
-    a = {"name": "Base", "proposal": {"radius_m": 200, "sites": pts[:3]}}
-    b = {"name": "Mercado", "proposal": {"radius_m": 200, "sites": [*pts[1:3], pts[3]], "costs": [1, 1, 2.5], "retired": [0]}}
+    a = {"name": "Base", "proposal": {"radius_m": 200, "sites": as_sites(pts[:3])}}
+    b = {"name": "Mercado", "proposal": {"radius_m": 200, "sites": as_sites([*pts[1:3], pts[3]], costs={2: 2.5}), "retired": [0]}}
     ra = client.post("/workspace/scenarios", headers=h(client, "other"), json=a)
     rb = client.post("/workspace/scenarios", headers=h(client, "other"), json=b)
     assert ra.status_code == rb.status_code == 201, ra.text
@@ -250,6 +357,31 @@ def test_scenarios_saved_listed_compared_and_exported(client, tmp_path):
     assert all(r.status_code == 200 for r in exports.values())  # its exports carry the same public figures
     (tmp_path / "p.gpkg").write_bytes(exports["gpkg"].content)
     assert gpd.read_file(tmp_path / "p.gpkg", layer="sitios")["gain_weight"].isna().all()
+
+
+def test_a_scenario_saved_with_the_old_site_pairs_is_read_as_site_objects(client):
+    """Scenarios saved before sites were objects (``[lon, lat]`` pairs, ``locked`` indices, ``costs``)."""
+    from geoprio.api.db import sessions
+    from geoprio.api.keys import authenticate
+
+    pts = inner_points(client, n=2)
+    owner = authenticate(client.app.state.engine, client.keys["other"])  # type: ignore[attr-defined]
+    square = [[[0, 0], [1, 0], [1, 1], [0, 0]]]
+    multi = {"type": "MultiPolygon", "coordinates": [square, square]}
+    old = {"radius_m": 200, "sites": pts, "locked": [1], "costs": [1.0, 3.0], "exclude_areas": [multi], "exclude_sites": [[500, 0], [1, 2]]}
+    with sessions(client.app.state.engine)() as s, s.begin():
+        sc = Scenario(name="Antiguo", kind="cameras", owner_key_id=owner.id, proposal=old, summary=None)
+        s.add(sc)
+    r = client.get(f"/workspace/scenarios/{sc.id}", headers=h(client, "other"))
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["proposal"]["sites"] == [
+        {"lon": pts[0][0], "lat": pts[0][1], "locked": False, "cost": 1.0},
+        {"lon": pts[1][0], "lat": pts[1][1], "locked": True, "cost": 3.0},
+    ]
+    assert got["proposal"]["exclude_areas"] == [{"type": "Polygon", "coordinates": square}] * 2
+    assert got["proposal"]["exclude_sites"] == [[1, 2]]  # [500, 0] is no place: it excluded nothing
+    assert got["evaluation"]["cost"] == 4.0 and [x["locked"] for x in got["evaluation"]["sites"]] == [False, True]
 
 
 def test_the_page_and_its_assets_are_served(client):

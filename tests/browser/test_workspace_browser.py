@@ -156,7 +156,8 @@ class Page:
 
     def proposal(self) -> dict[str, Any]:
         return self.page.evaluate(
-            "() => ({radius_m: 100, sites: workspace.state.sites.map(s => [s.lon, s.lat]), retired: Array.from(workspace.state.retired)})"
+            "() => ({radius_m: 100, sites: workspace.state.sites.map(s => ({lon: s.lon, lat: s.lat, locked: s.locked})),"
+            " retired: Array.from(workspace.state.retired)})"
         )
 
     def shown(self, element: str) -> float:
@@ -243,7 +244,13 @@ def test_lock_exclude_and_complete_the_plan(server, browser):
     assert area["type"] == "Polygon" and len(area["coordinates"][0]) == 5
     assert v.page.evaluate("workspace.state.excludeSites.length") == 1
     v.page.fill("#p", "2")
-    v.page.locator("#complete").click()
+    with v.page.expect_request("**/workspace/complete") as sent:
+        v.page.locator("#complete").click()
+    # each site carries its own lock; the area and the site are sent as drawn
+    body = sent.value.post_data_json
+    first = v.page.evaluate("({lon: workspace.state.sites[0].lon, lat: workspace.state.sites[0].lat})")
+    assert body["sites"] == [{**first, "locked": True}] and body["p"] == 2
+    assert body["exclude_areas"] == [area] and len(body["exclude_sites"]) == 1
     v.page.wait_for_selector("#complete-status[data-status='done']", timeout=120_000)
     v.settle()
     job = v.page.locator("#complete-status").get_attribute("data-job")

@@ -82,8 +82,8 @@
     return {
       radius_m: Number($("radius").value) || 100,
       level: level,
-      sites: state.sites.map((s) => [s.lon, s.lat]),
-      locked: state.sites.map((s, i) => (s.locked ? i : -1)).filter((i) => i >= 0),
+      // each site carries its own lock (and cost, 1 unless given); defaults are left out, to keep the body small
+      sites: state.sites.map((s) => Object.assign({ lon: s.lon, lat: s.lat }, s.locked ? { locked: true } : {}, s.cost ? { cost: s.cost } : {})),
       retired: Array.from(state.retired),
       exclude_areas: state.excludeAreas,
       exclude_sites: state.excludeSites,
