@@ -77,6 +77,18 @@ from geoprio.hotspots.find import (
     gi_class_labels,
     gi_codes,
 )
+from geoprio.hotspots.forecast import (
+    FORECAST_KIND,
+    FORECAST_SHARES,
+    HORIZONS,
+    ForecastBacktest,
+    ForecastJob,
+    ForecastOptions,
+    replay_forecast,
+    rolling_backtest,
+    run_forecast_job,
+)
+from geoprio.hotspots.forecast_methods import FORECAST_METHODS, forecast_surface
 from geoprio.hotspots.gistar import (
     GiStarResult,
     WeightsKind,
@@ -193,6 +205,17 @@ __all__ = [
     "public_clusters",
     "public_notes",
     "public_run",
+    "FORECAST_KIND",
+    "FORECAST_METHODS",
+    "FORECAST_SHARES",
+    "HORIZONS",
+    "ForecastBacktest",
+    "ForecastJob",
+    "ForecastOptions",
+    "forecast_surface",
+    "replay_forecast",
+    "rolling_backtest",
+    "run_forecast_job",
     "rank_complexity",
     "reading",
     "reading_code",
