@@ -10,12 +10,14 @@ lon/lat) on it; :func:`public_evaluation` is what a key without ``read:records``
 
 A :class:`Scenario` is a proposal saved with a name by a key (table ``workspace_scenarios``,
 migration ``0004``); :func:`compare` sets two side by side and :func:`export_gpkg` /
-:func:`export_xlsx` write one as a GeoPackage or a workbook.
+:func:`export_xlsx` write one as a GeoPackage or a workbook, :func:`export_pdf` as its print
+layout (:func:`print_html`, printed offline to one A4 landscape page).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import tempfile
 import uuid
@@ -35,7 +37,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from geoprio.errors import InputError
 from geoprio.io import files as geo_io
-from geoprio.placement.evaluate import CoverageEvaluator, Evaluation, camera_demand
+from geoprio.labels import labels
+from geoprio.maps.printing import print_page
+from geoprio.numbers import fmt_int, fmt_number, fmt_pct
+from geoprio.placement.evaluate import CoverageEvaluator, Evaluation, ShoreEvaluator, camera_demand, garita_demand
 from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
 
 from .db import Base, now, sessions
@@ -48,7 +53,9 @@ __all__ = [
     "FAR_M",
     "MAX_SITES",
     "NEAR_DEG",
+    "PRINT_MAX_ROWS",
     "PUBLIC_SHARE_STEP",
+    "SHORE_SNAP_M",
     "Scenario",
     "WorkspaceData",
     "UnknownReference",
@@ -58,17 +65,20 @@ __all__ = [
     "evaluate",
     "existing_xy",
     "export_gpkg",
+    "export_pdf",
     "export_xlsx",
     "facilities_geojson",
     "get_scenario",
     "list_scenarios",
     "near_city",
+    "print_html",
     "proposal_sites",
     "public_evaluation",
     "public_summary",
     "run_evaluation",
     "save_scenario",
     "scenario_dict",
+    "shore_geojson",
     "site_xy",
     "to_metric",
     "workspace_data",
@@ -82,6 +92,11 @@ NEAR_DEG = 1.0
 FAR_M = 1e6
 #: Without ``read:records``, shares are published rounded to this step (whole percents).
 PUBLIC_SHARE_STEP = 0.01
+#: A proposed garita farther than this from the shore covers nothing (the garita plan's
+#: ``max_snap_m`` for beach incidents); nearer, it is snapped to the shore.
+SHORE_SNAP_M = 200.0
+#: The layers (in the layers folder) a workspace of each kind reads its existing facilities from.
+FACILITY_FILES = {"cameras": "camaras.geojson", "garitas": "garitas.geojson"}
 
 
 class Scenario(Base):
@@ -102,14 +117,16 @@ class Scenario(Base):
 
 @dataclass(frozen=True, eq=False)
 class WorkspaceData:
-    """What proposals of one level and index weight are evaluated on."""
+    """What proposals of one kind, level and index weight are evaluated on."""
 
     level: str
-    evaluator: CoverageEvaluator
-    city: Any  # the union of the level's zones, lon/lat, prepared
-    facilities: gpd.GeoDataFrame  # existing cameras, lon/lat, with ``facility_id``
+    evaluator: CoverageEvaluator | ShoreEvaluator
+    city: Any  # cameras: the union of the level's zones; garitas: the shore lines (lon/lat, prepared)
+    facilities: gpd.GeoDataFrame  # existing cameras or garitas, lon/lat, with ``facility_id``
     facilities_xy: np.ndarray  # their metric coordinates
     n_incidents: int
+    kind: str = "cameras"
+    shore: gpd.GeoDataFrame | None = None  # garitas: the shore lines (lon/lat) with names and lengths
 
 
 _TO_METRIC = Transformer.from_crs(OUTPUT_CRS, DEFAULT_METRIC_CRS, always_xy=True)
@@ -131,27 +148,59 @@ def _facilities(settings: Settings, name: str) -> gpd.GeoDataFrame:
     return layer
 
 
-def workspace_data(store: Store, settings: Settings, level: str | None, index_weight: float) -> WorkspaceData:
-    """The demand, city and existing cameras of ``level`` (built once per level and weight)."""
+def workspace_data(
+    store: Store, settings: Settings, level: str | None, index_weight: float, kind: str = "cameras", beach_incidents: bool = True
+) -> WorkspaceData:
+    """The demand, city (or shore) and existing facilities of ``level`` for ``kind`` (built once
+    per kind, level and weight). Cameras: :func:`~geoprio.placement.camera_demand` on the crime
+    points behind the index. Garitas: the shore of ``costa.geojson`` / ``playas.geojson`` in the
+    layers folder and its demand (:func:`~geoprio.placement.evaluate.garita_demand`): the crime
+    points snapped to the shore (``beach_incidents``, when there are any) or metres of shore,
+    as a garita plan job builds it (:func:`~geoprio.api.worker.plan_inputs`).
+    """
     lvl, zones = store.table(level)
 
     def build() -> WorkspaceData:
         incidents = incident_frame(store, lvl)
+        fac = _facilities(settings, FACILITY_FILES[kind])
+        xy = to_metric(np.column_stack([fac.geometry.x, fac.geometry.y])) if len(fac) else np.empty((0, 2))
+        if kind == "garitas":
+            beaches, coast = layer_path(settings, "playas.geojson"), layer_path(settings, "costa.geojson")
+            if beaches is None and coast is None:
+                raise LookupError("the layers directory has no playas.geojson or costa.geojson: there is no shore to place garitas on")
+            points = incidents if beach_incidents and not incidents.empty else None
+            try:
+                shore, demand = garita_demand(coast=coast, beaches=beaches, incidents=points)
+            except InputError as exc:
+                raise LookupError(f"no garita demand: {exc}") from None
+            frame = shore.frame()
+            lines = shapely.union_all(frame.geometry.values)
+            shapely.prepare(lines)
+            n = len(demand.weight) if points is not None else 0
+            return WorkspaceData(lvl, ShoreEvaluator(shore, demand), lines, fac, xy, n, kind="garitas", shore=frame)
         if incidents.empty:
             raise LookupError("the served index has no incident points: there is no demand to evaluate proposals on")
         demand = camera_demand(incidents, index_zones=zones, index_weight=index_weight)
         city = shapely.union_all(zones.to_crs(OUTPUT_CRS).geometry.values)
         shapely.prepare(city)
-        fac = _facilities(settings, "camaras.geojson")
-        xy = to_metric(np.column_stack([fac.geometry.x, fac.geometry.y])) if len(fac) else np.empty((0, 2))
         return WorkspaceData(lvl, CoverageEvaluator(demand.xy, demand.weight), city, fac, xy, len(incidents))
 
-    data: WorkspaceData = store.cached(("workspace", lvl, float(index_weight)), build)
+    key = ("workspace", lvl, float(index_weight)) if kind == "cameras" else ("workspace-garitas", lvl, bool(beach_incidents))
+    data: WorkspaceData = store.cached(key, build)
     return data
 
 
+def shore_geojson(data: WorkspaceData) -> dict[str, Any]:
+    """The shore lines of a garita workspace as GeoJSON (empty for cameras)."""
+    import json
+
+    if data.shore is None:
+        return {"type": "FeatureCollection", "features": []}
+    return dict(json.loads(data.shore.to_json(drop_id=True)))
+
+
 def facilities_geojson(data: WorkspaceData) -> dict[str, Any]:
-    """The existing cameras as GeoJSON (``facility_id`` is what ``retired`` lists)."""
+    """The existing cameras or garitas as GeoJSON (``facility_id`` is what ``retired`` lists)."""
     import json
 
     keep = ["facility_id", *[c for c in ("id", "codigo", "nombre", "name") if c in data.facilities], "geometry"]
@@ -184,8 +233,9 @@ def check_proposal(data: WorkspaceData, proposal: dict[str, Any]) -> np.ndarray:
     ids = set(data.facilities["facility_id"].tolist())
     unknown = [i for i in proposal.get("retired") or [] if i not in ids]
     if unknown:
+        what = "garita" if data.kind == "garitas" else "camera"
         raise UnknownReference(
-            f"retired: {unknown[0]} is not an existing camera's facility_id (GET /workspace/facilities lists {len(ids)}"
+            f"retired: {unknown[0]} is not an existing {what}'s facility_id (GET /workspace/facilities lists {len(ids)}"
             + (f": 0 … {max(ids)})" if ids else ")")
         )
     return sites
@@ -224,13 +274,10 @@ def existing_xy(data: WorkspaceData, proposal: dict[str, Any]) -> np.ndarray:
 def run_evaluation(data: WorkspaceData, proposal: dict[str, Any]) -> tuple[np.ndarray, Evaluation]:
     """The proposal's lon/lat sites and their exact evaluation."""
     sites = check_proposal(data, proposal)
-    ev = data.evaluator.evaluate(
-        site_xy(data, sites),
-        radius_m=float(proposal["radius_m"]),
-        existing_xy=existing_xy(data, proposal),
-        order=proposal.get("order", "given"),
-    )
-    return sites, ev
+    common = {"radius_m": float(proposal["radius_m"]), "existing_xy": existing_xy(data, proposal), "order": proposal.get("order", "given")}
+    if isinstance(data.evaluator, ShoreEvaluator):
+        return sites, data.evaluator.evaluate(site_xy(data, sites), max_snap_m=SHORE_SNAP_M, **common)
+    return sites, data.evaluator.evaluate(site_xy(data, sites), **common)
 
 
 def completion_workspace(data: WorkspaceData, proposal: dict[str, Any]) -> dict[str, Any]:
@@ -459,3 +506,139 @@ def export_xlsx(name: str, evaluation: dict[str, Any]) -> bytes:
         sites.to_excel(writer, sheet_name="sitios", index=False)
         curve.to_excel(writer, sheet_name="curva", index=False)
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- the print layout
+
+#: The map of the print layout, in CSS pixels (the sheet is A4 landscape: 1123 × 794).
+_MAP_W, _MAP_H = 660.0, 640.0
+#: Most sites listed in the print layout's table (all are drawn and numbered on the map).
+PRINT_MAX_ROWS = 12
+
+
+def _svg_map(data: WorkspaceData, proposal: dict[str, Any], evaluation: dict[str, Any]) -> str:
+    """The scenario's map as SVG: the city outline (cameras) or the shore (garitas), the
+    existing facilities kept, and the sites numbered 1 … n in the proposal's order.
+    """
+    geoms = [data.city] if data.shore is None else list(data.shore.geometry.values)
+    sites = proposal_sites(proposal)
+    near = sites[near_city(data, sites)] if len(sites) else sites
+    keep = ~data.facilities["facility_id"].isin(set(proposal.get("retired") or [])).to_numpy()
+    fac = data.facilities[keep] if proposal.get("use_existing", True) else data.facilities.iloc[0:0]
+    fxy = np.column_stack([fac.geometry.x, fac.geometry.y]) if len(fac) else np.empty((0, 2))
+    x0, y0, x1, y1 = shapely.total_bounds([*geoms, *np.asarray(shapely.points(near)).tolist()]) if len(near) else data.city.bounds
+    # an equirectangular view, scaled so that a degree of longitude is cos(lat) of one of latitude
+    k = float(np.cos(np.radians((y0 + y1) / 2)))
+    span_x, span_y = max((x1 - x0) * k, 1e-6), max(y1 - y0, 1e-6)
+    s = 0.92 * min(_MAP_W / span_x, _MAP_H / span_y)
+    ox, oy = (_MAP_W - span_x * s) / 2, (_MAP_H - span_y * s) / 2
+
+    def px(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return ox + (np.asarray(lon) - x0) * k * s, oy + (y1 - np.asarray(lat)) * s
+
+    def path(g: Any) -> str:
+        out = []
+        for part in shapely.get_parts(g):
+            rings = [part.exterior, *part.interiors] if part.geom_type == "Polygon" else [part]
+            for ring in rings:
+                c = np.asarray(ring.coords)
+                if len(c) < 2:
+                    continue
+                x, y = px(c[:, 0], c[:, 1])
+                out.append("M" + " L".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True)))
+        return " ".join(out)
+
+    fill = "#eef2f7" if data.shore is None else "none"
+    stroke = "#7a8aa0" if data.shore is None else "#1f78b4"
+    width = 1 if data.shore is None else 3
+    parts = [f'<path d="{path(g)}" fill="{fill}" stroke="{stroke}" stroke-width="{width}" fill-rule="evenodd"/>' for g in geoms]
+    fx, fy = px(fxy[:, 0], fxy[:, 1]) if len(fxy) else (np.empty(0), np.empty(0))
+    parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="#888"/>' for a, b in zip(fx, fy, strict=True)]
+    locked = {s["i"] for s in evaluation["sites"] if s.get("locked")}
+    for i, (lon, lat) in enumerate(sites):
+        if not near_city(data, sites[i : i + 1])[0]:
+            continue
+        (a,), (b,) = px(np.array([lon]), np.array([lat]))
+        color = "#6a3d9a" if i in locked else "#d7301f"
+        parts.append(
+            f'<circle cx="{a:.1f}" cy="{b:.1f}" r="8" fill="{color}" stroke="#fff" stroke-width="1.5"/>'
+            f'<text x="{a:.1f}" y="{b + 3.5:.1f}" font-size="9" text-anchor="middle" fill="#fff">{html.escape(str(i + 1))}</text>'
+        )
+    return f'<svg class="map" width="{_MAP_W:.0f}" height="{_MAP_H:.0f}" viewBox="0 0 {_MAP_W:.0f} {_MAP_H:.0f}">{"".join(parts)}</svg>'
+
+
+def _svg_curve(curve: list[float], lang: str) -> str:
+    """The coverage curve as SVG: covered share (0 … 100 %) against the number of sites."""
+    w, h, m = 380.0, 170.0, 34.0
+    n = max(len(curve) - 1, 1)
+    top = max(max(curve, default=0.0), 1e-9)
+    xs = [m + (w - m - 8) * j / n for j in range(len(curve))]
+    ys = [h - m + 4 - (h - m - 8) * v / top for v in curve]
+    line = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs, ys, strict=True))
+    return (
+        f'<svg class="curve" width="{w:.0f}" height="{h:.0f}">'
+        f'<line x1="{m}" y1="{h - m + 4}" x2="{w - 8}" y2="{h - m + 4}" stroke="#444"/>'
+        f'<line x1="{m}" y1="4" x2="{m}" y2="{h - m + 4}" stroke="#444"/>'
+        f'<polyline points="{line}" fill="none" stroke="#d7301f" stroke-width="2"/>'
+        f'<text x="{m - 4}" y="12" font-size="9" text-anchor="end">{fmt_pct(top, lang, 0)}</text>'
+        f'<text x="{m - 4}" y="{h - m + 4}" font-size="9" text-anchor="end">0</text>'
+        f'<text x="{w - 8}" y="{h - m + 18}" font-size="9" text-anchor="end">{n}</text>'
+        "</svg>"
+    )
+
+
+def print_html(name: str, data: WorkspaceData, proposal: dict[str, Any], evaluation: dict[str, Any], lang: str = "es") -> str:
+    """The scenario's print layout (one A4 landscape sheet): title, the summary figures, the map
+    with the sites numbered, the coverage curve and the first sites' gains. Everything inline
+    (SVG), nothing fetched: it prints offline. The figures are ``evaluation``'s (the public
+    evaluation for a key without ``read:records``: rounded shares, no weights).
+    """
+    t = labels("workspace", lang)
+    ev = evaluation
+    kind = t["kind_garitas"] if data.kind == "garitas" else t["kind_cameras"]
+    digits = 0 if ev["disclosure"].get("public") else 1
+    rows = [
+        (t["kind"], kind),
+        (t["level"], html.escape(str(ev["level"]))),
+        (t["radius"], fmt_int(ev["radius_m"], lang)),
+        (t["print_sites_count"], fmt_int(ev["n_sites"], lang)),
+        (t["print_existing_count"], fmt_int(ev["n_existing"], lang)),
+        (t["cost"], fmt_number(ev["cost"], lang, 1)),
+        (t["covered_share"], fmt_pct(ev["covered_share"], lang, digits)),
+        (t["existing_share"], fmt_pct(ev["existing_share"], lang, digits)),
+    ]
+    if ev.get("covered_weight") is not None:
+        rows.append((t["covered_demand"], fmt_number(ev["covered_weight"], lang, 1)))
+    summary = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    site_rows = ""
+    if ev["sites"] and ev["sites"][0].get("gain_share") is not None:
+        head = f"<tr><th>{t['print_site']}</th><th>{t['print_gain_share']}</th></tr>"
+        body = "".join(f"<tr><td>{s['i'] + 1}</td><td>{fmt_pct(s['gain_share'], lang, 1)}</td></tr>" for s in ev["sites"][:PRINT_MAX_ROWS])
+        more = len(ev["sites"]) - PRINT_MAX_ROWS
+        tail = f'<tr><td colspan="2">… {fmt_int(more, lang)} {t["print_more"]}</td></tr>' if more > 0 else ""
+        site_rows = f'<table class="sites">{head}{body}{tail}</table>'
+    style = (
+        "*{box-sizing:border-box}body{font-family:'DejaVu Sans',Arial,sans-serif;margin:0;padding:18px 24px;color:#222;font-size:12px}"
+        "h1{font-size:20px;margin:0 0 10px}.grid{display:flex;gap:18px}.side{width:390px}"
+        "table{border-collapse:collapse;margin-bottom:10px}th,td{padding:2px 8px;text-align:left;border-bottom:1px solid #ddd}"
+        ".map{border:1px solid #ccc}.note{color:#666;font-size:10px;margin-top:6px}"
+    )
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(name)}</title>'
+        f"<style>{style}</style></head><body>"
+        f"<h1>{t['print_title']}: {html.escape(name)}</h1>"
+        f'<div class="grid">{_svg_map(data, proposal, ev)}<div class="side">'
+        f"<table>{summary}</table><h2 style='font-size:13px;margin:4px 0'>{t['curve']}</h2>{_svg_curve(ev['curve'], lang)}"
+        f"{site_rows}</div></div><p class='note'>{t['print_note']}</p></body></html>"
+    )
+
+
+def export_pdf(name: str, data: WorkspaceData, proposal: dict[str, Any], evaluation: dict[str, Any], lang: str = "es") -> bytes:
+    """The scenario's print layout (:func:`print_html`) as a one-page A4 landscape PDF, printed
+    offline by headless Chromium (:func:`geoprio.maps.printing.print_page`).
+    """
+    with tempfile.TemporaryDirectory(prefix="geoprio-escenario-") as tmp:
+        page, pdf = Path(tmp) / "escenario.html", Path(tmp) / "escenario.pdf"
+        page.write_text(print_html(name, data, proposal, evaluation, lang), encoding="utf-8")
+        print_page(page, pdf=pdf, paper="a4", fit=True, wait_ms=500)
+        return pdf.read_bytes()

@@ -100,7 +100,8 @@ def facility_layer(path: Path | None) -> gpd.GeoDataFrame | None:
 def workspace_layers(
     existing: Path | None, workspace: dict[str, Any], grid_spacing_m: float
 ) -> tuple[gpd.GeoDataFrame | None, gpd.GeoDataFrame | None]:
-    """The existing sites and exclusion areas of a workspace's "complete the plan" job.
+    """The existing sites and exclusion areas of a workspace's "complete the plan" job (cameras
+    or garitas; ``grid_spacing_m``: the candidates' spacing, on the grid or along the shore).
 
     Existing: the facilities of ``existing`` minus the ``retired`` ``facility_id``s, plus the
     ``locked`` sites (``[lon, lat]``, ids ``fijado-<k>`` with ``k`` their index in the
@@ -198,11 +199,15 @@ def run_plan(kind: str, params: dict[str, Any], inputs: dict[str, Any]) -> dict[
             **common,
         )
     else:
+        existing, exclude = inputs["existing"], None
+        if params.get("workspace") is not None:  # locked sites kept (snapped to the shore), exclusions forbidden
+            existing, exclude = workspace_layers(inputs["existing"], params["workspace"], params["spacing_m"])
         run = plan_garitas(
             coast=inputs["coast"],
             beaches=inputs["beaches"],
-            existing=inputs["existing"],
+            existing=existing,
             incidents=inputs["incidents"],
+            exclude=exclude,
             spacing_m=params["spacing_m"],
             radius_m=params["radius_m"],
             **common,

@@ -22,6 +22,7 @@ from .hotspots import (
     BacktestRun,
     DisplacementJob,
     DisplacementRun,
+    ForecastOptions,
     HotspotJob,
     HotspotOptions,
     HotspotRun,
@@ -35,6 +36,7 @@ from .hotspots import (
     replay_backtest,
     replay_displacement,
     replay_hotspots,
+    rolling_backtest,
     run_backtest,
     run_backtest_job,
     run_displacement,
@@ -48,10 +50,12 @@ from .maps import MapOptions, build_map, demo_maps, make_map, map_from_files, re
 from .options import Options
 from .placement import (
     CameraPlanOptions,
+    CoverageEvaluator,
     CoverageProblem,
     GaritaPlanOptions,
     PlacementResult,
     PlanRun,
+    evaluate_proposal,
     maximize_coverage,
     minimize_sites,
     plan_cameras,
@@ -125,6 +129,8 @@ __all__ = [
     "DisplacementJob",
     "run_displacement_job",
     "replay_displacement",
+    "rolling_backtest",
+    "ForecastOptions",
     # placement
     "CoverageProblem",
     "maximize_coverage",
@@ -137,6 +143,8 @@ __all__ = [
     "GaritaPlanOptions",
     "replay_camera_plan",
     "replay_garita_plan",
+    "evaluate_proposal",
+    "CoverageEvaluator",
     # entornos
     "EntornosConfig",
     "load_entornos_config",

@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from geoprio.disclosure import DisclosurePolicy
+from geoprio.errors import GeoprioError
 from geoprio.labels import labels
 
 from ..admission import AdmissionRefused
@@ -40,6 +41,7 @@ from ..scenarios import (
     completion_workspace,
     evaluate,
     export_gpkg,
+    export_pdf,
     export_xlsx,
     facilities_geojson,
     get_scenario,
@@ -48,6 +50,7 @@ from ..scenarios import (
     public_summary,
     save_scenario,
     scenario_dict,
+    shore_geojson,
     workspace_data,
 )
 from ..settings import Settings
@@ -101,15 +104,22 @@ class _Proposal(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["cameras"] = Field("cameras", description="cameras (garitas are not in the workspace yet)")
-    level: str | None = Field(None, description="zone level whose index weights the demand (GET /health lists them; unknown: 404)")
-    radius_m: float = Field(100.0, gt=0, le=1000, description="useful range of a camera")
+    kind: Literal["cameras", "garitas"] = Field(
+        "cameras", description="cameras (demand: the crime points) or garitas (demand along the shore, coverage along it)"
+    )
+    level: str | None = Field(
+        None, description="zone level whose index (cameras) and incidents weight the demand (GET /health lists them; unknown: 404)"
+    )
+    radius_m: float = Field(100.0, gt=0, le=1000, description="useful range of a camera; a garita's reach along the shore")
+    beach_incidents: bool = Field(
+        True, description="garitas: weight the shore by the incidents near it (else uniformly per metre of shore)"
+    )
     index_weight: float = Field(
         1.0, ge=0, le=10, description="demand × (1 + index_weight × zone index / 100); rounded to the nearest tenth"
     )
-    use_existing: bool = Field(True, description="count the existing cameras (GET /workspace/facilities)")
+    use_existing: bool = Field(True, description="count the existing cameras or garitas (GET /workspace/facilities)")
     retired: list[int] = Field(
-        default_factory=list, max_length=MAX_RETIRED, description="facility_id of existing cameras to remove (unknown: 404)"
+        default_factory=list, max_length=MAX_RETIRED, description="facility_id of existing facilities to remove (unknown: 404)"
     )
     exclude_areas: list[Area] = Field(
         default_factory=list,
@@ -160,7 +170,9 @@ class CompleteBody(PlanProposal):
     p: int | None = Field(None, ge=1, le=MAX_SITES, description="new sites to choose")
     target_share: float | None = Field(None, gt=0, le=1, description="fewest new sites covering this share of demand")
     budget: float | None = Field(None, gt=0, le=MAX_SITES, description="at most this many new sites (unit cost)")
-    grid_spacing_m: float = Field(100.0, ge=10, le=2000)
+    grid_spacing_m: float = Field(
+        100.0, ge=10, le=2000, description="candidates every this many metres: a grid (cameras), along the shore (garitas)"
+    )
     min_spacing_m: float | None = Field(None, gt=0, le=5000)
     time_limit_s: float = Field(30.0, gt=0, le=300)
 
@@ -215,7 +227,7 @@ class EvaluationBody(BaseModel):
     level: str
     radius_m: float
     n_sites: int
-    n_existing: int = Field(description="existing cameras counted (not retired)")
+    n_existing: int = Field(description="existing cameras or garitas counted (not retired)")
     cost: float
     total_weight: float | None
     existing_weight: float | None
@@ -223,7 +235,7 @@ class EvaluationBody(BaseModel):
     existing_share: float
     covered_share: float
     sites: list[SiteFigures]
-    curve: list[float] = Field(description="covered share with the existing cameras, then after each site")
+    curve: list[float] = Field(description="covered share with the existing facilities, then after each site")
     disclosure: Disclosure
 
 
@@ -314,9 +326,11 @@ _SCENARIO_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _data(store: Store, settings: Settings, level: str | None, index_weight: float) -> WorkspaceData:
+def _data(
+    store: Store, settings: Settings, level: str | None, index_weight: float, kind: str = "cameras", beach_incidents: bool = True
+) -> WorkspaceData:
     try:
-        return workspace_data(store, settings, level, index_weight)
+        return workspace_data(store, settings, level, index_weight, kind, beach_incidents)
     except KeyError as exc:
         raise HTTPException(404, f"level {exc.args[0]!r} not found (GET /health lists the levels served)") from None
     except LookupError as exc:
@@ -338,14 +352,25 @@ def post_evaluate(body: ProposalBody, store: StoreDep, settings: SettingsDep, ke
     A site anywhere is evaluated: it covers the demand within ``radius_m`` of it (none, far
     from the city).
     """
-    data = _data(store, settings, body.level, body.index_weight)
+    data = _data(store, settings, body.level, body.index_weight, body.kind, body.beach_incidents)
     return _evaluation(data, body.model_dump(), policy)
 
 
+Kind = Literal["cameras", "garitas"]
+
+
 @router.get("/workspace/facilities", dependencies=[Depends(aggregate_access)], responses={404: _NOT_FOUND})
-def get_facilities(store: StoreDep, settings: SettingsDep, level: str | None = None) -> dict[str, Any]:
-    """The existing cameras (GeoJSON); ``facility_id`` is what a proposal's ``retired`` lists."""
-    return facilities_geojson(_data(store, settings, level, 1.0))
+def get_facilities(store: StoreDep, settings: SettingsDep, level: str | None = None, kind: Kind = "cameras") -> dict[str, Any]:
+    """The existing cameras or garitas (GeoJSON); ``facility_id`` is what a proposal's ``retired`` lists."""
+    return facilities_geojson(_data(store, settings, level, 1.0, kind))
+
+
+@router.get("/workspace/shore", dependencies=[Depends(aggregate_access)], responses={404: _NOT_FOUND})
+def get_shore(store: StoreDep, settings: SettingsDep, level: str | None = None) -> dict[str, Any]:
+    """The shore garitas stand on (GeoJSON lines with ``name`` and ``length_m``): the coast
+    along the beaches of the layers folder, as a garita plan builds it.
+    """
+    return shore_geojson(_data(store, settings, level, 1.0, "garitas"))
 
 
 @router.post(
@@ -359,15 +384,16 @@ def get_facilities(store: StoreDep, settings: SettingsDep, level: str | None = N
     },
 )
 def post_complete(body: CompleteBody, request: Request, store: StoreDep, settings: SettingsDep, key: SubmitKey) -> WorkspaceJob:
-    """Solve for the remaining sites with the exact solver, as a camera plan job. Locked sites,
-    excluded areas and excluded sites far from the city are left out (they change nothing).
+    """Solve for the remaining sites with the exact solver, as a camera or garita plan job.
+    Locked sites, excluded areas and excluded sites far from the city (or the shore) are left
+    out (they change nothing).
     """
-    data = _data(store, settings, body.level, body.index_weight)
+    data = _data(store, settings, body.level, body.index_weight, body.kind, body.beach_incidents)
     try:
         workspace = completion_workspace(data, body.model_dump())
     except UnknownReference as exc:
         raise HTTPException(404, str(exc)) from None
-    params = {
+    params: dict[str, Any] = {
         "p": body.p,
         "target_share": body.target_share,
         "budget": body.budget,
@@ -380,8 +406,12 @@ def post_complete(body: CompleteBody, request: Request, store: StoreDep, setting
         "index_weight": body.index_weight,
         "workspace": workspace,
     }
+    if body.kind == "garitas":  # a garita plan job's parameters (api.schemas.GaritaPlanRequest)
+        for k in ("grid_spacing_m", "index_weight"):
+            params.pop(k)
+        params.update(spacing_m=body.grid_spacing_m, beach_incidents=body.beach_incidents)
     try:
-        job = request.app.state.jobs.submit("cameras", params, owner=key)
+        job = request.app.state.jobs.submit(body.kind, params, owner=key)
     except AdmissionRefused as exc:
         raise HTTPException(422, exc.detail) from None
     except QueueFull as exc:
@@ -393,8 +423,8 @@ def post_complete(body: CompleteBody, request: Request, store: StoreDep, setting
 def post_scenario(body: ScenarioBody, engine: EngineDep, store: StoreDep, settings: SettingsDep, key: SubmitKey) -> SavedScenario:
     """Save a proposal under a name (owner: this key); its summary is the evaluation at saving."""
     proposal = body.proposal.model_dump()
-    data = _data(store, settings, body.proposal.level, body.proposal.index_weight)
-    full = _evaluation(data, proposal, None)
+    p = body.proposal
+    full = _evaluation(_data(store, settings, p.level, p.index_weight, p.kind, p.beach_incidents), proposal, None)
     sc = save_scenario(engine, body.name, proposal, full, key)
     return SavedScenario(id=sc.id, name=sc.name, url=f"/workspace/scenarios/{sc.id}")
 
@@ -423,7 +453,8 @@ def _scenario(engine: Any, scenario_id: str, key: KeyInfo) -> dict[str, Any]:
 
 def _scenario_evaluation(sc: dict[str, Any], store: Store, settings: Settings, policy: DisclosurePolicy | None) -> dict[str, Any]:
     p = sc["proposal"]
-    return _evaluation(_data(store, settings, p.get("level"), p.get("index_weight", 1.0)), p, policy)
+    data = _data(store, settings, p.get("level"), p.get("index_weight", 1.0), p.get("kind", "cameras"), p.get("beach_incidents", True))
+    return _evaluation(data, p, policy)
 
 
 @router.get("/workspace/scenarios/compare", response_model=Comparison, responses=_SCENARIO_ERRORS)
@@ -456,6 +487,7 @@ _EXPORTS = {
     "gpkg": ("application/geopackage+sqlite3", export_gpkg),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", export_xlsx),
 }
+_PDF = "application/pdf"
 
 
 @router.get(
@@ -464,9 +496,10 @@ _EXPORTS = {
     responses={
         200: {
             "description": "the file",
-            "content": {media: {"schema": {"type": "string", "format": "binary"}} for media, _ in _EXPORTS.values()},
+            "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in (*(m for m, _ in _EXPORTS.values()), _PDF)},
         },
         **_SCENARIO_ERRORS,
+        503: _json(ErrorBody, "the PDF cannot be printed here (no headless Chromium installed, or it failed)"),
     },
 )
 def get_export(
@@ -476,12 +509,25 @@ def get_export(
     settings: SettingsDep,
     key: KeyDep,
     policy: PolicyDep,
-    format: Literal["gpkg", "xlsx"] = Query("xlsx"),
+    format: Literal["gpkg", "xlsx", "pdf"] = Query("xlsx"),
+    lang: Literal["es", "en"] = Query("es", description="language of the PDF's print layout"),
 ) -> Response:
-    """The scenario as a GeoPackage (``sitios`` layer) or a workbook (``resumen``, ``sitios``, ``curva``)."""
+    """The scenario as a GeoPackage (``sitios`` layer), a workbook (``resumen``, ``sitios``,
+    ``curva``) or its print layout as a one-page A4 landscape PDF (title, summary figures, the
+    map with the sites numbered, the coverage curve; figures as the key may see them).
+    """
     sc = _scenario(engine, scenario_id, key)
-    media, write = _EXPORTS[format]
-    body = write(sc["name"], _scenario_evaluation(sc, store, settings, policy))
+    p = sc["proposal"]
+    data = _data(store, settings, p.get("level"), p.get("index_weight", 1.0), p.get("kind", "cameras"), p.get("beach_incidents", True))
+    evaluation = _evaluation(data, p, policy)
+    if format == "pdf":
+        try:
+            body, media = export_pdf(sc["name"], data, p, evaluation, lang), _PDF
+        except GeoprioError as exc:  # no Chromium (MissingDependencyError), or it failed
+            raise HTTPException(503, f"the PDF cannot be printed: {exc}") from None
+    else:
+        media, write = _EXPORTS[format]
+        body = write(sc["name"], evaluation)
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="escenario-{scenario_id[:8]}.{format}"'})
 
 

@@ -23,8 +23,11 @@ from geoprio.placement.decomposition import (
 from geoprio.placement.evaluate import (
     CoverageEvaluator,
     Evaluation,
+    ShoreEvaluator,
     camera_demand,
     evaluate_proposal,
+    evaluation_from_pairs,
+    garita_demand,
 )
 from geoprio.placement.heuristics import (
     CoverModel,
@@ -117,6 +120,9 @@ __all__ = [
     "CameraPlanOptions",
     "CoverModel",
     "CoverageEvaluator",
+    "ShoreEvaluator",
+    "evaluation_from_pairs",
+    "garita_demand",
     "CoverageProblem",
     "DecompositionResult",
     "Demand",

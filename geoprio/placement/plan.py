@@ -569,6 +569,7 @@ def plan_garitas(
     beaches: PathOrFrame = None,
     existing: PathOrFrame = None,
     incidents: Any = None,
+    exclude: gpd.GeoDataFrame | None = None,
     options: GaritaPlanOptions | None = None,
     **settings: Any,
 ) -> PlanRun:
@@ -580,7 +581,8 @@ def plan_garitas(
     ``demand_step_m``), beach ``incidents`` snapped to the shore (within ``max_snap_m``;
     weighted by harm), or ``visitors_column`` of the beach layer spread along each beach.
     A garita covers ``radius_m`` of shore on either side. Existing garitas are snapped to
-    the shore and kept.
+    the shore and kept. ``exclude`` (polygons, in memory: the workspace's excluded areas and
+    sites) removes the candidates inside it.
 
     The settings are the fields of :class:`~geoprio.placement.options.GaritaPlanOptions`,
     given as keywords or as ``options`` (keywords win); layers given as paths are recorded
@@ -615,6 +617,8 @@ def plan_garitas(
     notes.update(_approximate_note(records))
     sites = shore_candidates(shore, spacing_m=o.spacing_m)
     n_candidates = len(sites)
+    if exclude is not None and len(exclude):
+        sites = exclude_areas(sites, exclude)
     old_l = _point_layer(_given(existing, o.existing), "existing", inputs, dict(o.existing_options))
     old = snap_to_shore(shore, facilities_from_points(old_l, metric_crs=o.metric_crs)) if old_l is not None else None
     if old is not None and o.min_spacing_m:

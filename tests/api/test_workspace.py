@@ -10,6 +10,7 @@ figures) and every bad input as JSON 4xx.
 from __future__ import annotations
 
 import io
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from openpyxl import load_workbook
 from shapely.geometry import shape
 
 from geoprio.demo import run_demo
+from geoprio.numbers import fmt_pct
 from geoprio.placement import camera_demand, coverage_counts, coverage_matrix
 
 
@@ -272,8 +274,12 @@ def test_the_schema_states_the_limits_and_every_answer(client):
     assert site["cost"]["exclusiveMinimum"] == 0
     for path in ("/workspace/scenarios/compare", "/workspace/scenarios/{scenario_id}", "/workspace/facilities"):
         assert "404" in spec["paths"][path]["get"]["responses"], path
-    export = spec["paths"]["/workspace/scenarios/{scenario_id}/export"]["get"]["responses"]["200"]["content"]
-    assert set(export) == {"application/geopackage+sqlite3", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    export = spec["paths"]["/workspace/scenarios/{scenario_id}/export"]["get"]["responses"]
+    media = {"application/geopackage+sqlite3", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/pdf"}
+    assert set(export["200"]["content"]) == media and "503" in export  # 503: no Chromium to print the PDF
+    for path in ("/workspace/facilities", "/workspace/shore"):
+        assert "404" in spec["paths"][path]["get"]["responses"], path
+    assert spec["components"]["schemas"]["ProposalBody"]["properties"]["kind"]["enum"] == ["cameras", "garitas"]
     one_of = spec["components"]["schemas"]["CompleteBody"]["oneOf"]
     assert [o["required"] for o in one_of] == [["p"], ["target_share"], ["budget"]]
 
@@ -345,7 +351,12 @@ def test_scenarios_saved_listed_compared_and_exported(client, tmp_path):
     (tmp_path / "e.gpkg").write_bytes(g.content)
     layer = gpd.read_file(tmp_path / "e.gpkg", layer="sitios")
     assert len(layer) == 3 and layer["gain_weight"].sum() == pytest.approx(direct_a["covered_weight"] - direct_a["existing_weight"])
-    assert client.get(f"/workspace/scenarios/{ia}/export?format=pdf", headers=h(client, "other")).status_code == 422
+    pdf = client.get(f"/workspace/scenarios/{ia}/export?format=pdf", headers=h(client, "other"))
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf", pdf.text[:300]
+    info, text = pdf_info_and_text(pdf.content, tmp_path)
+    width_pt, height_pt = (float(v) for v in info["Page size"].split(" pts")[0].split(" x "))
+    assert info["Pages"] == "1" and width_pt == pytest.approx(297 / 25.4 * 72, abs=1) and height_pt == pytest.approx(210 / 25.4 * 72, abs=1)
+    assert "Escenario: Base" in text and fmt_pct(direct_a["covered_share"], "es", 1) in text
     # a key without read:records sees its scenarios' shares rounded, as its evaluations
     rp = client.post("/workspace/scenarios", headers=h(client, "planner"), json=a)
     mine = [s for s in client.get("/workspace/scenarios", headers=h(client, "planner")).json() if s["id"] == rp.json()["id"]]
@@ -357,6 +368,15 @@ def test_scenarios_saved_listed_compared_and_exported(client, tmp_path):
     assert all(r.status_code == 200 for r in exports.values())  # its exports carry the same public figures
     (tmp_path / "p.gpkg").write_bytes(exports["gpkg"].content)
     assert gpd.read_file(tmp_path / "p.gpkg", layer="sitios")["gain_weight"].isna().all()
+
+
+def pdf_info_and_text(content: bytes, folder: Path) -> tuple[dict[str, str], str]:
+    """``pdfinfo``'s fields and ``pdftotext``'s text of a PDF (poppler-utils)."""
+    path = folder / "escenario.pdf"
+    path.write_bytes(content)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in info.splitlines() if ":" in line)}, text
 
 
 def test_a_scenario_saved_with_the_old_site_pairs_is_read_as_site_objects(client):
@@ -419,3 +439,67 @@ def test_the_completion_s_layers_retire_lock_and_exclude(root):
     circle = gpd.GeoSeries([excluded.geometry.iloc[1]], crs="EPSG:4326").to_crs("EPSG:9377").iloc[0]
     assert circle.area == pytest.approx(np.pi * (EXCLUDE_SITE_FACTOR * 100) ** 2, rel=0.01)  # a 75 m circle (polygonized)
     assert workspace_layers(None, {}, grid_spacing_m=100) == (None, None)
+
+
+# --------------------------------------------------------------------------- garitas
+
+
+def test_garitas_evaluate_as_the_garita_plan_counts_and_complete_with_lock_and_exclusion(client, root, tmp_path):
+    """A garita plan job's sites evaluated in the workspace give its objective; completing with
+    its best site locked and its second excluded keeps the first, avoids the second, and the
+    completed plan's objective is again what the workspace computes for it.
+    """
+    g = {"kind": "garitas", "radius_m": 400}
+    r = client.post("/plans/garitas", headers=h(client, "planner"), json={"p": 2, "radius_m": 400, "spacing_m": 100, "time_limit_s": 30})
+    assert r.status_code == 202, r.text
+    assert wait(client, r.json()["id"], "planner")["status"] == "done"
+    plan = client.get(f"/plans/{r.json()['id']}", headers=h(client, "admin")).json()
+    best = new_sites(plan)
+    ev = client.post(
+        "/workspace/evaluate", headers=h(client, "admin"), json={**g, "sites": [{"lon": p.x, "lat": p.y} for p in best.geometry]}
+    )
+    assert ev.status_code == 200, ev.text
+    assert ev.json()["covered_weight"] == pytest.approx(plan["summary"]["objective"], rel=1e-9)
+    assert ev.json()["existing_share"] == pytest.approx(plan["summary"]["existing_share"], rel=1e-9)
+    n_garitas = len(gpd.read_file(root / "demo" / "garitas.geojson"))
+    assert ev.json()["n_existing"] == n_garitas
+    # the existing garitas and the shore, for the page
+    fac = client.get("/workspace/facilities?kind=garitas", headers=h(client, "reader")).json()
+    assert len(fac["features"]) == n_garitas
+    shore = client.get("/workspace/shore", headers=h(client, "reader")).json()
+    assert shore["features"] and {"name", "length_m"} <= set(shore["features"][0]["properties"])
+    # a garita 1° inland covers nothing; a retired garita is no longer counted
+    far = client.post("/workspace/evaluate", headers=h(client, "admin"), json={**g, "sites": [{"lon": -75.0, "lat": 6.0}], "retired": [0]})
+    assert far.status_code == 200 and far.json()["n_existing"] == n_garitas - 1
+    assert far.json()["sites"][0]["reach_weight"] == 0 and far.json()["covered_weight"] == far.json()["existing_weight"]
+    assert far.json()["existing_weight"] < ev.json()["existing_weight"]
+    # saved as a scenario, its print layout names the kind and shows the covered share
+    sc = client.post(
+        "/workspace/scenarios",
+        headers=h(client, "other"),
+        json={"name": "Playas", "proposal": {**g, "sites": [{"lon": p.x, "lat": p.y} for p in best.geometry]}},
+    )
+    assert sc.status_code == 201, sc.text
+    pdf = client.get(f"{sc.json()['url']}/export?format=pdf&lang=en", headers=h(client, "other"))
+    assert pdf.status_code == 200, pdf.text[:300]
+    info, text = pdf_info_and_text(pdf.content, tmp_path)
+    assert info["Pages"] == "1" and "Scenario: Playas" in text and "Garitas" in text
+    assert fmt_pct(ev.json()["covered_share"], "en", 1) in text
+
+    first, second = best.geometry.iloc[0], best.geometry.iloc[1]
+    body = {**g, "sites": [{"lon": first.x, "lat": first.y, "locked": True}], "exclude_sites": [[second.x, second.y]], "p": 2}
+    r = client.post("/workspace/complete", headers=h(client, "planner"), json={**body, "time_limit_s": 30})
+    assert r.status_code == 202, r.text
+    job = wait(client, r.json()["id"], "planner")
+    assert job["status"] == "done" and job["kind"] == "garitas", job
+    done = client.get(r.json()["plan_url"], headers=h(client, "admin")).json()
+    sites = gpd.GeoDataFrame.from_features(done["sites"]["features"], crs="EPSG:4326")
+    locked = sites[sites["site_id"] == "fijado-0"]
+    assert len(locked) == 1 and locked["estado"].iloc[0] == "existente"
+    new = sites[sites["estado"] == "nueva"]
+    assert len(new) == 2
+    second_m = gpd.GeoSeries([second], crs="EPSG:4326").to_crs("EPSG:9377").iloc[0]
+    assert (new.to_crs("EPSG:9377").geometry.distance(second_m) > 50).all()  # the candidate at it (and within 75 m) is gone
+    proposal = [{"lon": first.x, "lat": first.y}, *({"lon": p.x, "lat": p.y} for p in new.geometry)]
+    ev = client.post("/workspace/evaluate", headers=h(client, "admin"), json={**g, "sites": proposal}).json()
+    assert ev["covered_weight"] == pytest.approx(done["summary"]["objective"], rel=1e-9)

@@ -308,3 +308,29 @@ def test_labels_are_spanish_by_default_and_english_on_request(server, browser):
     en = Page(browser, server, query="?lang=en")
     assert en.page.locator("#complete").inner_text() == "Complete the plan"
     assert en.page.evaluate("document.documentElement.lang") == "en"
+
+
+def test_garitas_switch_draws_the_shore_and_a_site_on_it_shows_the_api_s_coverage(server, browser):
+    shore = gpd.GeoDataFrame.from_features(call(server, "GET", "/workspace/shore")["features"], crs="EPSG:4326").to_crs(METRIC)
+    garitas = gpd.read_file(server["root"] / "demo" / "garitas.geojson").to_crs(METRIC).geometry
+    # points every 100 m along the shore, 200 m or more from the existing garitas (a click there lands on the map)
+    samples = [line.interpolate(d) for line in shore.geometry for d in np.arange(50.0, line.length, 100.0)]
+    samples = [p for p in samples if garitas.distance(p).min() > 200]
+    lonlat = gpd.GeoSeries(samples, crs=METRIC).to_crs("EPSG:4326")
+    probe = {"kind": "garitas", "radius_m": 500, "order": "greedy", "sites": [{"lon": p.x, "lat": p.y} for p in lonlat]}
+    best = next(s for s in call(server, "POST", "/workspace/evaluate", probe)["sites"] if s["rank"] == 1)
+    target = lonlat.iloc[best["i"]]  # the sample adding the most demand to the existing garitas
+    assert best["gain_weight"] > 0
+    v = Page(browser, server)
+    v.page.select_option("#kind", "garitas")
+    v.page.wait_for_function("document.body.dataset.kind === 'garitas' && workspace.state.sites.length === 0")
+    v.settle()
+    assert v.page.locator("#kind option:checked").inner_text() == "Garitas" and v.page.input_value("#radius") == "500"
+    assert v.page.locator("path.leaflet-interactive, #map svg path").count() > 0  # the shore is drawn
+    v.click_map(target.x, target.y)
+    v.settle()
+    sites = v.page.evaluate("workspace.state.sites.map(s => ({lon: s.lon, lat: s.lat}))")
+    api = call(server, "POST", "/workspace/evaluate", {"kind": "garitas", "radius_m": 500, "sites": sites})
+    assert len(sites) == 1 and api["covered_weight"] > api["existing_weight"]
+    assert v.shown("#covered-weight") == api["covered_weight"] and v.shown("#covered-share") == api["covered_share"]
+    assert v.errors == []

@@ -2,14 +2,19 @@
 
 Checked against a hand-computed case, against the coverage matrix and the maximal covering
 objective of the existing solver (the same set, the same count), against its greedy ranking,
-and the camera demand against the demand plan_cameras builds.
+the camera demand against the demand plan_cameras builds, and the garita evaluation (along
+the shore) against plan_garitas' objective.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from geoprio.errors import InputError
 from geoprio.placement import (
@@ -21,7 +26,9 @@ from geoprio.placement import (
     evaluate_proposal,
     maximize_coverage,
     plan_cameras,
+    plan_garitas,
 )
+from geoprio.placement.evaluate import ShoreEvaluator, garita_demand
 
 # demand on a line: A(0) w1, B(150) w2, C(300) w4, D(1000) w8, E(2000) w16; radius 100 m
 DEMAND = np.array([[0, 0], [150, 0], [300, 0], [1000, 0], [2000, 0]], dtype=float)
@@ -121,3 +128,47 @@ def test_camera_demand_is_the_plan_s_demand():
     new = run.sites[run.sites["estado"] == "nueva"].to_crs("EPSG:9377")
     ev = evaluate_proposal(demand.xy, np.column_stack([new.geometry.x, new.geometry.y]), radius_m=150, weights=demand.weight)
     assert ev.covered_weight == pytest.approx(run.result.objective, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- garitas along the shore
+
+DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
+
+
+@pytest.mark.parametrize("beach_incidents", [True, False])
+def test_garita_evaluation_is_the_garita_plan_s_objective(beach_incidents):
+    layers = {"coast": DEMO / "costa.geojson", "beaches": DEMO / "playas.geojson"}
+    incidents = DEMO / "delitos.csv" if beach_incidents else None
+    run = plan_garitas(
+        **layers, existing=DEMO / "garitas.geojson", incidents=incidents, p=3, radius_m=400.0, method="milp", time_limit_s=20
+    )
+    shore, demand = garita_demand(**layers, incidents=incidents)
+    np.testing.assert_allclose(demand.weight, run.demand["weight"].to_numpy())
+    if beach_incidents:  # harm-weighted incidents snapped to the shore
+        assert demand.notes["snapped"] == len(demand.weight) and demand.notes["too_far_from_shore"] > 0
+    else:  # a weight per metre of shore
+        assert demand.weight.sum() == pytest.approx(shore.length_m)
+    metric = run.sites.to_crs("EPSG:9377")
+    xy = np.column_stack([metric.geometry.x, metric.geometry.y])
+    new, old = (run.sites["estado"] == "nueva").to_numpy(), (run.sites["estado"] == "existente").to_numpy()
+    assert new.sum() == 3 and old.sum() == 4
+    ev = ShoreEvaluator(shore, demand).evaluate(xy[new], radius_m=400.0, existing_xy=xy[old])
+    assert ev.covered_weight == pytest.approx(run.result.objective, rel=1e-9)
+    assert ev.existing_share == pytest.approx(run.result.existing_share, rel=1e-9)
+
+
+def test_garitas_on_a_closed_shore_wrap_around_and_snap():
+    # a square island of 4 km of shore; uniform demand every 10 m: 400 pieces of 10 m
+    island = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0), (1000, 0), (1000, 1000), (0, 1000), (0, 0)])], crs="EPSG:9377")
+    shore, demand = garita_demand(coast=island)
+    ev_ = ShoreEvaluator(shore, demand)
+    assert ev_.total_weight == pytest.approx(4000)
+    # a garita at the ring's start covers 150 m either way (wrapping): 30 pieces; one 20 m off shore snaps
+    ev = ev_.evaluate([[0, 0], [500, -20]], radius_m=150)
+    assert ev.covered_weight == pytest.approx(600) and ev.reach_weight.tolist() == pytest.approx([300, 300])
+    # 1000 m from the shore: covers nothing when the snap distance is 200 m
+    far = ev_.evaluate([[500, 500], [500, -1200]], radius_m=150, max_snap_m=200.0)
+    assert far.covered_weight == 0 and far.reach_weight.tolist() == [0, 0]
+    # an existing garita at (0, 0) takes the first site's stretch
+    ex = ev_.evaluate([[0, 0], [500, 0]], radius_m=150, existing_xy=[[0, 0]])
+    assert ex.existing_weight == pytest.approx(300) and ex.gain.tolist() == pytest.approx([0, 300])

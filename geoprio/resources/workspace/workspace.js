@@ -1,4 +1,7 @@
-/* The planner's workspace (GET /workspace): propose, edit and compare camera plans on the map.
+/* The planner's workspace (GET /workspace): propose, edit and compare camera and garita plans
+ * on the map. The "Tipo" switch chooses cameras (demand: the crime points) or garitas (demand
+ * along the shore, drawn from /workspace/shore; coverage measured along it); switching starts a
+ * new proposal.
  *
  * Every edit (add by click, drag, remove, lock, exclude a site or an area, retire an existing
  * camera) posts the proposal to /workspace/evaluate and redraws the panel with the exact
@@ -18,7 +21,9 @@
   let words = {};
   const t = (code) => (words[code] ? words[code][lang] : code);
 
-  const state = { sites: [], retired: new Set(), excludeAreas: [], excludeSites: [], mode: "add", seq: 0 };
+  //: the radius each kind starts with (metres): a camera's useful range, a garita's reach along the shore
+  const RADIUS = { cameras: 100, garitas: 500 };
+  const state = { kind: "cameras", sites: [], retired: new Set(), excludeAreas: [], excludeSites: [], mode: "add", seq: 0 };
   const $ = (id) => document.getElementById(id);
   const keyInput = $("key");
   keyInput.value = sessionStorage.getItem("geoprio-key") || "";
@@ -38,6 +43,7 @@
     style: (f) => ({ color: "#555", weight: 1, fillOpacity: 0.35, fillColor: color(f.properties.index) }),
   }).addTo(map);
   const hotLayer = L.geoJSON(null, { interactive: false, style: { color: "#d1242f", weight: 2, fill: false } }).addTo(map);
+  const shoreLayer = L.geoJSON(null, { interactive: false, style: { color: "#1f78b4", weight: 5, opacity: 0.8 } });
   const existingLayer = L.layerGroup().addTo(map);
   const siteLayer = L.layerGroup().addTo(map);
   const excludedLayer = L.layerGroup().addTo(map);
@@ -80,7 +86,8 @@
 
   function proposal() {
     return {
-      radius_m: Number($("radius").value) || 100,
+      kind: state.kind,
+      radius_m: Number($("radius").value) || RADIUS[state.kind],
       level: level,
       // each site carries its own lock (and cost, 1 unless given); defaults are left out, to keep the body small
       sites: state.sites.map((s) => Object.assign({ lon: s.lon, lat: s.lat }, s.locked ? { locked: true } : {}, s.cost ? { cost: s.cost } : {})),
@@ -113,7 +120,7 @@
     existingLayer.clearLayers();
     let fc;
     try {
-      fc = await api("GET", lvl("/workspace/facilities"));
+      fc = await api("GET", lvl(`/workspace/facilities?kind=${state.kind}`));
     } catch (e) {
       return;
     }
@@ -142,6 +149,35 @@
       m.addTo(existingLayer);
     }
   }
+
+  async function loadShore() {
+    if (shoreLayer.getLayers().length) return;
+    try {
+      shoreLayer.addData(await api("GET", lvl("/workspace/shore")));
+    } catch (e) {
+      showError(e.message);
+    }
+  }
+
+  // cameras or garitas: a new proposal of that kind (sites, retirements and exclusions cleared)
+  $("kind").addEventListener("change", async () => {
+    state.kind = $("kind").value;
+    state.sites = [];
+    state.retired = new Set();
+    state.excludeAreas = [];
+    state.excludeSites = [];
+    $("radius").value = String(RADIUS[state.kind]);
+    document.body.dataset.kind = state.kind;
+    if (state.kind === "garitas") {
+      await loadShore();
+      shoreLayer.addTo(map);
+      if (shoreLayer.getLayers().length) map.fitBounds(shoreLayer.getBounds(), { animate: false });
+    } else {
+      map.removeLayer(shoreLayer);
+    }
+    await loadFacilities();
+    changed();
+  });
 
   // ------------------------------------------------------------------ the proposal on the map
 
