@@ -1,26 +1,33 @@
-"""``geoprio forecast``: rolling-origin forecast backtests from the command line.
+"""``geoprio forecast``: rolling-origin forecast backtests, and the next period's forecast surface.
 
 Builds one :class:`geoprio.hotspots.forecast.ForecastJob` from the flags (flags left out take
 the options' own defaults), runs it, prints the score table per horizon and method (Spanish by
 default, ``--lang en``; words from ``geoprio/resources/labels/forecast.toml``) with the verdict
-against prior counts, and with ``--out`` writes the tables and a ``manifest.json``;
-``--manifest M`` replays a run instead. Register it on the main app with :func:`register`.
+against prior counts, and with ``--out`` writes the tables and a ``manifest.json``. With
+``--surface`` (one horizon) it builds a :class:`geoprio.hotspots.forecast_layer.ForecastSurfaceJob`
+instead: the backtest, then the chosen method (or ``--method``) fitted on all the data, and
+writes the next period's forecast per cell (``--format``, ``--crs``). ``--manifest M``
+replays either kind of run. Register it on the main app with :func:`register`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
+import pandas as pd
 import typer
 from rich.table import Table
 
 from geoprio.cli.common import (
+    CrsOpt,
     CsvOpt,
+    FormatOpt,
     LangOpt,
     ManifestOpt,
     MetricCrsOpt,
     OutOpt,
     SeedOpt,
+    check_formats,
     command_line,
     err,
     export_options,
@@ -48,7 +55,14 @@ from geoprio.cli.hotspots import (
     ZonesWhereOpt,
 )
 from geoprio.errors import InputError
-from geoprio.hotspots.forecast import ForecastBacktest, ForecastJob, ForecastOptions, replay_forecast, run_forecast_job
+from geoprio.hotspots.forecast import ForecastBacktest, ForecastJob, ForecastOptions, run_forecast_job
+from geoprio.hotspots.forecast_layer import (
+    ForecastSurface,
+    ForecastSurfaceJob,
+    SurfaceOptions,
+    replay_any_forecast,
+    run_forecast_surface_job,
+)
 from geoprio.hotspots.forecast_methods import FORECAST_METHODS
 from geoprio.hotspots.jobs import PointsSource, ZonesSource, parse_where
 from geoprio.labels import label
@@ -56,7 +70,7 @@ from geoprio.numbers import fmt_int, fmt_number, fmt_pct
 from geoprio.settings import DEFAULT_SEED
 from geoprio.zones import parse_bbox
 
-__all__ = ["forecast_cmd", "print_forecast", "register"]
+__all__ = ["forecast_cmd", "print_forecast", "print_surface", "register"]
 
 _OPT = ForecastOptions.model_fields
 
@@ -128,6 +142,28 @@ def print_forecast(run: ForecastBacktest, *, lang: str) -> None:
             )
 
 
+def print_surface(run: ForecastSurface, *, lang: str) -> None:
+    """Print the backtest behind a forecast surface, then the forecast: period, method, expected incidents, score."""
+    print_forecast(run.backtest, lang=lang)
+    n = run.notes
+    b = n["backtest"]
+    out.print(
+        _t("surface", lang).format(
+            start=n["period_start"],
+            end=(run.end - pd.Timedelta(days=1)).date(),
+            method=_t(f"method_{run.method}", lang),
+            expected=fmt_number(n["expected_total"], lang, 1),
+            cells=fmt_int(n["cells"], lang),
+            share=fmt_pct(b["area_share"], lang),
+            top=fmt_number(n["expected_in_top_share"], lang, 1),
+            pai=fmt_number(b["pai"], lang, 2),
+            gain=_signed_pct(b["gain"], lang),
+            low=_signed_pct(b["gain_ci"][0], lang),
+            high=_signed_pct(b["gain_ci"][1], lang),
+        )
+    )
+
+
 @friendly
 def forecast_cmd(
     points: PointsArg = None,
@@ -164,7 +200,16 @@ def forecast_cmd(
     offsets: OffsetsOpt = None,
     bbox: BboxOpt = None,
     metric_crs: MetricCrsOpt = None,
+    surface: Annotated[
+        bool,
+        typer.Option("--surface", help="Also fit the chosen method on all the data and write the next period's forecast per cell."),
+    ] = False,
+    method: Annotated[
+        Optional[str], typer.Option("--method", help="With --surface: use this method (default: the backtest's best at 1 % of the area).")
+    ] = None,
     out_dir: OutOpt = None,
+    formats: FormatOpt = None,
+    crs: CrsOpt = None,
     csv: CsvOpt = "standard",
     manifest: ManifestOpt = None,
     lang: LangOpt = "es",
@@ -175,12 +220,18 @@ def forecast_cmd(
         raise typer.BadParameter("give either POINTS or --manifest, not both")
     if manifest is not None:
         with err.status(label("cli", "working", lang)):
-            rep = replay_forecast(manifest, out_dir=out_dir)
-        print_forecast(rep.result, lang=lang)
+            rep = replay_any_forecast(manifest, out_dir=out_dir)
+        if isinstance(rep.result, ForecastSurface):
+            print_surface(rep.result, lang=lang)
+        else:
+            print_forecast(rep.result, lang=lang)
         print_replay(rep, lang)
         return
     if points is None:
         raise typer.BadParameter("give a POINTS file or --manifest")
+    if not surface and (method is not None or formats or crs is not None):
+        raise typer.BadParameter("--method, --format and --crs go with --surface")
+    fm = check_formats(formats)
     sh_text = _list(shares, "--shares")
     try:
         sh = tuple(float(s) for s in sh_text) if sh_text else None
@@ -202,20 +253,23 @@ def forecast_cmd(
         raise typer.BadParameter("--zones needs --zones-id")
     load: dict[str, Any] = {"x": x, "y": y, "date": date, "hour": hour, "category": category, "crs": input_crs, "offsets": offsets}
     load["bbox"] = parse_bbox(bbox) if bbox is not None else None
-    job = ForecastJob(
-        points=PointsSource(path=points.resolve(), **{k: v for k, v in load.items() if v is not None}),
-        zones=ZonesSource(path=zones.resolve(), id=zones_id, name=zones_name, where=parse_where(zones_where))
-        if zones is not None
-        else None,
-        options=opts,
-    )
-    with err.status(label("cli", "working", lang)):
-        run = run_forecast_job(job)
-    print_forecast(run, lang=lang)
+    src = PointsSource(path=points.resolve(), **{k: v for k, v in load.items() if v is not None})
+    zsrc = ZonesSource(path=zones.resolve(), id=zones_id, name=zones_name, where=parse_where(zones_where)) if zones is not None else None
+    run: ForecastBacktest | ForecastSurface
+    if surface:
+        sjob = ForecastSurfaceJob(points=src, zones=zsrc, options=SurfaceOptions(backtest=opts, method=method))
+        with err.status(label("cli", "working", lang)):
+            run = run_forecast_surface_job(sjob)
+        print_surface(run, lang=lang)
+    else:
+        job = ForecastJob(points=src, zones=zsrc, options=opts)
+        with err.status(label("cli", "working", lang)):
+            run = run_forecast_job(job)
+        print_forecast(run, lang=lang)
     if out_dir is None:
         print_not_written(lang)
         return
-    print_written(run.write(out_dir, command=command_line(), export=export_options(None, csv, lang)), lang)
+    print_written(run.write(out_dir, fm, command=command_line(), export=export_options(crs, csv, lang)), lang)
 
 
 def register(app: typer.Typer) -> None:

@@ -50,7 +50,7 @@ from geoprio.io.export import Export
 from geoprio.labels import label, labels
 from geoprio.placement.options import PLAN_FORMATS, CameraPlanOptions, GaritaPlanOptions, parse_bbox
 from geoprio.placement.result import Method
-from geoprio.placement.sites import NoCategoryWarning
+from geoprio.placement.sites import NoCategoryWarning, forecast_demand
 from geoprio.records import approximate_summary
 
 __all__ = ["plan_app", "register"]
@@ -328,6 +328,14 @@ def cameras_cmd(
     harm: Annotated[bool, typer.Option("--harm/--no-harm", help="Weight incidents by the harm of their category.")] = True,
     harm_table: Annotated[Optional[Path], typer.Option("--harm-table", help="A harm table TOML (default geoprio's).")] = None,
     cell_size_m: Annotated[Optional[float], typer.Option("--cell-size-m", help="Aggregate demand into square cells of this size.")] = None,
+    demand: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--demand",
+            help="A forecast surface CSV (geoprio forecast --surface: pronostico_superficie.csv) instead of INCIDENTS: "
+            "each cell's expected incidents are its demand, at the cell centre.",
+        ),
+    ] = None,
     min_spacing_m: SpacingOpt = None,
     backup: BackupOpt = _CAM.backup_weight,
     x: Annotated[Optional[str], typer.Option("--x", help="Longitude / x column of the incidents.")] = None,
@@ -359,13 +367,22 @@ def cameras_cmd(
     lang = lang_option(lang)
     fm = list(check_formats(formats) or PLAN_FORMATS)
     export = export_options(crs, csv, lang)
-    _no_manifest_and_input(manifest, incidents is not None, "INCIDENTS")
+    _no_manifest_and_input(manifest, incidents is not None or demand is not None, "INCIDENTS or --demand")
     policy = _policy(public, min_count, manifest)
     if manifest is not None:
         _replay("cameras", manifest, out_dir, top, lang)
         return
+    if demand is not None:
+        if incidents is not None:
+            raise typer.BadParameter("give either INCIDENTS or --demand, not both")
+        if x is not None or y is not None or category is not None or input_crs is not None or weight_column is not None:
+            raise typer.BadParameter(
+                "--demand reads the surface's lon, lat and expected columns; drop --x, --y, --category, --input-crs, --weight-column"
+            )
+        surface = forecast_demand(demand)
+        incidents, x, y, weight_column, harm = demand, surface.x, surface.y, surface.weight_column, False
     if incidents is None:
-        raise typer.BadParameter("give an INCIDENTS file or --manifest")
+        raise typer.BadParameter("give an INCIDENTS file, --demand or --manifest")
     _check(method, target)
     settings = _settings(
         radius_m=radius_m,

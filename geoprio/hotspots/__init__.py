@@ -88,7 +88,17 @@ from geoprio.hotspots.forecast import (
     rolling_backtest,
     run_forecast_job,
 )
-from geoprio.hotspots.forecast_methods import FORECAST_METHODS, forecast_surface
+from geoprio.hotspots.forecast_layer import (
+    SURFACE_KIND,
+    ForecastSurface,
+    ForecastSurfaceJob,
+    SurfaceOptions,
+    next_period_forecast,
+    replay_any_forecast,
+    replay_forecast_surface,
+    run_forecast_surface_job,
+)
+from geoprio.hotspots.forecast_methods import FORECAST_METHODS, forecast_surface, learned_surface
 from geoprio.hotspots.gistar import (
     GiStarResult,
     WeightsKind,
@@ -213,6 +223,15 @@ __all__ = [
     "ForecastJob",
     "ForecastOptions",
     "forecast_surface",
+    "learned_surface",
+    "next_period_forecast",
+    "replay_any_forecast",
+    "replay_forecast_surface",
+    "run_forecast_surface_job",
+    "SURFACE_KIND",
+    "ForecastSurface",
+    "ForecastSurfaceJob",
+    "SurfaceOptions",
     "replay_forecast",
     "rolling_backtest",
     "run_forecast_job",

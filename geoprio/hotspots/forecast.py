@@ -42,6 +42,7 @@ from pydantic import ValidationError, field_validator
 from geoprio.errors import InputError
 from geoprio.hotspots.backtest import capture, capture_curve, evaluate
 from geoprio.hotspots.backtest_run import curve_svg
+from geoprio.hotspots.forecast_learned import neighbour_matrix
 from geoprio.hotspots.forecast_methods import FORECAST_METHODS, Past, candidate_grid, cell_pairs, forecast_surface
 from geoprio.hotspots.grid import Grid, make_cells, to_metric
 from geoprio.hotspots.jobs import PointsSource, ZonesSource, load_source_points, load_source_zones
@@ -62,8 +63,11 @@ __all__ = [
     "ForecastBacktest",
     "ForecastJob",
     "ForecastOptions",
+    "dated_points",
+    "next_origin",
     "origins_for",
     "past_at",
+    "period_end",
     "replay_forecast",
     "rolling_backtest",
     "run_forecast_job",
@@ -213,13 +217,39 @@ class ForecastBacktest:
         )
 
 
+def dated_points(records: Records, metric_crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The dated records sorted by time: their times (``datetime64[ns]``), ``xy`` in ``metric_crs`` and weights."""
+    dates = pd.to_datetime(records.data["date"]).reset_index(drop=True)
+    ok = dates.notna().to_numpy()
+    if not ok.any():
+        raise InputError(f"{records.report.source}: no record has a date; a forecast needs dated records")
+    order = np.argsort(dates.to_numpy()[ok], kind="stable")
+    times = dates.to_numpy()[ok][order].astype("datetime64[ns]")
+    xy = to_metric(records, metric_crs)[ok][order]
+    w = records.data["weight"].to_numpy(dtype=float)[ok][order]
+    return times, xy, w
+
+
+def next_origin(last: pd.Timestamp, horizon: str) -> pd.Timestamp:
+    """The start of the first whole ``horizon`` period after the day of ``last`` (the period a forecast made now is for)."""
+    if horizon not in HORIZONS:
+        raise InputError(f"horizon must be one of {list(HORIZONS)}, got {horizon!r}")
+    day_after = pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
+    return pd.Timestamp(pd.date_range(day_after, periods=1, freq=_FREQ[horizon])[0])
+
+
+def period_end(origin: pd.Timestamp, horizon: str) -> pd.Timestamp:
+    """The end (exclusive) of the ``horizon`` period that starts at ``origin``."""
+    return pd.Timestamp(origin) + _OFFSET[horizon]
+
+
 def past_at(times: np.ndarray, xy: np.ndarray, cell: np.ndarray, w: np.ndarray, origin: pd.Timestamp) -> Past:
     """The incidents strictly before ``origin`` (``times`` sorted ascending), with their age in days."""
     t0 = np.datetime64(pd.Timestamp(origin))
     times = np.asarray(times).astype("datetime64[ns]")
     before = int(np.searchsorted(times, t0, side="left"))
     ages = np.asarray((t0 - times[:before]) / np.timedelta64(1, "D"), dtype=float)
-    return Past(cell=cell[:before], xy=xy[:before], age_days=ages, weight=w[:before])
+    return Past(cell=cell[:before], xy=xy[:before], age_days=ages, weight=w[:before], origin=pd.Timestamp(origin))
 
 
 def _pai_at(scores: np.ndarray, test: np.ndarray, areas: np.ndarray, share: float) -> float:
@@ -248,8 +278,9 @@ def _one_horizon(
             f"need more than warmup={opts.warmup}"
         )
     areas = grid.area_m2
-    max_cells = max((c.get("bandwidth_cells", 0.0) for c in candidate_grid("promap", grid.cell_size_m)), default=0.0)
+    max_cells = max((float(c.get("bandwidth_cells", 0.0)) for c in candidate_grid("promap", grid.cell_size_m)), default=0.0)
     pairs = cell_pairs(grid.xy, grid.cell_size_m, max_cells) if "promap" in opts.methods else None
+    nb = neighbour_matrix(grid.xy, grid.cell_size_m) if "learned" in opts.methods else None
     cands = {m: candidate_grid(m, grid.cell_size_m) for m in opts.methods}
     history: dict[str, list[list[float]]] = {m: [] for m in opts.methods}  # per method: per origin, PAI of each candidate
     frames: list[pd.DataFrame] = []
@@ -273,7 +304,10 @@ def _one_horizon(
         used: dict[str, np.ndarray] = {}
         for m in opts.methods:
             surfaces = [
-                forecast_surface(m, past, grid.xy, cell_size_m=grid.cell_size_m, params=p, pairs=pairs, horizon_days=days) for p in cands[m]
+                forecast_surface(
+                    m, past, grid.xy, cell_size_m=grid.cell_size_m, params=p, pairs=pairs, neighbours=nb, horizon_days=days, seed=opts.seed
+                )
+                for p in cands[m]
             ]
             pais = [_pai_at(s, test, areas, opts.select_share) for s in surfaces]
             if scored:
@@ -297,12 +331,21 @@ def _one_horizon(
     curve = None if curve_sum is None else (curve_sum / n_curves).reset_index()
     if curve is not None:
         curve.insert(0, "horizon", horizon)
+    # what a forecast made now would use: each method's best candidate over every origin
+    nxt = {m: cands[m][int(np.argmax(np.asarray(history[m]).mean(axis=0)))] if history[m] else cands[m][0] for m in opts.methods}
     notes = {
         "origins": [str(o.date()) for o in origins[opts.warmup :]],
         "warmup_origins": [str(o.date()) for o in origins[: opts.warmup]],
         "skipped_empty_periods": skipped,
+        "next_params": nxt,
     }
     return frames, chosen, curve, notes
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of the finite values (NaN when none is: prior counts caught nothing in any resample)."""
+    ok = np.isfinite(values)
+    return float(np.quantile(values[ok], q)) if ok.any() else float("nan")
 
 
 def _summarize(table: pd.DataFrame, opts: ForecastOptions) -> pd.DataFrame:
@@ -334,9 +377,9 @@ def _summarize(table: pd.DataFrame, opts: ForecastOptions) -> pd.DataFrame:
                     "pai_diff": diff.mean(),
                     "pai_diff_low": float(np.quantile(boot_diff, 0.025)),
                     "pai_diff_high": float(np.quantile(boot_diff, 0.975)),
-                    "gain": gain,
-                    "gain_low": float(np.nanquantile(boot_gain, 0.025)),
-                    "gain_high": float(np.nanquantile(boot_gain, 0.975)),
+                    "gain": gain if np.isfinite(gain) else float("nan"),  # undefined when prior counts caught nothing
+                    "gain_low": _quantile(boot_gain, 0.025),
+                    "gain_high": _quantile(boot_gain, 0.975),
                 }
             )
     return pd.DataFrame(rows)
@@ -361,14 +404,7 @@ def _verdict(summary: pd.DataFrame, share: float = 0.01) -> dict[str, Any]:
 def rolling_backtest(records: Records, *, zones: Zones | None = None, options: ForecastOptions | None = None) -> ForecastBacktest:
     """Rolling-origin backtest of every forecast method at each horizon (see the module docstring)."""
     opts = options or ForecastOptions()
-    dates = pd.to_datetime(records.data["date"]).reset_index(drop=True)
-    ok = dates.notna().to_numpy()
-    if not ok.any():
-        raise InputError(f"{records.report.source}: no record has a date; a forecast backtest needs dated records")
-    order = np.argsort(dates.to_numpy()[ok], kind="stable")
-    times = dates.to_numpy()[ok][order].astype("datetime64[ns]")
-    xy = to_metric(records, opts.metric_crs)[ok][order]
-    w = records.data["weight"].to_numpy(dtype=float)[ok][order]
+    times, xy, w = dated_points(records, opts.metric_crs)
     first, last = pd.Timestamp(times[0]), pd.Timestamp(times[-1])
     starts = [origins_for(first, last, h, opts.origins + opts.warmup) for h in opts.horizons]
     if not all(starts):

@@ -13,7 +13,10 @@ forecast cannot see what happens at or after the origin:
   cell ``i`` whose centre is ``d ≤ bandwidth_cells`` cell sizes from ``j``'s centre
   (``d = ‖cᵢ − cⱼ‖ / cell_size_m``, Euclidean), when ``weeks < bandwidth_weeks``;
 * ``sepp`` — a self-exciting point process per cell fitted by EM on the last ``window_days``
-  (:mod:`geoprio.hotspots.forecast_sepp`): the expected count in the next ``horizon_days``.
+  (:mod:`geoprio.hotspots.forecast_sepp`): the expected count in the next ``horizon_days``;
+* ``learned`` — a Poisson gradient-boosting model on lagged counts of each cell and its
+  neighbours with the season, trained on the last ``train_periods`` periods before the origin
+  (:mod:`geoprio.hotspots.forecast_learned`): the expected count in the next ``horizon_days``.
 
 :data:`DEFAULT_GRIDS` lists each method's hyperparameter candidates (the rolling backtest
 picks one per origin on earlier origins only).
@@ -26,10 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from geoprio.errors import InputError
 from geoprio.hotspots.density import kernel_density
+from geoprio.hotspots.forecast_learned import learned_forecast, neighbour_matrix
 from geoprio.hotspots.forecast_sepp import fit_sepp, sepp_forecast
 
 __all__ = [
@@ -39,6 +45,7 @@ __all__ = [
     "cell_pairs",
     "forecast_surface",
     "kde_surface",
+    "learned_surface",
     "prior_surface",
     "promap_surface",
     "recent_surface",
@@ -46,19 +53,21 @@ __all__ = [
 ]
 
 #: Forecast methods, the baseline first.
-FORECAST_METHODS: tuple[str, ...] = ("prior", "recent", "kde", "promap", "sepp")
+FORECAST_METHODS: tuple[str, ...] = ("prior", "recent", "kde", "promap", "sepp", "learned")
 
 
 @dataclass(frozen=True)
 class Past:
     """The incidents before an origin: cell index (``-1`` outside the grid), ``xy`` in metres,
-    ``age_days`` (origin − time, in days, > 0) and ``weight``.
+    ``age_days`` (origin − time, in days, > 0) and ``weight``; ``origin`` (optional) is the
+    date they are counted back from (the learned model's season).
     """
 
     cell: np.ndarray
     xy: np.ndarray
     age_days: np.ndarray
     weight: np.ndarray
+    origin: pd.Timestamp | None = None
 
     def __post_init__(self) -> None:
         n = len(self.cell)
@@ -68,7 +77,7 @@ class Past:
             raise InputError("past incidents must be strictly before the origin (age_days > 0)")
 
 
-def candidate_grid(method: str, cell_size_m: float) -> list[dict[str, float]]:
+def candidate_grid(method: str, cell_size_m: float) -> list[dict[str, float | str]]:
     """Hyperparameter candidates of ``method`` (one empty dict for ``prior``)."""
     if method == "prior":
         return [{}]
@@ -80,6 +89,9 @@ def candidate_grid(method: str, cell_size_m: float) -> list[dict[str, float]]:
         return [{"bandwidth_cells": c, "bandwidth_weeks": w} for c in (1.0, 2.0, 3.0) for w in (4.0, 13.0, 52.0, 104.0)]
     if method == "sepp":
         return [{"window_days": d} for d in (365.0, 1095.0, 3650.0)]
+    if method == "learned":
+        # gradient boosting ("hgb") is available but not a candidate: slower 5–10×, and behind the GLM on Medellín and Chicago
+        return [{"model": "glm", "train_periods": 12.0}, {"model": "glm", "train_periods": 36.0}]
     raise InputError(f"unknown forecast method {method!r}; choose from {list(FORECAST_METHODS)}")
 
 
@@ -158,6 +170,35 @@ def sepp_surface(past: Past, n_cells: int, *, window_days: float, horizon_days: 
     return sepp_forecast(fit, horizon_days)
 
 
+def learned_surface(
+    past: Past,
+    centres: np.ndarray,
+    *,
+    cell_size_m: float,
+    train_periods: float,
+    horizon_days: float,
+    model: str = "hgb",
+    neighbours: sp.csr_matrix | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """Expected incidents per cell in the next ``horizon_days`` from the learned model
+    (:func:`geoprio.hotspots.forecast_learned.learned_forecast`); ``neighbours`` (from
+    :func:`~geoprio.hotspots.forecast_learned.neighbour_matrix`) can be passed to reuse it across origins.
+    """
+    nb = neighbours if neighbours is not None else neighbour_matrix(centres, cell_size_m)
+    return learned_forecast(
+        past.cell,
+        past.age_days,
+        past.weight,
+        nb,
+        horizon_days=horizon_days,
+        train_periods=int(train_periods),
+        origin=past.origin,
+        model=model,
+        seed=seed,
+    )
+
+
 def forecast_surface(
     method: str,
     past: Past,
@@ -166,10 +207,12 @@ def forecast_surface(
     cell_size_m: float,
     params: Mapping[str, Any],
     pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    neighbours: sp.csr_matrix | None = None,
     horizon_days: float = 30.0,
+    seed: int = 0,
 ) -> np.ndarray:
     """The surface of ``method`` with hyperparameters ``params`` (one value per cell); ``horizon_days`` is the
-    length of the forecast period (only ``sepp`` uses it).
+    length of the forecast period (``sepp`` and ``learned`` use it), ``seed`` seeds ``learned``.
     """
     n = len(centres)
     if method == "prior":
@@ -189,4 +232,15 @@ def forecast_surface(
         )
     if method == "sepp":
         return sepp_surface(past, n, window_days=float(params["window_days"]), horizon_days=horizon_days)
+    if method == "learned":
+        return learned_surface(
+            past,
+            centres,
+            cell_size_m=cell_size_m,
+            train_periods=float(params["train_periods"]),
+            horizon_days=horizon_days,
+            model=str(params.get("model", "hgb")),
+            neighbours=neighbours,
+            seed=seed,
+        )
     raise InputError(f"unknown forecast method {method!r}; choose from {list(FORECAST_METHODS)}")

@@ -100,6 +100,7 @@ from geoprio.placement.shore import (
 )
 from geoprio.placement.sites import (
     Demand,
+    ForecastDemand,
     Sites,
     candidate_grid,
     candidates_along_lines,
@@ -110,6 +111,7 @@ from geoprio.placement.sites import (
     drop_near,
     exclude_areas,
     facilities_from_points,
+    forecast_demand,
 )
 from geoprio.placement.workers import (
     Worker,
@@ -126,6 +128,7 @@ __all__ = [
     "CoverageProblem",
     "DecompositionResult",
     "Demand",
+    "ForecastDemand",
     "Evaluation",
     "GaritaPlanOptions",
     "GreedyPath",
@@ -159,6 +162,7 @@ __all__ = [
     "evaluate_proposal",
     "exclude_areas",
     "facilities_from_points",
+    "forecast_demand",
     "initial_multipliers",
     "lagrangian_bound",
     "lagrangian_value",

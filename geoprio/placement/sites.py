@@ -13,6 +13,8 @@ layer must declare its CRS, and everything returned for maps is in EPSG:4326.
   spacing (:func:`candidate_grid`), or points every ``spacing_m`` along street centre
   lines (:func:`candidates_along_lines`); exclusion areas (:func:`exclude_areas`);
   optional cost per site.
+* **Forecast demand** (:func:`forecast_demand`): a forecast surface table (``geoprio forecast
+  --surface``) read as demand points, one per cell at its centre, weighing its expected incidents.
 * **Existing facilities** (:func:`facilities_from_points`): kept, their coverage counted.
 * **Shores** for garitas are in :mod:`geoprio.placement.shore` (coverage measured along
   the shore line).
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -32,12 +35,14 @@ from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geoprio.errors import ColumnError, CRSError, InputError
+from geoprio.io.files import read_table
 from geoprio.placement.problem import CoverageProblem, coverage_counts, coverage_matrix, spacing_conflicts
 from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
 from geoprio.zones.layers import check_metric_crs
 
 __all__ = [
     "Demand",
+    "ForecastDemand",
     "NoCategoryWarning",
     "Sites",
     "candidate_grid",
@@ -49,6 +54,7 @@ __all__ = [
     "drop_near",
     "exclude_areas",
     "facilities_from_points",
+    "forecast_demand",
     "layer_to_metric",
     "make_sites",
     "metric_crs_or_default",
@@ -325,6 +331,41 @@ def demand_from_points(
     notes["points"] = int(ok.sum())
     notes["total_weight"] = float(frame["weight"].sum())
     return Demand(frame=frame, xy=xy, metric_crs=crs, notes=notes)
+
+
+@dataclass(frozen=True)
+class ForecastDemand:
+    """How to read a forecast surface table as demand points: its file, the centre's ``x``/``y``
+    (longitude/latitude) columns, the ``weight_column`` of expected incidents, the number of
+    ``cells`` and their ``total`` expected incidents.
+    """
+
+    path: Path
+    x: str
+    y: str
+    weight_column: str
+    cells: int
+    total: float
+
+
+def forecast_demand(path: str | Path) -> ForecastDemand:
+    """Check that ``path`` is a forecast surface table (``pronostico_superficie.csv`` of ``geoprio
+    forecast --surface``: ``lon``, ``lat`` and ``expected`` ≥ 0 per cell) and say how to read it as demand.
+    """
+    p = Path(path)
+    table = read_table(p)
+    need = ("lon", "lat", "expected")
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise ColumnError(
+            f"{p}: not a forecast surface table (geoprio forecast --surface writes pronostico_superficie.csv); "
+            f"missing column(s) {missing}, found {list(table.columns)}"
+        )
+    e = pd.to_numeric(table["expected"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(e) | (e < 0))
+    if len(bad):
+        raise InputError(f"{p}: column 'expected' must hold numbers ≥ 0; row {int(bad[0]) + 2} holds {table['expected'].iloc[bad[0]]!r}")
+    return ForecastDemand(path=p, x="lon", y="lat", weight_column="expected", cells=len(table), total=float(e.sum()))
 
 
 def _col(df: pd.DataFrame, name: str, what: str) -> pd.Series:

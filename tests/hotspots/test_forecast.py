@@ -257,7 +257,9 @@ def test_medellin_homicides_monthly(shared_data):
 
     zones = load_zones(shared_data / "medellin" / "medellin_comunas.gpkg", id="COMUNA")
     rec = load_points(shared_data / "medellin" / "medellin_homicides.csv", category="modalidad", offsets="drop", bbox=None)
-    opts = ForecastOptions(horizons=("month",), origins=3, warmup=1, cell_size_m=250.0, bootstrap=200)
+    # the methods of the first part; the learned model has its own real-data test (test_forecast_learned.py)
+    methods = ("recent", "kde", "promap", "sepp")
+    opts = ForecastOptions(horizons=("month",), origins=3, warmup=1, cell_size_m=250.0, bootstrap=200, methods=methods)
     run = rolling_backtest(rec, zones=zones, options=opts)
     # the data end on 2019-12-31: the last three whole months are scored, September is warm-up
     assert run.notes["month"]["origins"] == ["2019-10-01", "2019-11-01", "2019-12-01"]
