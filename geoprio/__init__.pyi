@@ -23,14 +23,17 @@ from .hotspots import (
     DisplacementJob,
     DisplacementRun,
     ForecastOptions,
+    ForecastSurface,
     HotspotJob,
     HotspotOptions,
     HotspotRun,
     PointsSource,
+    SurfaceOptions,
     ZonesSource,
     find_hotspots,
     gi_star,
     make_cells,
+    next_period_forecast,
     public_cells,
     public_clusters,
     replay_backtest,
@@ -44,7 +47,7 @@ from .hotspots import (
     run_hotspot_job,
 )
 from .index import IndexRun, PriorityIndex, RunConfig, indicator_table, load_config, public_index, replay_manifest, run_index, tier_labels
-from .io import Export, read_layer, read_table
+from .io import EngineOptions, Export, PostgisSource, open_engine, read_layer, read_table, write_run
 from .io.results import Written, replay
 from .maps import MapOptions, build_map, demo_maps, make_map, map_from_files, replay_map, write_map
 from .options import Options
@@ -64,9 +67,36 @@ from .placement import (
     replay_camera_plan,
     replay_garita_plan,
 )
-from .records import Records, ValidationReport, load_harm_table, load_keyed, load_points, load_zone_table
+from .records import (
+    IngestOptions,
+    IngestResult,
+    Records,
+    ValidationReport,
+    ingest_records,
+    load_harm_table,
+    load_keyed,
+    load_points,
+    load_zone_table,
+)
 from .seguimiento import TargetsConfig, TrackingResult, load_targets, public_tracking, replay_tracking, track
-from .zones import PointLocator, Zones, as_zones, attach, join_parent, load_zones, make_grid, with_population
+from .zones import (
+    CountLayers,
+    CountOptions,
+    InfluenceAreas,
+    PointColumns,
+    PointCounts,
+    PointLocator,
+    Zones,
+    as_zones,
+    attach,
+    count_layers,
+    count_points,
+    join_parent,
+    load_zones,
+    make_grid,
+    run_count,
+    with_population,
+)
 
 __all__ = [
     "__version__",
@@ -90,6 +120,11 @@ __all__ = [
     "Records",
     "ValidationReport",
     "load_harm_table",
+    "ingest_records",
+    "IngestOptions",
+    "IngestResult",
+    "PostgisSource",
+    "write_run",
     # zones
     "Zones",
     "load_zones",
@@ -99,6 +134,17 @@ __all__ = [
     "join_parent",
     "PointLocator",
     "attach",
+    # counts in memory or on a Dask cluster
+    "count_points",
+    "count_layers",
+    "CountLayers",
+    "PointCounts",
+    "PointColumns",
+    "InfluenceAreas",
+    "CountOptions",
+    "run_count",
+    "EngineOptions",
+    "open_engine",
     # index
     "PriorityIndex",
     "RunConfig",
@@ -131,6 +177,9 @@ __all__ = [
     "replay_displacement",
     "rolling_backtest",
     "ForecastOptions",
+    "next_period_forecast",
+    "SurfaceOptions",
+    "ForecastSurface",
     # placement
     "CoverageProblem",
     "maximize_coverage",

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from geoprio._version import __version__
-from geoprio.cli import data, demo, entornos, forecast, hotspots, index, indicators, maps, plan, report, serve
+from geoprio.cli import count, data, db, demo, entornos, forecast, hotspots, index, indicators, ingest, maps, plan, report, serve
 from geoprio.cli.common import out
 
 __all__ = ["app", "main"]
@@ -41,7 +41,7 @@ def _root(
     """geoprio: índice de priorización, zonas priorizadas y planeación para seguridad y convivencia."""
 
 
-for _module in (data, index, hotspots, forecast, plan, entornos, indicators, maps, report, demo, serve):
+for _module in (data, ingest, count, index, hotspots, forecast, plan, entornos, indicators, maps, report, db, demo, serve):
     _module.register(app)
 
 

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 from pydantic import Field, field_validator, model_validator
 
 from geoprio.io import files as io
+from geoprio.io.postgis import PostgisSource, is_database_source, parse_source
 from geoprio.options import Options, validated
 from geoprio.records.gazetteer import GazetteerConfig
 from geoprio.settings import DEFAULT_LANG, DEFAULT_METRIC_CRS, DEFAULT_SEED, OUTPUT_FORMATS, RATE_PER, Lang, OutputFormat
@@ -101,9 +102,14 @@ class SourceConfig(Options):
     ``key`` and ``gazetteer`` → records naming a place, located at the places of a point or
     polygon layer (:mod:`geoprio.records.gazetteer`) and used as points marked approximate;
     otherwise points with coordinates.
+
+    ``path`` may name a PostGIS table or query instead of a file: a source string
+    ``"postgresql://host:5432/db?table=schema.name"`` (or ``?query=<URL-encoded SQL>``), or a
+    table ``{url = "postgresql://host:5432/db", query = "SELECT …"}``
+    (:class:`~geoprio.io.postgis.PostgisSource`; credentials from the environment only).
     """
 
-    path: Path
+    path: Path | PostgisSource
     kind: Literal["crime", "complaint", "coexistence"] = "crime"
     # points
     x: str | None = None
@@ -137,6 +143,12 @@ class SourceConfig(Options):
     decimal: str | None = None
     sheet: str | int | None = None
 
+    @field_validator("path", mode="before")
+    @classmethod
+    def _database(cls, v: Any) -> Any:
+        """A ``postgresql://`` string is a database source (a Path would fold its ``//``)."""
+        return parse_source(v, where="path") if isinstance(v, str) and is_database_source(v) else v
+
     @property
     def layout(self) -> Literal["points", "keyed", "table"]:
         if self.zone_id is not None:
@@ -153,17 +165,22 @@ class SourceConfig(Options):
             raise ValueError("x, y and crs are for records with coordinates; records located through a gazetteer take its places'")
         if self.where is not None and self.zone_id is None:
             raise ValueError("where filters rows of a per-zone table (zone_id); filter records in the indicators instead")
+        if isinstance(self.path, PostgisSource):
+            given = [k for k in ("sep", "encoding", "sheet") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} apply to files; path names a database table or query")
         return self
 
     def resolved(self, base: Path) -> SourceConfig:
         """A copy with relative paths (the file, the gazetteer's layer) made absolute against ``base``."""
-        path = self.path if self.path.is_absolute() else (base / self.path).resolve()
+        path = self.path if isinstance(self.path, PostgisSource) or self.path.is_absolute() else (base / self.path).resolve()
         gazetteer = self.gazetteer.resolved(base) if self.gazetteer is not None else None
         return self.model_copy(update={"path": path, "gazetteer": gazetteer})
 
     def input_paths(self) -> list[Path]:
-        """The files this source reads: its own and its gazetteer's layer."""
-        return [self.path] + ([self.gazetteer.path] if self.gazetteer is not None else [])
+        """The files this source reads: its own (unless it is a database table or query) and its gazetteer's layer."""
+        own = [] if isinstance(self.path, PostgisSource) else [self.path]
+        return own + ([self.gazetteer.path] if self.gazetteer is not None else [])
 
     def read_options(self) -> dict[str, Any]:
         opts: dict[str, Any] = {}

@@ -3,7 +3,8 @@
 The only subpackage of geoprio that touches the disk directly.
 """
 
-from geoprio.io import export, files, manifest
+from geoprio.io import cluster, export, files, manifest, postgis
+from geoprio.io.cluster import Engine, EngineOptions, open_engine
 from geoprio.io.export import Export
 from geoprio.io.files import (
     atomic_path,
@@ -20,13 +21,21 @@ from geoprio.io.files import (
     write_text,
     write_workbook,
 )
+from geoprio.io.postgis import PostgisError, PostgisSource, write_run
 
 __all__ = [
+    "Engine",
+    "EngineOptions",
     "Export",
+    "PostgisError",
+    "PostgisSource",
     "atomic_path",
+    "cluster",
     "export",
     "files",
     "manifest",
+    "open_engine",
+    "postgis",
     "read_layer",
     "read_table",
     "read_toml",
@@ -35,6 +44,7 @@ __all__ = [
     "write_json",
     "write_layer",
     "write_outputs",
+    "write_run",
     "write_shapefile",
     "write_table",
     "write_text",

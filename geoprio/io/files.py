@@ -82,6 +82,14 @@ def _require_file(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+def _ingest_parts(path: str | os.PathLike[str]) -> list[Path]:
+    """The partitions of a dataset folder that ``geoprio ingest`` wrote (``part-*.parquet``,
+    in order), or ``[]`` for anything else.
+    """
+    p = Path(path)
+    return sorted(p.glob("part-*.parquet")) if p.is_dir() else []
+
+
 def _near_names(p: Path) -> str:
     """``"; did you mean 'x.csv'?"`` naming a file of the same folder with a close name, or ``""``."""
     import difflib
@@ -259,8 +267,9 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = 0, **c
     Vector files are accepted too; their geometry is dropped and their attributes returned
     as text, which lets a per-zone table come as GeoPackage as easily as CSV.
     """
-    p = _require_file(path)
-    suffix = _suffix(p)
+    dataset = bool(_ingest_parts(path))  # a geoprio ingest folder reads as its GeoParquet layer
+    p = Path(path) if dataset else _require_file(path)
+    suffix = ".parquet" if dataset else _suffix(p)
     if suffix in (".xlsx", ".xls"):
         try:
             df = pd.read_excel(p, sheet_name=sheet if sheet is not None else 0, dtype=str)
@@ -334,11 +343,14 @@ def read_layer(path: str | os.PathLike[str], *, layer: str | int | None = None, 
     and GeoParquet) are returned as text of numbers separated by spaces, as geoprio's frames
     hold them.
     """
-    p = _require_file(path)
-    suffix = _suffix(p)
+    parts = _ingest_parts(path)  # a geoprio ingest folder: its partitions, whole (data that fit in memory)
+    p = Path(path) if parts else _require_file(path)
+    suffix = ".parquet" if parts else _suffix(p)
     try:
         if suffix in (".parquet", ".geoparquet"):
             try:
+                if parts:
+                    return profiles_as_text(pd.concat([gpd.read_parquet(f) for f in parts], ignore_index=True))
                 return profiles_as_text(gpd.read_parquet(p))
             except ImportError as exc:
                 raise MissingDependencyError(

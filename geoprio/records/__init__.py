@@ -4,7 +4,9 @@ Every loader returns its data with a :class:`ValidationReport` of what was kept,
 dropped and flagged, and why (:mod:`~geoprio.records.load`); cells are read by
 :mod:`~geoprio.records.parse`; times (the offsets rule, heaping on a default 00:00) by
 :mod:`~geoprio.records.times`. Records that only name a place are located at the places of a
-point or polygon layer, marked approximate, by :mod:`~geoprio.records.gazetteer`.
+point or polygon layer, marked approximate, by :mod:`~geoprio.records.gazetteer`. Many raw
+files become one partitioned GeoParquet dataset, validated chunk by chunk in bounded memory,
+by :mod:`~geoprio.records.ingest` (``geoprio ingest``).
 """
 
 from geoprio.records.gazetteer import (
@@ -29,6 +31,14 @@ from geoprio.records.harm import (
     HarmTable,
     load_harm_table,
 )
+from geoprio.records.ingest import (
+    IngestOptions,
+    IngestPartition,
+    IngestResult,
+    expand_inputs,
+    ingest_records,
+)
+from geoprio.records.ingest_report import merge_reports
 from geoprio.records.load import (
     APPROXIMATE_COLUMN,
     DuplicateRows,
@@ -75,6 +85,9 @@ __all__ = [
     "Geocoded",
     "HarmEntry",
     "HarmTable",
+    "IngestOptions",
+    "IngestPartition",
+    "IngestResult",
     "Kind",
     "Offsets",
     "PlaceMatch",
@@ -91,16 +104,19 @@ __all__ = [
     "detect_column",
     "detect_time_heaping",
     "did_you_mean",
+    "expand_inputs",
     "fold",
     "fold_series",
     "geocode",
     "geocode_records",
+    "ingest_records",
     "load_gazetteer",
     "load_harm_table",
     "load_keyed",
     "load_points",
     "load_zone_table",
     "match_places",
+    "merge_reports",
     "normalize_names",
     "offsets_evidence",
     "parse_clock",

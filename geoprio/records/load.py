@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal, TypeAlias, cast
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from pyproj import CRS, Transformer
 
 from geoprio.errors import ColumnError, CRSError, InputError
 from geoprio.io import files as io
+from geoprio.io.postgis import PostgisSource, is_database_source, parse_source, read_source
 from geoprio.records.parse import (
     COLUMN_ALIASES,
     column_hint,
@@ -51,6 +52,7 @@ __all__ = [
     "COLUMN_ALIASES",
     "DuplicateRows",
     "Kind",
+    "RecordSource",
     "Records",
     "detect_column",
     "where_mask",
@@ -68,6 +70,10 @@ KINDS: tuple[str, ...] = ("crime", "complaint", "coexistence")
 
 #: The column that marks a point's location as approximate (placed through a gazetteer).
 APPROXIMATE_COLUMN = "approximate"
+
+#: Where records come from: a file, a frame, or a PostGIS table or query (a
+#: :class:`~geoprio.io.postgis.PostgisSource` or its ``postgresql://…?table=…`` string).
+RecordSource: TypeAlias = str | os.PathLike[str] | pd.DataFrame | PostgisSource
 
 #: What a load does with exact duplicate rows of a file without an id column.
 DuplicateRows = Literal["flag", "drop"]
@@ -119,14 +125,24 @@ def where_mask(df: pd.DataFrame, where: dict[str, object], *, source: str) -> np
 
 
 def _user_rows(df: pd.DataFrame) -> np.ndarray:
-    """Row numbers as a spreadsheet shows them (the header is row 1)."""
-    return np.arange(len(df)) + 2
+    """Row numbers as a spreadsheet shows them (the header is row 1); a database table's or
+    query's rows are numbered from 1, in the order the query returns them.
+    """
+    return np.arange(len(df)) + int(df.attrs.get("geoprio_read", {}).get("first_row", 2))
 
 
-def _read(path: str | os.PathLike[str] | pd.DataFrame, *, source: str | None, **read_options: object) -> tuple[pd.DataFrame, str, dict]:
+def _read(path: RecordSource, *, source: str | None, **read_options: object) -> tuple[pd.DataFrame, str, dict]:
     if isinstance(path, pd.DataFrame):
         df = path.astype({c: "string" for c in path.columns}) if len(path.columns) else path
         return df.reset_index(drop=True), source or "<table>", {"decimal": "."}
+    if is_database_source(path):
+        db = parse_source(cast("str | PostgisSource", path))
+        unknown = sorted(k for k, v in read_options.items() if v is not None and k != "decimal")
+        if unknown:
+            raise InputError(f"{source or db.name}: {', '.join(unknown)} apply to files, not to a database table or query")
+        df = read_source(db)
+        info = dict(df.attrs["geoprio_read"]) | {k: v for k, v in read_options.items() if v is not None}
+        return df.reset_index(drop=True), source or db.name, info
     if not isinstance(path, str | os.PathLike):
         raise InputError(f"expected a file path or a pandas DataFrame, got {type(path).__name__}")
     df = io.read_table(path, **read_options)  # type: ignore[arg-type]
@@ -363,7 +379,7 @@ def _has_time(dates: pd.Series) -> bool:
 
 
 def load_points(
-    path: str | os.PathLike[str] | pd.DataFrame,
+    path: RecordSource,
     *,
     kind: Kind = "crime",
     x: str | None = None,
@@ -390,7 +406,9 @@ def load_points(
     Parameters
     ----------
     path
-        CSV/TSV (optionally gzipped), Excel, or a vector layer; or a DataFrame.
+        CSV/TSV (optionally gzipped), Excel, or a vector layer; a DataFrame; or a PostGIS
+        table or query (``"postgresql://host/db?table=schema.name"``, see
+        :mod:`geoprio.io.postgis`).
     kind
         ``"crime"``, ``"complaint"`` or ``"coexistence"``.
     x, y, date, hour, category, id, count
@@ -564,7 +582,7 @@ def _check_bbox(lon, lat, keep_mask, bbox, fix_swapped, report, rows, x_col, y_c
 
 
 def load_keyed(
-    path: str | os.PathLike[str] | pd.DataFrame,
+    path: RecordSource,
     *,
     key: str,
     kind: Kind = "crime",
@@ -634,7 +652,7 @@ class ZoneTable:
 
 
 def load_zone_table(
-    path: str | os.PathLike[str] | pd.DataFrame,
+    path: RecordSource,
     *,
     zone_id: str,
     columns: list[str] | None = None,

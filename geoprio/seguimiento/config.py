@@ -334,7 +334,7 @@ class TargetsConfig(Options):
         return self.model_copy(
             update={
                 "zones": zones,
-                "sources": {k: s.model_copy(update={"path": fix(s.path)}) for k, s in self.sources.items()},
+                "sources": {k: s.resolved(base) for k, s in self.sources.items()},
                 "population": [p.model_copy(update={"path": fix(p.path)}) for p in self.population],
                 "program": [fix(p) for p in self.program],
                 "output": self.output.model_copy(update={"dir": fix(self.output.dir)}),
@@ -352,7 +352,7 @@ class TargetsConfig(Options):
         if z.parent:
             paths.append(z.parent.path)
         used = {i.source for i in self.indicators}
-        paths += [s.path for n, s in self.sources.items() if n in used]
+        paths += [p for n, s in self.sources.items() if n in used for p in s.input_paths()]
         paths += [p.path for p in self.population]
         paths += list(self.program)
         return list(dict.fromkeys(paths))

@@ -1,4 +1,4 @@
-"""Zones: polygon layers and grids, and tying records to them (point location, key matching)."""
+"""Zones: polygon layers and grids, tying records to them, and counting points in them in memory or on a Dask cluster."""
 
 from geoprio.zones.assign import (
     PointLocator,
@@ -7,6 +7,17 @@ from geoprio.zones.assign import (
     locate_points,
 )
 from geoprio.zones.bbox import BBox, parse_bbox, resolve_bbox
+from geoprio.zones.counting import CountOptions, CountRun, replay_count, run_count
+from geoprio.zones.distributed import (
+    CountLayers,
+    InfluenceAreas,
+    PointColumns,
+    PointCounts,
+    count_layers,
+    count_points,
+    dataset_parts,
+)
+from geoprio.zones.lattice import SquareLattice
 from geoprio.zones.layers import (
     Zones,
     as_zones,
@@ -25,9 +36,21 @@ from geoprio.zones.tie import (
 
 __all__ = [
     "BBox",
+    "CountOptions",
+    "CountLayers",
+    "CountRun",
+    "InfluenceAreas",
+    "PointColumns",
+    "PointCounts",
+    "count_layers",
+    "count_points",
+    "dataset_parts",
+    "replay_count",
+    "run_count",
     "parse_bbox",
     "resolve_bbox",
     "PointLocator",
+    "SquareLattice",
     "Predicate",
     "Zones",
     "attach",
