@@ -18,15 +18,24 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the tests that share the one PostgreSQL server on one pytest-xdist worker.
+#: Tests that use the one PostgreSQL test server: the API tests (which empty the test database
+#: per module, and one of which restarts the server) and the PostGIS ones.
+POSTGRES_TESTS = ("tests/api/", "tests/io/test_postgis", "tests/cli/test_cli_db")
 
-    CI runs the suite on two workers (``-n auto --dist loadgroup``). The API tests empty the
-    test database per module and one of them restarts the server, so they, and every test
-    marked ``postgres`` (PostGIS), run one after the other on a single worker, as they would
-    without xdist; the other tests are spread over the workers.
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under pytest-xdist (CI runs ``-n auto``), spread the tests over the workers one by one,
+    except those of :data:`POSTGRES_TESTS`, which run one after the other on a single worker, as
+    they would without xdist.
+
+    (A scheduler rather than ``xdist_group`` marks: pytest-xdist 3.8 groups by rewriting
+    ``item._nodeid``, which pytest 9.2 no longer reads, so the marks had no effect.)
     """
-    api = ROOT / "tests" / "api"
-    for item in items:
-        if item.get_closest_marker("postgres") or api in item.path.parents:
-            item.add_marker(pytest.mark.xdist_group("postgres"))
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerForPostgres(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "postgres" if nodeid.startswith(POSTGRES_TESTS) else nodeid
+
+    return OneWorkerForPostgres(config, log)
