@@ -6,9 +6,12 @@ its own; "Δ MB" is the peak minus the process's memory once the data are built.
 * DBSCAN: geoprio's :func:`geoprio.hotspots.clusters.dbscan` (grid engine with numba, and
   the KD-tree engine that runs without it) against scikit-learn's ``DBSCAN`` (same eps and
   min_samples; same noise and core clusters);
-* HDBSCAN: the ``hdbscan`` package (geoprio's default engine) and ``fast_hdbscan`` against
-  scikit-learn's ``HDBSCAN`` (scikit-learn's only at ``--sk-hdbscan-points``, it is far
-  slower), with the adjusted Rand index between them;
+* HDBSCAN: geoprio's default engine ``"knn"`` (:mod:`geoprio.hotspots.clusters_mst`: the
+  minimum spanning tree from a k-nearest-neighbour graph of the unique locations), the
+  ``fast_hdbscan`` package (exact tree) and the ``hdbscan`` package as it runs by default
+  (``approx_min_span_tree=True``, geoprio's default engine before issue 20) against
+  scikit-learn's ``HDBSCAN`` (only at ``--sk-hdbscan-points``, it is far slower), with the
+  adjusted Rand index between them;
 * Gi*: :func:`geoprio.hotspots.gistar.gi_star` (analytic, distance band) against esda's
   ``G_Local(..., transform="B", star=True, permutations=0)`` (z-scores must agree to 1e-8),
   and the permutation test (999 draws, ``--perm-cells``) against esda's with numba (compile
@@ -100,8 +103,15 @@ def worker(task: str, size: int, labels_out: str | None) -> dict:
         labels = model.labels_
         if labels_out:
             np.save(labels_out.replace(".npy", "-core.npy"), model.core_sample_indices_)
+    elif task == "hdbscan-knn":
+        DensityClusters(method="hdbscan", engine="knn", min_cluster_size=20).fit(X[:2000])  # compile or load
+        extra["first_call_seconds"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model = DensityClusters(method="hdbscan", engine="knn").fit(X)
+        labels = model.labels_
+        extra["params"] = model.params_
     elif task == "hdbscan-pkg":
-        model = DensityClusters(method="hdbscan", engine="hdbscan").fit(X)
+        model = DensityClusters(method="hdbscan", engine="hdbscan").fit(X)  # approx_min_span_tree=True
         labels = model.labels_
         extra["params"] = model.params_
     elif task == "hdbscan-fast":
@@ -271,29 +281,39 @@ def _hdbscan(args: argparse.Namespace, tmp: Path) -> None:
     n_sk = min(args.sk_hdbscan_points, args.points)
     sizes = sorted({args.points, min(args.hdbscan_points, args.points), n_sk}, reverse=True)
     res: dict[tuple[str, int], dict] = {}
+    names = {"knn": "geoprio knn tree (default)", "fast": "fast_hdbscan (exact tree)", "pkg": "hdbscan package (approx tree)"}
     for n in sizes:
+        if have_hdbscan or have_fast:
+            res["knn", n] = run("hdbscan-knn", n, tmp, args.timeout)
+            print(_line("HDBSCAN, " + names["knn"], res["knn", n]), flush=True)
         if have_fast:
             res["fast", n] = run("hdbscan-fast", n, tmp, args.timeout)
-            print(_line("HDBSCAN, fast_hdbscan", res["fast", n]), flush=True)
+            print(_line("HDBSCAN, " + names["fast"], res["fast", n]), flush=True)
         if have_hdbscan and (n != args.points or not args.skip_slow):
             res["pkg", n] = run("hdbscan-pkg", n, tmp, args.timeout)
-            print(_line("HDBSCAN, hdbscan package (default)", res["pkg", n]), flush=True)
+            print(_line("HDBSCAN, " + names["pkg"], res["pkg", n]), flush=True)
     res["sk", n_sk] = hs = run("hdbscan-sklearn", n_sk, tmp, args.timeout)
     print(_line("peer: scikit-learn HDBSCAN", hs), flush=True)
     for n in sizes:
+        k = res.get(("knn", n), {"failed": 1})
+        for other in ("fast", "pkg"):
+            o = res.get((other, n), {"failed": 1})
+            if "failed" not in k and "failed" not in o:
+                ari = adjusted_rand_score(k["labels"], o["labels"])
+                print(f"  at {n:,} points: knn tree {o['seconds'] / k['seconds']:.1f}× faster than {names[other]}; ARI {ari:.4f}")
         f, h = res.get(("fast", n), {"failed": 1}), res.get(("pkg", n), {"failed": 1})
         if "failed" not in f and "failed" not in h:
             ari = adjusted_rand_score(f["labels"], h["labels"])
-            print(f"  at {n:,} points: fast_hdbscan {h['seconds'] / f['seconds']:.1f}× the hdbscan package; ARI between them {ari:.3f}")
-    h_small = res.get(("pkg", n_sk), {"failed": 1})
-    if "failed" not in hs and "failed" not in h_small:
-        ari = adjusted_rand_score(h_small["labels"], hs["labels"])
-        ratio = hs["seconds"] / h_small["seconds"]
-        print(f"  HDBSCAN ratio at {n_sk:,} points (scikit-learn / hdbscan): {ratio:.1f}×; ARI between them {ari:.3f}")
+            print(f"  at {n:,} points: ARI fast_hdbscan (exact) against the hdbscan package (approx) {ari:.4f}")
+    k_small = res.get(("knn", n_sk), {"failed": 1})
+    if "failed" not in hs and "failed" not in k_small:
+        ari = adjusted_rand_score(k_small["labels"], hs["labels"])
+        ratio = hs["seconds"] / k_small["seconds"]
+        print(f"  HDBSCAN ratio at {n_sk:,} points (scikit-learn / geoprio knn): {ratio:.1f}×; ARI between them {ari:.4f}")
     for n, limit in sorted({(args.points, 30.0), (min(args.hdbscan_points, args.points), 5.0)}, reverse=True):
-        best = min((r["seconds"], k) for (k, m), r in res.items() if m == n and k != "sk" and "failed" not in r) if res else None
-        if best:
-            print(_goal(f"HDBSCAN on {n:,} points ({'fast_hdbscan' if best[1] == 'fast' else 'hdbscan package'})", best[0], limit))
+        k = res.get(("knn", n), {"failed": 1})
+        if "failed" not in k:
+            print(_goal(f"HDBSCAN on {n:,} points (default engine, knn tree)", k["seconds"], limit))
 
 
 def _gistar(args: argparse.Namespace, tmp: Path) -> None:

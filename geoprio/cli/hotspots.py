@@ -65,13 +65,14 @@ from geoprio.hotspots import (
     run_hotspot_job,
 )
 from geoprio.io.export import Export
+from geoprio.io.postgis import PostgisSource, path_or_source
 from geoprio.labels import label
 from geoprio.records.gazetteer import approximate_note
 from geoprio.records.report import ValidationReport
 from geoprio.settings import DEFAULT_SEED
 from geoprio.zones import parse_bbox
 
-__all__ = ["backtest_cmd", "displacement_cmd", "hotspots_cmd", "register"]
+__all__ = ["backtest_cmd", "displacement_cmd", "hotspots_cmd", "points_location", "register"]
 
 #: Output folders when ``--out`` is not given (a replay writes beside its manifest).
 
@@ -89,7 +90,12 @@ def _t(code: str, lang: str) -> str:
 # --------------------------------------------------------------------------- shared options
 
 PointsArg = Annotated[
-    Optional[Path], typer.Argument(help="Point records (CSV, Excel, GeoJSON, GeoPackage…) with coordinates and dates.", show_default=False)
+    Optional[str],
+    typer.Argument(
+        help="Point records with coordinates and dates: a file (CSV, Excel, GeoJSON, GeoPackage…) or a PostGIS table or query "
+        "(postgresql://host:5432/db?table=schema.name; credentials from PGUSER/PGPASSWORD or ~/.pgpass).",
+        show_default=False,
+    ),
 ]
 XOpt = Annotated[Optional[str], typer.Option("--x", help="Longitude / x column (detected when omitted).")]
 YOpt = Annotated[Optional[str], typer.Option("--y", help="Latitude / y column (detected when omitted).")]
@@ -145,7 +151,9 @@ EngineOpt = Annotated[
     Optional[str],
     typer.Option(
         "--engine",
-        help="HDBSCAN implementation: auto (default: the hdbscan package), hdbscan, sklearn, or fast_hdbscan (faster, not identical).",
+        help="HDBSCAN implementation: auto (default: geoprio's knn spanning tree when fast_hdbscan or hdbscan is installed, "
+        "else scikit-learn), "
+        "knn, hdbscan (the package's approximate tree, the default before), sklearn, or fast_hdbscan (exact tree, 2-3x slower).",
     ),
 ]
 
@@ -181,12 +189,20 @@ def _zones_source(path: Path | None, zid: str | None, name: str | None, where: l
     return ZonesSource(path=path.resolve(), id=zid, name=name, where=parse_where(where))
 
 
-def _points_source(path: Path, **kw: Any) -> PointsSource:
+def points_location(text: str, *, where: str = "POINTS") -> Path | PostgisSource:
+    """A points argument as the job holds it: a ``postgresql://`` source string as a
+    :class:`~geoprio.io.postgis.PostgisSource`, anything else as an absolute path.
+    """
+    located = path_or_source(text, where=where)
+    return located if isinstance(located, PostgisSource) else located.resolve()
+
+
+def _points_source(path: str, where: str = "POINTS", **kw: Any) -> PointsSource:
     kw["bbox"] = parse_bbox(kw.get("bbox"))
-    return PointsSource(path=path.resolve(), **_given(**kw))
+    return PointsSource(path=points_location(path, where=where), **_given(**kw))
 
 
-def _no_manifest_and_input(manifest: Path | None, points: Path | None) -> None:
+def _no_manifest_and_input(manifest: Path | None, points: str | None) -> None:
     if manifest is not None and points is not None:
         raise typer.BadParameter("give either POINTS or --manifest, not both")
     if manifest is None and points is None:
@@ -290,7 +306,7 @@ def _context_sources(items: list[str] | None, offsets: str | None, bbox: str | N
         if "=" not in item:
             raise InputError(f"--context: expected NAME=FILE, got {item!r}")
         name, path = item.split("=", 1)
-        ctx[name.strip()] = _points_source(Path(path), kind="coexistence", offsets=offsets, bbox=bbox)
+        ctx[name.strip()] = _points_source(path, f"--context {name.strip()}", kind="coexistence", offsets=offsets, bbox=bbox)
     return ctx
 
 
@@ -314,7 +330,9 @@ def hotspots_cmd(
     context: Annotated[
         Optional[list[str]],
         typer.Option(
-            "--context", help="Other point records to count inside clusters: NAME=FILE (e.g. convivencia=convivencia.csv), repeatable."
+            "--context",
+            help="Other point records to count inside clusters: NAME=FILE (e.g. convivencia=convivencia.csv) or "
+            "NAME=postgresql://…?table=…, repeatable.",
         ),
     ] = None,
     metric_crs: MetricCrsOpt = None,

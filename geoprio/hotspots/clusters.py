@@ -12,10 +12,11 @@ The list of *espacios públicos de alta complejidad* comes from here:
    :func:`scipy.sparse.csgraph.connected_components` on a reduced edge list. Either way
    memory grows with the number of points, not with the number of neighbour pairs
    (scikit-learn's ``DBSCAN`` keeps every neighbourhood in memory at once, quadratic in
-   dense clusters). ``method="hdbscan"`` uses the ``hdbscan`` package when it is installed
-   (its dual-tree Borůvka minimum spanning tree is 20× faster than scikit-learn's
-   ``HDBSCAN`` at 100,000 points, see ``benchmarks/hotspots.py``) and scikit-learn's
-   otherwise; ``engine="fast_hdbscan"`` runs the ``fast_hdbscan`` package.
+   dense clusters). ``method="hdbscan"`` builds the minimum spanning tree of the mutual
+   reachability distance from a 16-nearest-neighbour graph (:mod:`geoprio.hotspots.clusters_mst`,
+   the ``"knn"`` engine: 6 s at a million points, the exact tree's total weight) when
+   ``fast_hdbscan`` or ``hdbscan`` is installed, and runs scikit-learn's ``HDBSCAN``
+   otherwise; ``engine="hdbscan"`` and ``engine="fast_hdbscan"`` run those packages whole.
 2. :func:`cluster_polygons` turns each cluster into a polygon: the concave hull of its
    points (:func:`shapely.concave_hull`) with a small buffer.
 3. :func:`profile_clusters` describes each cluster: incidents, area, density, share of
@@ -45,6 +46,7 @@ from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from geoprio.errors import ConfigError, InputError, MissingDependencyError
 from geoprio.hotspots.accel import HAVE_NUMBA, ProgressCallback, numba_enabled, report
+from geoprio.hotspots.clusters_mst import knn_engine_available, knn_hdbscan
 from geoprio.hotspots.gridscan import grid_dbscan
 from geoprio.index.config import IndexOptions
 from geoprio.index.estimator import PriorityIndex
@@ -65,7 +67,7 @@ __all__ = [
 ]
 
 Method = Literal["dbscan", "hdbscan"]
-Engine = Literal["auto", "fast_hdbscan", "hdbscan", "sklearn"]
+Engine = Literal["auto", "knn", "fast_hdbscan", "hdbscan", "sklearn"]
 
 _DOW = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -260,11 +262,15 @@ class DensityClusters:
         covering most of the city: 3 clusters, the largest with 98 % of the points, on
         Chicago's assaults).
     engine
-        HDBSCAN implementation: ``"auto"`` (the ``hdbscan`` package if installed, else
-        scikit-learn), ``"hdbscan"``, ``"sklearn"`` or ``"fast_hdbscan"`` (the
-        ``fast_hdbscan`` package: numba, parallel; its core distance counts the point
-        itself differently, so its clusters agree with the ``hdbscan`` package's only to
-        an adjusted Rand index of about 0.85–0.9, see ``benchmarks/hotspots.py``).
+        HDBSCAN implementation: ``"auto"`` (``"knn"`` when ``fast_hdbscan`` or
+        ``hdbscan`` is installed, else scikit-learn), ``"knn"`` (geoprio's spanning tree
+        from a k-nearest-neighbour graph, :mod:`geoprio.hotspots.clusters_mst`),
+        ``"hdbscan"`` (the ``hdbscan`` package as it runs by default, with
+        ``approx_min_span_tree=True``: not the minimum tree, ARI about 0.85 against the
+        exact one on the benchmark), ``"sklearn"`` or ``"fast_hdbscan"`` (the
+        ``fast_hdbscan`` package: exact tree, parallel Borůvka in float32; 2.4–3.4×
+        slower than ``"knn"``). ``"knn"`` and ``"fast_hdbscan"`` agree to ARI 0.9999 at a million
+        points; what differs is the order of tied merges, see ``docs/dev/benchmarks.md``.
     max_pairs
         DBSCAN memory bound: neighbour pairs held at a time.
 
@@ -322,8 +328,8 @@ class DensityClusters:
             raise InputError(f"selection must be 'leaf' or 'eom', got {self.selection!r}")
         if not 0 <= self.min_membership < 1:
             raise InputError(f"min_membership must be in [0, 1), got {self.min_membership!r}")
-        if self.engine not in ("auto", "fast_hdbscan", "hdbscan", "sklearn"):
-            raise InputError(f"engine must be 'auto', 'fast_hdbscan', 'hdbscan' or 'sklearn', got {self.engine!r}")
+        if self.engine not in ("auto", "knn", "fast_hdbscan", "hdbscan", "sklearn"):
+            raise InputError(f"engine must be 'auto', 'knn', 'fast_hdbscan', 'hdbscan' or 'sklearn', got {self.engine!r}")
 
     def fit(self, X: np.ndarray, sample_weight: np.ndarray | None = None, *, progress: ProgressCallback | None = None) -> DensityClusters:
         """Cluster the points ``X`` (metres, shape ``(n, 2)``).
@@ -378,6 +384,11 @@ def _hdbscan(
     X: np.ndarray, min_cluster_size: int, min_samples: int, selection: str, engine: str, progress: ProgressCallback | None = None
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Labels, membership strengths and the engine used."""
+    if engine == "knn" or (engine == "auto" and knn_engine_available()):
+        labels, strength = knn_hdbscan(
+            X, min_cluster_size=min_cluster_size, min_samples=min_samples, selection=selection, progress=progress
+        )
+        return labels, strength, "knn"
     report(progress, "hdbscan", 0, 1)
     out = _hdbscan_run(X, min_cluster_size, min_samples, selection, engine)
     report(progress, "hdbscan", 1, 1)
@@ -393,7 +404,8 @@ def _hdbscan_run(X: np.ndarray, min_cluster_size: int, min_samples: int, selecti
         else:
             # on the raw points: its sample_weights path (0.3.4) mixes squared and plain distances
             # and counts the point itself differently from the unweighted path, so weighted
-            # unique locations do not reproduce the raw points' clusters there
+            # unique locations do not reproduce the raw points' clusters there (the "knn" engine
+            # collapses duplicates exactly inside the spanning tree instead)
             labels, strength = fast_hdbscan.fast_hdbscan(
                 X, min_samples=int(min_samples), min_cluster_size=int(min_cluster_size), cluster_selection_method=selection
             )[:2]

@@ -136,7 +136,7 @@ class HotspotOptions(Options):
     min_cluster_size: int | None = None
     min_membership: float = 0.1
     selection: Literal["leaf", "eom"] = "leaf"
-    engine: Literal["auto", "hdbscan", "sklearn", "fast_hdbscan"] = "auto"
+    engine: Literal["auto", "knn", "hdbscan", "sklearn", "fast_hdbscan"] = "auto"
     hull_ratio: float = 0.3
     hull_buffer_m: float = 25.0
     time_bin: TimeBin | None = "year"

@@ -176,7 +176,7 @@ def test_fast_hdbscan_engine_recovers_planted_clusters():
     ref = DensityClusters(method="hdbscan", engine="hdbscan", min_cluster_size=50).fit(X) if _has("hdbscan") else model
     assert model.engine_ == "fast_hdbscan" and model.params_["engine"] == "fast_hdbscan"
     assert adjusted_rand_score(truth, model.labels_) >= 0.9 and adjusted_rand_score(ref.labels_, model.labels_) >= 0.9
-    with pytest.raises(InputError, match="engine must be 'auto', 'fast_hdbscan', 'hdbscan' or 'sklearn'"):
+    with pytest.raises(InputError, match="engine must be 'auto', 'knn', 'fast_hdbscan', 'hdbscan' or 'sklearn'"):
         DensityClusters(engine="fastest").fit(X)  # type: ignore[arg-type]
 
 
