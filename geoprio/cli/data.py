@@ -44,7 +44,13 @@ LocationMethodOpt = Annotated[
 
 @friendly
 def validate_cmd(
-    path: Annotated[Path, typer.Argument(help="File to check (CSV, Excel, GeoJSON, GeoPackage, shapefile, GeoParquet).")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="File to check (CSV, Excel, GeoJSON, GeoPackage, shapefile, GeoParquet), or a PostGIS table or query "
+            "(postgresql://host:5432/db?table=schema.name; credentials from PGUSER/PGPASSWORD or ~/.pgpass)."
+        ),
+    ],
     kind: Annotated[Optional[str], typer.Option(help="crime (default), complaint or coexistence.")] = None,
     x: Annotated[Optional[str], typer.Option(help="Longitude / x column.")] = None,
     y: Annotated[Optional[str], typer.Option(help="Latitude / y column.")] = None,
@@ -80,7 +86,7 @@ def validate_cmd(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report as JSON here.")] = None,
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
-    """Load one file, validate it and print the report (rows kept, corrected, dropped and why).
+    """Load one file (or PostGIS table or query), validate it and print the report (rows kept, corrected, dropped and why).
 
     With --zones the zone layer's own report (polygons repaired, with their ids) comes first,
     and rows outside every zone count as dropped. With --gazetteer (and --key, --place-key)
@@ -90,6 +96,7 @@ def validate_cmd(
     from geoprio.index.config import SourceConfig
     from geoprio.index.run import load_source, tie_source
     from geoprio.io import files as io
+    from geoprio.io.postgis import path_or_source
     from geoprio.options import validated
     from geoprio.records.gazetteer import PlaceMatch, approximate_summary
     from geoprio.zones.layers import load_zones
@@ -112,10 +119,11 @@ def validate_cmd(
         "match_on": match_on,
         "gazetteer": _gazetteer(gazetteer, place_key, place_id, place_group, record_group, method, None),
     }
+    located = path_or_source(path, where="PATH")  # a postgresql:// string names a database source
     src = validated(
-        SourceConfig, {"path": path, **{k: v for k, v in given.items() if v is not None}}, source="geoprio validate", what="options"
+        SourceConfig, {"path": located, **{k: v for k, v in given.items() if v is not None}}, source="geoprio validate", what="options"
     )
-    loaded = load_source(path.name, src, section=None)
+    loaded = load_source(located.name, src, section=None)
     if zones is not None:
         z = load_zones(zones, id=str(zones_id), name=zones_name)
         if z.report.has_issues:

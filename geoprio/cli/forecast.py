@@ -53,6 +53,7 @@ from geoprio.cli.hotspots import (
     ZonesNameOpt,
     ZonesOpt,
     ZonesWhereOpt,
+    points_location,
 )
 from geoprio.errors import InputError
 from geoprio.hotspots.forecast import ForecastBacktest, ForecastJob, ForecastOptions, run_forecast_job
@@ -253,7 +254,7 @@ def forecast_cmd(
         raise typer.BadParameter("--zones needs --zones-id")
     load: dict[str, Any] = {"x": x, "y": y, "date": date, "hour": hour, "category": category, "crs": input_crs, "offsets": offsets}
     load["bbox"] = parse_bbox(bbox) if bbox is not None else None
-    src = PointsSource(path=points.resolve(), **{k: v for k, v in load.items() if v is not None})
+    src = PointsSource(path=points_location(points), **{k: v for k, v in load.items() if v is not None})
     zsrc = ZonesSource(path=zones.resolve(), id=zones_id, name=zones_name, where=parse_where(zones_where)) if zones is not None else None
     run: ForecastBacktest | ForecastSurface
     if surface:

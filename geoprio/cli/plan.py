@@ -47,6 +47,7 @@ from geoprio.cli.common import (
 from geoprio.disclosure import DisclosurePolicy
 from geoprio.errors import InputError
 from geoprio.io.export import Export
+from geoprio.io.postgis import path_or_source
 from geoprio.labels import label, labels
 from geoprio.placement.options import PLAN_FORMATS, CameraPlanOptions, GaritaPlanOptions, parse_bbox
 from geoprio.placement.result import Method
@@ -303,7 +304,12 @@ def _replay(kind: str, manifest: Path, out_dir: Path | None, top: int, lang: str
 @friendly
 def cameras_cmd(
     incidents: Annotated[
-        Optional[Path], typer.Argument(help="Incident points (CSV, Excel, GeoJSON, GeoPackage…): the demand.", show_default=False)
+        Optional[str],
+        typer.Argument(
+            help="Incident points: the demand. A file (CSV, Excel, GeoJSON, GeoPackage…) or a PostGIS table or query "
+            "(postgresql://host:5432/db?table=schema.name; credentials from PGUSER/PGPASSWORD or ~/.pgpass).",
+            show_default=False,
+        ),
     ] = None,
     radius_m: Annotated[float, typer.Option("--radius-m", help="Useful range of a camera, in metres.")] = _CAM.radius_m,
     p: POpt = None,
@@ -380,9 +386,10 @@ def cameras_cmd(
                 "--demand reads the surface's lon, lat and expected columns; drop --x, --y, --category, --input-crs, --weight-column"
             )
         surface = forecast_demand(demand)
-        incidents, x, y, weight_column, harm = demand, surface.x, surface.y, surface.weight_column, False
-    if incidents is None:
+        x, y, weight_column, harm = surface.x, surface.y, surface.weight_column, False
+    if incidents is None and demand is None:
         raise typer.BadParameter("give an INCIDENTS file, --demand or --manifest")
+    points = demand if demand is not None else path_or_source(str(incidents), where="INCIDENTS")
     _check(method, target)
     settings = _settings(
         radius_m=radius_m,
@@ -412,7 +419,7 @@ def cameras_cmd(
     run = _plan(
         plan_cameras,
         lang,
-        incidents=incidents,
+        incidents=points,
         index_zones=index,
         existing=existing,
         candidates=candidates,

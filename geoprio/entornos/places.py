@@ -25,6 +25,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -36,6 +37,7 @@ from scipy import stats
 
 from geoprio.errors import ColumnError, ConfigError, CRSError, InputError
 from geoprio.io import files as io
+from geoprio.io.postgis import PostgisSource, path_or_source, read_layer_source
 from geoprio.labels import label
 from geoprio.records.report import ValidationReport
 from geoprio.settings import DEFAULT_METRIC_CRS, DEFAULT_POINT_CRS, OUTPUT_CRS
@@ -143,9 +145,19 @@ def _radii(types: pd.Series, radius_m: float | Mapping[str, float], default_radi
 
 
 def _read_places(
-    path: str | os.PathLike[str], *, layer: str | int | None, x: str | None, y: str | None, crs: str | None, source: str
+    path: Path | PostgisSource, *, layer: str | int | None, x: str | None, y: str | None, crs: str | None, source: str
 ) -> gpd.GeoDataFrame:
-    name = os.path.basename(os.fspath(path)).lower()
+    if isinstance(path, PostgisSource):
+        given = [k for k, v in (("layer", layer), ("x", x), ("y", y)) if v is not None]
+        if given:
+            raise ConfigError(f"{source}: {', '.join(given)} apply to files; a database table or query gives its geometry column")
+        gdf = read_layer_source(path)
+        if gdf.crs is None:  # SRID 0
+            if crs is None:
+                raise CRSError(f"{source}: the geometry column has no SRID (0); give crs=... (e.g. 'EPSG:4326') or set it with ST_SetSRID")
+            gdf = gdf.set_crs(crs)
+        return gdf
+    name = path.name.lower()
     if not name.endswith((".csv", ".csv.gz", ".txt", ".tsv", ".tsv.gz", ".xlsx", ".xls")):
         gdf = io.read_layer(path, layer=layer)
         if gdf.crs is None:
@@ -175,7 +187,7 @@ def _read_places(
 
 
 def load_places(
-    path: str | os.PathLike[str] | gpd.GeoDataFrame,
+    path: str | os.PathLike[str] | PostgisSource | gpd.GeoDataFrame,
     *,
     type: str | None = None,
     type_value: str | None = None,
@@ -198,7 +210,10 @@ def load_places(
     ----------
     path
         A vector layer (GeoJSON, GeoPackage, shapefile, GeoParquet) of points, lines or
-        polygons; a CSV/Excel table of points with ``x``/``y`` columns; or a GeoDataFrame.
+        polygons; a CSV/Excel table of points with ``x``/``y`` columns; a PostGIS table or
+        query with a geometry column (``"postgresql://host/db?table=schema.name"`` or a
+        :class:`~geoprio.io.postgis.PostgisSource`, read by
+        :func:`geoprio.io.postgis.read_layer_source`, attributes as text); or a GeoDataFrame.
     type, type_value
         The column holding each place's type (e.g. ``tipo_estacion``), or one type for every
         place of a layer that has no such column (``type_value="colegio"``); one of the two is
@@ -213,7 +228,8 @@ def load_places(
     where
         Keep only features whose columns equal the given values (compared as text).
     crs
-        CRS of a layer that declares none, or of a table's coordinates (EPSG:4326 by default).
+        CRS of a layer that declares none (a database geometry of SRID 0), or of a table's
+        coordinates (EPSG:4326 by default).
 
     Raises
     ------
@@ -234,8 +250,9 @@ def load_places(
                 raise CRSError(f"{src}: the layer has no CRS; give crs=... (e.g. 'EPSG:4326')")
             gdf = gdf.set_crs(crs)
     else:
-        src = source or os.path.basename(os.fspath(path))
-        gdf = _read_places(path, layer=layer, x=x, y=y, crs=crs, source=src)
+        located = path_or_source(path, where=source or "places")  # a postgresql:// string names a database source
+        src = source or located.name
+        gdf = _read_places(located, layer=layer, x=x, y=y, crs=crs, source=src)
     report = ValidationReport(source=src, n_read=len(gdf), row_word="feature")
     present = [c for c in gdf.columns if c != gdf.geometry.name]
     for col, role in ((type, "type"), (name, "name"), (id, "id")):

@@ -59,6 +59,7 @@ from geoprio.index.run import fit_index, load_source, pillar_notes, result_table
 from geoprio.io import files as io
 from geoprio.io import manifest
 from geoprio.io.export import Export
+from geoprio.io.postgis import PostgisSource, is_database_source, parse_source
 from geoprio.io.results import Replay, Written, replay, write_result
 from geoprio.labels import label
 from geoprio.options import Options, validated
@@ -88,9 +89,13 @@ MANIFEST_KIND = "geoprio.entornos"
 
 
 class PlacesConfig(Options):
-    """The place layer and each place's influence area."""
+    """The place layer and each place's influence area.
 
-    path: Path
+    ``path`` may name a PostGIS table or query with a geometry column instead of a file (a
+    ``"postgresql://host:5432/db?table=schema.name"`` string or ``{url = …, query = …}``).
+    """
+
+    path: Path | PostgisSource
     type: str | None = None
     type_value: str | None = None
     name: str | None = None
@@ -106,6 +111,12 @@ class PlacesConfig(Options):
     metric_crs: str = DEFAULT_METRIC_CRS
     overlap: Literal["all", "nearest"] = "all"
     ring_width_m: float = Field(default=200.0, gt=0)
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _database(cls, v: Any) -> Any:
+        """A ``postgresql://`` string is a database source (a Path would fold its ``//``)."""
+        return parse_source(v, where="path") if isinstance(v, str) and is_database_source(v) else v
 
     @model_validator(mode="after")
     def _one_type(self) -> PlacesConfig:
@@ -226,7 +237,9 @@ class EntornosConfig(Options):
 
         return self.model_copy(
             update={
-                "places": self.places.model_copy(update={"path": fix(self.places.path)}),
+                "places": self.places
+                if isinstance(self.places.path, PostgisSource)
+                else self.places.model_copy(update={"path": fix(self.places.path)}),
                 "sources": {k: s.resolved(base) for k, s in self.sources.items()},
                 "harm_table": fix(self.harm_table),
                 "output": self.output.model_copy(update={"dir": fix(self.output.dir)}),
@@ -235,7 +248,8 @@ class EntornosConfig(Options):
 
     def input_paths(self) -> list[Path]:
         """Every input file of the run: the places, the sources and the harm table (if any)."""
-        paths = [self.places.path] + [p for s in self.sources.values() for p in s.input_paths()]
+        own = [] if isinstance(self.places.path, PostgisSource) else [self.places.path]
+        paths = own + [p for s in self.sources.values() for p in s.input_paths()]
         return paths + ([self.harm_table] if self.harm_table else [])
 
     def with_overrides(

@@ -463,7 +463,7 @@ class ForecastJob(Options):
     @property
     def inputs(self) -> tuple[Path, ...]:
         """The files the job reads, in the manifest's order."""
-        return (self.points.path, *([self.zones.path] if self.zones else []))
+        return (*self.points.files, *([self.zones.path] if self.zones else []))
 
 
 def run_forecast_job(job: ForecastJob) -> ForecastBacktest:

@@ -314,7 +314,7 @@ class ForecastSurfaceJob(Options):
     @property
     def inputs(self) -> tuple[Path, ...]:
         """The files the job reads, in the manifest's order."""
-        return (self.points.path, *([self.zones.path] if self.zones else []))
+        return (*self.points.files, *([self.zones.path] if self.zones else []))
 
 
 def run_forecast_surface_job(job: ForecastSurfaceJob) -> ForecastSurface:

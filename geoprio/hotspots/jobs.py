@@ -2,8 +2,8 @@
 
 The command line (``geoprio hotspots``, ``backtest``, ``displacement``) and a replay from a
 manifest run these. Each job is one frozen options object (:class:`HotspotJob`,
-:class:`BacktestJob`, :class:`DisplacementJob`) holding the point file and its load settings
-(:class:`PointsSource`), the zone file (:class:`ZonesSource`) and the analysis options, so that
+:class:`BacktestJob`, :class:`DisplacementJob`) holding the point file (or PostGIS table or
+query) and its load settings (:class:`PointsSource`), the zone file (:class:`ZonesSource`) and the analysis options, so that
 ``run_*_job(job)`` can rebuild everything and the manifest can replay it
 (:func:`replay_hotspots`, :func:`replay_backtest`, :func:`replay_displacement`).
 
@@ -34,6 +34,7 @@ from geoprio.hotspots.options import HotspotOptions, as_timestamp, options_error
 from geoprio.hotspots.public import public_run
 from geoprio.index.measures import filter_records
 from geoprio.io import files as io
+from geoprio.io.postgis import PostgisSource, is_database_source, parse_source
 from geoprio.io.results import Replay, replay
 from geoprio.labels import label
 from geoprio.options import Options
@@ -85,9 +86,16 @@ class _Job(Options):
 
 
 class PointsSource(_Job):
-    """A point file and how to read it (:func:`geoprio.records.load.load_points`)."""
+    """A point file and how to read it (:func:`geoprio.records.load.load_points`).
 
-    path: Path
+    ``path`` may name a PostGIS table or query instead of a file: a
+    :class:`~geoprio.io.postgis.PostgisSource` or its source string
+    ``"postgresql://host:5432/db?table=schema.name"`` (credentials from the environment only).
+    A manifest records the source but hashes no data for it (a replay reads the table as it
+    is that day), as the index's sources do.
+    """
+
+    path: Path | PostgisSource
     kind: Literal["crime", "complaint", "coexistence"] = "crime"
     x: str | None = None
     y: str | None = None
@@ -97,6 +105,17 @@ class PointsSource(_Job):
     crs: str | None = None
     offsets: Literal["convert", "drop"] = "convert"
     bbox: BBox = "auto"
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _database(cls, v: Any) -> Any:
+        """A ``postgresql://`` string is a database source (a Path would fold its ``//``)."""
+        return parse_source(v, where="path") if isinstance(v, str) and is_database_source(v) else v
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The file the source reads, for the manifest's inputs: none for a database table or query."""
+        return () if isinstance(self.path, PostgisSource) else (self.path,)
 
 
 class ZonesSource(_Job):
@@ -173,10 +192,10 @@ class HotspotJob(_Job):
     def inputs(self) -> tuple[Path, ...]:
         """The files the job reads, in the manifest's order."""
         return (
-            self.points.path,
+            *self.points.files,
             *([self.zones.path] if self.zones else []),
             *([self.complexity] if self.complexity else []),
-            *(s.path for s in self.context.values()),
+            *(f for s in self.context.values() for f in s.files),
         )
 
 
@@ -229,7 +248,7 @@ class BacktestJob(_Job):
     @property
     def inputs(self) -> tuple[Path, ...]:
         """The files the job reads, in the manifest's order."""
-        return (self.points.path, *([self.zones.path] if self.zones else []))
+        return (*self.points.files, *([self.zones.path] if self.zones else []))
 
 
 def run_backtest_job(job: BacktestJob) -> BacktestRun:
@@ -291,7 +310,7 @@ class DisplacementJob(_Job):
     def inputs(self) -> tuple[Path, ...]:
         """The files the job reads, in the manifest's order."""
         return (
-            self.points.path,
+            *self.points.files,
             self.targets,
             *([self.control] if self.control else []),
             *([self.zones.path] if self.zones else []),

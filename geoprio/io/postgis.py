@@ -79,6 +79,7 @@ __all__ = [
     "create_engine",
     "is_database_source",
     "parse_source",
+    "path_or_source",
     "read_layer_source",
     "read_source",
     "run_layers",
@@ -254,6 +255,20 @@ def parse_source(text: str | PostgisSource, *, where: str = "source") -> Postgis
     except ValidationError as exc:
         problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
         raise ConfigError(f"{where}: {_redacted(text)}: {problems}") from None
+
+
+def path_or_source(value: str | os.PathLike[str] | PostgisSource, *, where: str = "source") -> Path | PostgisSource:
+    """A database source for a ``postgresql://`` string (or a :class:`PostgisSource`), a
+    :class:`~pathlib.Path` for anything else (a ``Path`` made of the URL would fold its ``//``).
+
+    Raises
+    ------
+    ConfigError
+        A ``postgresql://`` string that is not a valid source (see :func:`parse_source`).
+    """
+    if isinstance(value, PostgisSource) or (isinstance(value, str) and is_database_source(value)):
+        return parse_source(value, where=where)
+    return Path(value)
 
 
 # --------------------------------------------------------------------------- connecting

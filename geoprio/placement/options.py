@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import field_validator
 
 from geoprio.errors import InputError
+from geoprio.io.postgis import PostgisSource, is_database_source, parse_source
 from geoprio.options import Options
 from geoprio.placement.result import Method
 from geoprio.settings import COLOMBIA_BBOX, DEFAULT_FORMATS, DEFAULT_METRIC_CRS, EXPORT_FORMATS
@@ -105,9 +106,12 @@ class PlanSolverOptions(Options):
 
 
 class CameraPlanOptions(PlanSolverOptions):
-    """A camera plan (:func:`geoprio.placement.plan.plan_cameras`): inputs, demand, candidates, solver."""
+    """A camera plan (:func:`geoprio.placement.plan.plan_cameras`): inputs, demand, candidates, solver.
 
-    incidents: Path | None = None
+    ``incidents`` may name a PostGIS table or query (a ``postgresql://…`` source string).
+    """
+
+    incidents: Path | PostgisSource | None = None
     index_zones: Path | None = None
     existing: Path | None = None
     candidates: Path | None = None
@@ -122,6 +126,12 @@ class CameraPlanOptions(PlanSolverOptions):
     cell_size_m: float | None = None
     #: How to read a candidates file that is a table (CSV, Excel): ``x``, ``y``, ``crs``, ``sep``…
     candidate_options: dict[str, Any] = {}
+
+    @field_validator("incidents", mode="before")
+    @classmethod
+    def _database(cls, v: Any) -> Any:
+        """A ``postgresql://`` string is a database source (a Path would fold its ``//``)."""
+        return parse_source(v, where="incidents") if isinstance(v, str) and is_database_source(v) else v
 
 
 class GaritaPlanOptions(PlanSolverOptions):

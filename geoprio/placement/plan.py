@@ -27,6 +27,7 @@ import pandas as pd
 from geoprio.errors import ColumnError, InputError
 from geoprio.io import files as io
 from geoprio.io.export import Export
+from geoprio.io.postgis import PostgisSource, is_database_source, parse_source
 from geoprio.io.results import Replay, Written, replay, write_result
 from geoprio.options import validated
 from geoprio.placement.maximize import maximize_coverage
@@ -267,6 +268,8 @@ def _records(value: Any, role: str, inputs: list[tuple[str, Path]], bbox: Any, o
         opts["count"] = "weight"  # a column named 'weight' is read as each row's weight (the count column)
     if isinstance(value, pd.DataFrame):
         return load_points(value, bbox=bbox, **opts)
+    if isinstance(value, PostgisSource) or (isinstance(value, str) and is_database_source(value)):
+        return load_points(value, bbox=bbox, **opts)  # a database's rows: no file to hash among the inputs
     p = Path(value)
     inputs.append((role, p))
     return load_points(p, bbox=bbox, **opts)
@@ -335,7 +338,9 @@ def _options(model: type[PlanSolverOptions], options: PlanSolverOptions | None, 
     doc = options.model_dump() if options is not None else {}
     doc.update(settings)
     for key, value in data.items():
-        if isinstance(value, str | Path):
+        if isinstance(value, PostgisSource) or (isinstance(value, str) and is_database_source(value)):
+            doc[key] = parse_source(value, where=key)  # a database table or query: kept as its source
+        elif isinstance(value, str | Path):
             doc[key] = Path(value)
         elif value is not None:
             doc[key] = None
@@ -343,7 +348,7 @@ def _options(model: type[PlanSolverOptions], options: PlanSolverOptions | None, 
     return validated(model, doc, source=name, what="options")
 
 
-def _given(value: Any, path: Path | None) -> Any:
+def _given(value: Any, path: Path | PostgisSource | None) -> Any:
     return value if value is not None else path
 
 

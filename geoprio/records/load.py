@@ -473,7 +473,7 @@ def load_points(
             f"no row has usable coordinates (expected decimal degrees such as -74.08 or metres with crs=...)"
         )
 
-    lon, lat = _to_lonlat(xs, ys, keep_mask, crs=crs, source=source, x_col=x_col, y_col=y_col)
+    lon, lat = _to_lonlat(xs, ys, keep_mask, rows, crs=crs, source=source, x_col=x_col, y_col=y_col)
     report.settings["crs"] = crs or DEFAULT_POINT_CRS
 
     if bbox is not None:
@@ -526,8 +526,11 @@ def _approximate(common: pd.DataFrame, df: pd.DataFrame, keep_mask: np.ndarray, 
 
 
 def _to_lonlat(
-    xs: np.ndarray, ys: np.ndarray, ok: np.ndarray, *, crs: str | None, source: str, x_col: str, y_col: str
+    xs: np.ndarray, ys: np.ndarray, ok: np.ndarray, rows: np.ndarray, *, crs: str | None, source: str, x_col: str, y_col: str
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates as longitude/latitude; messages name a row by ``rows`` (the loader's numbering:
+    a file's as a spreadsheet shows it, a database source's from 1).
+    """
     if crs is None:
         xv, yv = xs[ok], ys[ok]
         degrees = (np.abs(xv) <= 180) & (np.abs(yv) <= 180)
@@ -535,7 +538,7 @@ def _to_lonlat(
             i = int(np.flatnonzero(ok)[np.flatnonzero(~degrees)[0]])
             raise CRSError(
                 f"{source}: coordinates in {x_col!r}/{y_col!r} look projected "
-                f"(row {i + 2} reads x={xs[i]:,.1f}, y={ys[i]:,.1f}); pass the CRS explicitly, "
+                f"(row {rows[i]} reads x={xs[i]:,.1f}, y={ys[i]:,.1f}); pass the CRS explicitly, "
                 f"e.g. crs='EPSG:9377' (MAGNA-SIRGAS Origen-Nacional) or 'EPSG:3116'"
             )
         return xs.copy(), ys.copy()
@@ -550,7 +553,7 @@ def _to_lonlat(
         i = int(np.flatnonzero(ok)[0])
         raise CRSError(
             f"{source}: crs={crs!r} is projected (metres) but the coordinates in {x_col!r}/{y_col!r} look like "
-            f"degrees (row {i + 2} reads x={xs[i]:g}, y={ys[i]:g}); leave the CRS out for longitude/latitude "
+            f"degrees (row {rows[i]} reads x={xs[i]:g}, y={ys[i]:g}); leave the CRS out for longitude/latitude "
             f"(read as {DEFAULT_POINT_CRS}), or name the columns that hold metres"
         )
     transformer = Transformer.from_crs(src, "EPSG:4326", always_xy=True)
