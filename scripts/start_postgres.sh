@@ -3,7 +3,7 @@
 # they use (GEOPRIO_TEST_DATABASE_URL). Idempotent; run as root (CI and the developers'
 # machines are). Usage: export GEOPRIO_TEST_DATABASE_URL=$(bash scripts/start_postgres.sh)
 # It also creates the database geoprio_gis (owner geoprio) with the PostGIS extension, for the
-# PostGIS source and sink tests (tests/io/test_postgis.py, tests/cli/test_cli_db.py), which
+# PostGIS source and sink tests (tests/io/test_postgis*.py, tests/cli/test_cli_db.py), which
 # use the same server and role with that database name.
 set -euo pipefail
 if ! command -v pg_lsclusters >/dev/null; then
