@@ -144,6 +144,15 @@ def map_cmd(
     entornos: Annotated[
         FileOpt, typer.Option("--entornos", exists=True, dir_okay=False, help="Ranked places of `geoprio entornos` (entornos.geojson).")
     ] = None,
+    forecast: Annotated[
+        FileOpt,
+        typer.Option(
+            "--forecast",
+            exists=True,
+            dir_okay=False,
+            help="Forecast surface of `geoprio forecast --surface` (pronostico_superficie.geojson).",
+        ),
+    ] = None,
     out_path: Annotated[
         FileOpt, typer.Option("--out", help=f"HTML file to write (default {DEFAULT_OUT}; with --manifest, where the map was).")
     ] = None,
@@ -239,6 +248,7 @@ def map_cmd(
         tracking_indicator=seguimiento_indicator,
         tracking_year=seguimiento_year,
         entornos=entornos,
+        forecast=forecast,
         assets=assets,
         lang=lang,
         tiles=tile_names,

@@ -12,7 +12,7 @@ computed and never compute an analysis themselves. One module per concern:
   outline), :mod:`~geoprio.maps.hotspot_layers` (clusters, Gi* cells, density),
   :mod:`~geoprio.maps.placement_layers` (camera and garita plans, existing facilities),
   :mod:`~geoprio.maps.tracking_layer` (plan tracking), :mod:`~geoprio.maps.entornos_layer`
-  (priority places);
+  (priority places), :mod:`~geoprio.maps.forecast_layer` (the forecast surface);
 * :mod:`~geoprio.maps.provenance` — source, period, synthetic data and the parent level, read
   from the manifests of the runs that wrote a map's inputs (the map elements of a bulletin);
 * :mod:`~geoprio.maps.assets` — the vendored web assets (folder, inline or CDN);
@@ -39,6 +39,7 @@ from geoprio.maps.assets import ASSETS_DIR, AssetMode
 from geoprio.maps.demo import DEMO_FILES, demo_maps
 from geoprio.maps.elements import LayerInfo
 from geoprio.maps.entornos_layer import add_entornos_layer
+from geoprio.maps.forecast_layer import FORECAST_COLUMNS, add_forecast_layer, check_forecast
 from geoprio.maps.from_files import MapOptions, make_map, map_from_files, map_options, replay_map
 from geoprio.maps.geometry import DEFAULT_DECIMALS, DEFAULT_TOLERANCE_M, round_coordinates, simplify_m
 from geoprio.maps.hotspot_layers import (
@@ -79,6 +80,7 @@ __all__ = [
     "DEFAULT_RANK_LABELS",
     "DEFAULT_TOLERANCE_M",
     "DEMO_FILES",
+    "FORECAST_COLUMNS",
     "DENSITY_COLUMNS",
     "GI_CLASSES",
     "GI_CODES",
@@ -97,6 +99,7 @@ __all__ = [
     "add_density_layer",
     "add_entornos_layer",
     "add_facilities_layer",
+    "add_forecast_layer",
     "add_gistar_layer",
     "add_index_layer",
     "add_parent_outline",
@@ -105,6 +108,7 @@ __all__ = [
     "add_shore_layer",
     "add_tracking_layer",
     "build_map",
+    "check_forecast",
     "check_public_inputs",
     "demo_maps",
     "finish_map",

@@ -41,12 +41,13 @@ from geoprio.io import files as io
 from geoprio.io import manifest as run_manifest
 from geoprio.io.results import Replay, replay
 from geoprio.maps.assets import AssetMode
+from geoprio.maps.forecast_layer import FORECAST_MANIFEST_KIND, check_forecast
 from geoprio.maps.geometry import DEFAULT_DECIMALS, DEFAULT_TOLERANCE_M
 from geoprio.maps.hotspot_layers import DEFAULT_MAX_CELLS
 from geoprio.maps.index_layer import DEFAULT_RANK_LABELS, ColorBy
 from geoprio.maps.page import MAP_KIND, MapOutput, MapResult, build_map
 from geoprio.maps.placement_layers import PLAN_KINDS, check_curve
-from geoprio.maps.provenance import provenance_of
+from geoprio.maps.provenance import provenance_of, read_beside
 from geoprio.maps.release import check_public_inputs
 from geoprio.maps.text import MAP_LANG, approximate_of
 from geoprio.options import Options, validated
@@ -69,6 +70,7 @@ LAYER_FILES = (
     "garitas_shore",
     "tracking",
     "entornos",
+    "forecast",
 )
 
 
@@ -79,7 +81,9 @@ class MapOptions(Options):
     ``entornos`` write: ``index`` (one table per zone level), ``clusters`` and ``cells``
     (hot spots), ``cameras`` / ``garitas`` (a plan's sites) with their ``*_curve`` (coverage
     curve CSV), ``garitas_stretches`` and ``garitas_shore`` (``garitas_costa``), ``existing_cameras`` / ``existing_garitas``,
-    ``tracking`` (``seguimiento_zonas.geojson``) and ``entornos`` (``entornos.geojson``).
+    ``tracking`` (``seguimiento_zonas.geojson``), ``entornos`` (``entornos.geojson``) and
+    ``forecast`` (``pronostico_superficie.geojson`` of ``geoprio forecast --surface``; its
+    period and backtest score come from the ``manifest.json`` beside it).
     The drawing settings are :func:`~geoprio.maps.page.build_map`'s. ``carto_key`` is not
     recorded in the manifest (give it again to replay a map with the Positron basemap).
     ``public``: the policy of a public map (inputs from public releases only; None, the
@@ -107,6 +111,7 @@ class MapOptions(Options):
     tracking_indicator: str | None = None
     tracking_year: int | None = None
     entornos: Path | None = None
+    forecast: Path | None = None
     lang: Lang = MAP_LANG
     title: str | None = None
     tiles: tuple[str, ...] = ("auto",)
@@ -222,6 +227,8 @@ def make_map(options: MapOptions) -> MapResult:
         tracking_indicator=o.tracking_indicator,
         tracking_year=o.tracking_year,
         entornos=_read_layer(o.entornos, dates_as_text=True),
+        forecast=_read_forecast(o.forecast),
+        forecast_notes=_forecast_notes(o.forecast),
         lang=o.lang,
         title=o.title,
         tiles=o.tiles,
@@ -251,6 +258,19 @@ def make_map(options: MapOptions) -> MapResult:
         ],
     )
     return dataclasses.replace(result, options=options, inputs=tuple(inputs), assets=o.assets, disclosure=o.public)
+
+
+def _read_forecast(path: Path | None) -> gpd.GeoDataFrame | None:
+    layer = _read_layer(path)
+    return None if layer is None else check_forecast(layer)
+
+
+def _forecast_notes(layer: Path | None) -> dict[str, Any]:
+    """The notes of the ``geoprio forecast --surface`` run that wrote ``layer`` (its ``manifest.json`` beside it), or ``{}``."""
+    doc = read_beside(layer) if layer is not None else None
+    if not doc or doc.get("kind") != FORECAST_MANIFEST_KIND or not isinstance(doc.get("notes"), dict):
+        return {}
+    return dict(doc["notes"])
 
 
 def map_from_files(

@@ -21,7 +21,7 @@ beside the HTML (not ``manifest.json``), so that several maps share one folder a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from geoprio.io.results import Written
 from geoprio.maps.assets import AssetMode, localize_assets
 from geoprio.maps.elements import LayerControl, LayerInfo, MapChrome, PopupPolicy
 from geoprio.maps.entornos_layer import add_entornos_layer
+from geoprio.maps.forecast_layer import add_forecast_layer, forecast_labels
 from geoprio.maps.geometry import DEFAULT_DECIMALS, DEFAULT_TOLERANCE_M, column_list, first_column, layer_name, leaflet_view
 from geoprio.maps.hotspot_layers import (
     DEFAULT_MAX_CELLS,
@@ -280,6 +281,8 @@ def _default_title(lang: str, indexes: Sequence[gpd.GeoDataFrame], **given: bool
         return lab["title_tracking"]
     if given["entornos"]:
         return lab["title_entornos"]
+    if given["forecast"]:
+        return str(forecast_labels(lang)["title"])
     if indexes:
         return lab["title_index"].format(level=level_name(indexes[0], None, lang))
     return None
@@ -352,6 +355,8 @@ def build_map(
     tracking_indicator: str | None = None,
     tracking_year: int | None = None,
     entornos: Any = None,
+    forecast: gpd.GeoDataFrame | None = None,
+    forecast_notes: Mapping[str, Any] | None = None,
     lang: Lang = MAP_LANG,
     title: str | None = None,
     tiles: str | Sequence[str] = "auto",
@@ -378,6 +383,8 @@ def build_map(
     :class:`~geoprio.placement.PlanRun` (``cameras=`` / ``garitas=``: its sites, coverage
     curve, radius and, for garitas, the shore stretches and the shore: ``garitas_shore``,
     drawn as beaches with their uncovered parts) or an entornos run (``entornos=``).
+    ``forecast`` is the layer of ``geoprio forecast --surface`` (``pronostico_superficie``),
+    with the notes of its run (``forecast_notes``: the period and the backtest score).
 
     ``index`` may hold one table per zone level (each its own layer; the first is
     searchable). ``tracking`` is ``geoprio indicators``'s zone layer
@@ -442,15 +449,18 @@ def build_map(
         garitas_shore,
         tracking,
         entornos,
+        forecast,
     ]
     given = [f for f in frames if f is not None]
     if not given:
         raise InputError(
-            "build_map: give at least one layer (index, clusters, cells, cameras, garitas, existing facilities, tracking or entornos)"
+            "build_map: give at least one layer (index, clusters, cells, cameras, garitas, existing facilities, tracking, entornos "
+            "or forecast)"
         )
     if tracking is None and (tracking_indicator is not None or tracking_year is not None):
         raise InputError("a tracking indicator or year was given without the tracking layer (seguimiento_zonas.geojson)")
     topics = {"cameras": cameras, "garitas": garitas, "clusters": clusters, "cells": cells, "tracking": tracking, "entornos": entornos}
+    topics["forecast"] = forecast
     if title is None:
         title = _default_title(lang, indexes, **{k: v is not None for k, v in topics.items()})
     m = new_map(given, lang=lang, tiles=tiles, tiles_attribution=tiles_attribution, carto_key=carto_key, title=title)
@@ -470,6 +480,10 @@ def build_map(
         layers += _add_cells(m, cells, lang=lang, max_cells=max_cells, approximate="cells" in approx, **geo)
     if tracking is not None:
         layers += add_tracking_layer(m, tracking, indicator=tracking_indicator, year=tracking_year, lang=lang, **geo)
+    if forecast is not None:
+        drawn = add_forecast_layer(m, forecast, notes=forecast_notes, lang=lang, max_cells=max_cells, **geo)
+        if drawn is not None:
+            layers.append(drawn)
     if entornos is not None:
         layers.append(
             add_entornos_layer(
