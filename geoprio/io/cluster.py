@@ -212,6 +212,8 @@ def open_engine(engine: EngineOptions | Engine | str = "memory") -> Iterator[Eng
 
 
 def _local_cluster(dist: Any, opts: EngineOptions) -> Any:
+    # The scheduler serves HTTP (dashboard, health) even without a dashboard, on 8787 unless
+    # told otherwise: ":0" takes a free port, so two local clusters at once never collide.
     limit = opts.memory_limit_bytes
     if not opts.processes:
         return dist.LocalCluster(
@@ -221,7 +223,7 @@ def _local_cluster(dist: Any, opts: EngineOptions) -> Any:
             processes=False,
             protocol="tcp://",
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",
         )
     from distributed.deploy.subprocess import SubprocessCluster
 
@@ -229,5 +231,5 @@ def _local_cluster(dist: Any, opts: EngineOptions) -> Any:
         n_workers=opts.workers,
         threads_per_worker=opts.threads_per_worker,
         worker_kwargs={"memory_limit": limit},
-        dashboard_address=None,  # type: ignore[arg-type]  # None disables the dashboard (its docstring)
+        dashboard_address=":0",
     )
