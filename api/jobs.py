@@ -37,8 +37,10 @@ gives every guarantee the issue asks for with the operating system alone:
   thread, and the API process only waits on a pipe. The worker gets its own process group
   but stays in the API's session: Linux's scheduler autogroups are per session, and a
   worker in a session of its own would get an equal share of the CPU whatever its nice
-  value (measured: ``/zones`` p99 went from ~170 ms to ~20–80 ms with two heavy jobs on two
-  shared cores when the worker stayed in the session);
+  value (``benchmarks/api.py``, two heavy jobs on two cores: ``/zones`` p99 11 ms with the
+  workers in the API's session; the ~170 ms that motivated this, with sessions of their own,
+  was measured before the benchmark's load generator stopped pausing for its own garbage
+  collection, so it overstates the difference);
 * a worker that dies (``kill -9``, a crash) has its job re-queued once; a job whose worker
   died twice is failed ("worker died twice"), never re-queued for ever.
 

@@ -9,6 +9,12 @@ jobs' status after each measurement is printed, so a job that ended early is see
 measured from each request's *scheduled* send time, so a stalled server cannot hide its queue
 (no coordinated omission). The goal (issue 13): p99 ≤ 20 ms in both, with zero errors.
 
+The load generator keeps its own pauses out of the figures: the schedule starts once all of a
+row's requests are queued, the warm-up runs on the same connections, and its garbage collector
+is off while it sends. A probe process that sleeps 1 ms at a time runs beside each row and
+reports the longest gap it saw (``stall ms``), so a stall of the machine itself can be told
+from one of the server.
+
 The peer, measured in the same run with the same client and load: a bare ASGI app under the
 same uvicorn that returns the very same ``/zones`` JSON bytes from memory, the floor any
 Python web stack can reach here; the ratio says what geoprio's routing, validation and
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -60,35 +67,56 @@ def start(app: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Pop
     raise RuntimeError(f"{app} did not start on port {port}")
 
 
-async def load(url: str, rate: float, seconds: float) -> tuple[np.ndarray, int, int]:
+async def _burst(client: httpx.AsyncClient, url: str, rate: float, seconds: float) -> tuple[np.ndarray, int, int]:
     n = int(rate * seconds)
     latencies = np.full(n, np.nan)
     errors = 0
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(limits=limits, timeout=10) as client:
-        t0 = time.perf_counter() + 0.05
+    t0 = 0.0
 
-        async def one(i: int) -> None:
-            nonlocal errors
-            scheduled = t0 + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                r = await client.get(url)
-                if r.status_code != 200:
-                    errors += 1
-            except httpx.HTTPError:
+    async def one(i: int) -> None:
+        nonlocal errors
+        scheduled = t0 + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            r = await client.get(url)
+            if r.status_code != 200:
                 errors += 1
-            latencies[i] = time.perf_counter() - scheduled
+        except httpx.HTTPError:
+            errors += 1
+        latencies[i] = time.perf_counter() - scheduled
 
-        await asyncio.gather(*(one(i) for i in range(n)))
+    tasks = [asyncio.ensure_future(one(i)) for i in range(n)]
+    # the schedule starts once every task exists (creating thousands takes tens of ms, which
+    # would otherwise show as the first requests' latency)
+    t0 = time.perf_counter() + 0.2
+    await asyncio.gather(*tasks)
     return latencies * 1000, errors, n
 
 
-def report(name: str, lat: np.ndarray, errors: int, n: int) -> tuple[float, float]:
+async def load(url: str, rate: float, seconds: float, warm_s: float = 0.0) -> tuple[np.ndarray, int, int]:
+    """Send GET ``url`` at ``rate`` per second for ``seconds`` on one client, after ``warm_s``
+    seconds of the same load on it (so the measured requests find their connections open).
+    """
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    # The load generator's own garbage collector must not pause it: with thousands of pending
+    # requests a full collection took 90–230 ms here, and every request in flight then was
+    # charged to the server (measured with gc.callbacks; the server saw no such gap).
+    gc.collect()
+    gc.disable()
+    try:
+        async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+            if warm_s > 0:
+                await _burst(client, url, rate, warm_s)
+            return await _burst(client, url, rate, seconds)
+    finally:
+        gc.enable()
+
+
+def report(name: str, lat: np.ndarray, errors: int, n: int, stalls: str) -> tuple[float, float]:
     p50, p90, p99, mx = np.nanpercentile(lat, [50, 90, 99, 100])
-    print(f"{name:<30}{n:>9,}{errors:>8}{p50:>10.2f}{p90:>10.2f}{p99:>10.2f}{mx:>10.2f}")
+    print(f"{name:<30}{n:>9,}{errors:>8}{p50:>10.2f}{p90:>10.2f}{p99:>10.2f}{mx:>10.2f}{stalls}")
     return p50, p99
 
 
@@ -111,9 +139,34 @@ PEER = textwrap.dedent(
 )
 
 
-def measure(url: str, rate: float, seconds: float) -> tuple[np.ndarray, int, int]:
-    asyncio.run(load(url, rate, min(2.0, seconds)))  # warm up
-    return asyncio.run(load(url, rate, seconds))
+#: A process that sleeps 1 ms at a time and reports the longest gaps between its wake-ups: what
+#: the machine itself (scheduler, page faults, the hypervisor) added while a row was measured.
+PROBE = textwrap.dedent(
+    """
+    import sys, time
+    time.sleep(float(sys.argv[1]))  # the warm-up
+    end = time.perf_counter() + float(sys.argv[2])
+    gaps, last = [], time.perf_counter()
+    while last < end:
+        time.sleep(0.001)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    gaps.sort()
+    print(f"{gaps[-1] * 1000:.1f} {sum(g for g in gaps if g > 0.01) * 1000:.0f}")
+    """
+)
+
+
+def measure(url: str, rate: float, seconds: float) -> tuple[np.ndarray, int, int, str]:
+    """Latencies (ms), errors and requests of one row, and the probe's longest gap and the time
+    it spent in gaps over 10 ms (ms), measured during the row.
+    """
+    warm_s = min(2.0, seconds)
+    probe = subprocess.Popen([sys.executable, "-c", PROBE, str(warm_s), str(seconds)], stdout=subprocess.PIPE, text=True)
+    lat, errors, n = asyncio.run(load(url, rate, seconds, warm_s=warm_s))
+    out = probe.communicate()[0].split()
+    return lat, errors, n, f"{out[0]:>10}{out[1]:>10}" if len(out) == 2 else ""
 
 
 def jobs_state(base: str, headers: dict[str, str], ids: list[str]) -> str:
@@ -129,6 +182,7 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=ROOT / "data" / "demo" / "output")
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--dump", type=Path, help="save each row's latencies (ms, in send order) to this .npz")
     ap.add_argument("--plan", default=HEAVY, help="JSON body of the two heavy POST /plans/cameras")
     args = ap.parse_args()
     if not (args.data_dir / "manifest.json").exists():
@@ -152,7 +206,7 @@ def main() -> None:
     proc = start("geoprio.api.main:app", port, env, ROOT)
     headers = {"X-API-Key": create_key(make_engine(db_url), "benchmark")}
     base = f"http://127.0.0.1:{port}"
-    rows: list[tuple[str, tuple[np.ndarray, int, int]]] = []
+    rows: list[tuple[str, tuple[np.ndarray, int, int, str]]] = []
     notes = []
     try:
         body = httpx.get(f"{base}/zones").content
@@ -189,7 +243,10 @@ def main() -> None:
         peer.wait()
     print(f"cores: {os.cpu_count()}; GET /zones ({len(body):,} bytes) and /zones/{{id}} at {args.rate:g} req/s for {args.seconds:g} s each")
     print(f"two heavy plan jobs: POST /plans/cameras {args.plan}")
-    print(f"{'server':<30}{'requests':>9}{'errors':>8}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+    print(
+        f"{'server':<30}{'requests':>9}{'errors':>8}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}"
+        f"{'stall ms':>10}{'in >10ms':>10}"
+    )
     worst, errors = 0.0, 0
     for name, result in rows:
         _, p99 = report(name, *result)
@@ -201,6 +258,9 @@ def main() -> None:
     print(f"errors: {errors}")
     for note in notes:
         print(note)
+    print("stall ms: the longest gap a process sleeping 1 ms at a time saw during the row; in >10ms: its time in gaps over 10 ms")
+    if args.dump:
+        np.savez(args.dump, **{name: result[0] for name, result in rows}, peer=ref[0])
 
 
 if __name__ == "__main__":
