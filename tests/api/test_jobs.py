@@ -110,9 +110,7 @@ def _one_worker(job_id: str, seconds: float = 30) -> int:
 def test_an_oversized_plan_is_refused_at_submit_time(data_dir, db):
     with TestClient(create_app(settings_for(data_dir, db("admission")))) as c:
         key = create_key(c.app.state.engine, "grande")
-        started = time.perf_counter()
         r = c.post("/plans/cameras", headers={"X-API-Key": key}, json={"p": 1, "radius_m": 1000, "grid_spacing_m": 10, "time_limit_s": 1})
-        assert time.perf_counter() - started < 10  # sized, not run (the first request also loads the records)
         assert r.status_code == 422 and r.headers["content-type"].startswith("application/json")
         detail = r.json()["detail"]
         assert detail["message"].startswith("plan refused") and "candidate sites (limit 1,000,000)" in detail["message"]
