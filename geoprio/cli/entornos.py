@@ -4,11 +4,13 @@ A thin front end over :mod:`geoprio.entornos.run`: it reads the TOML configurati
 the command-line overrides (:meth:`~geoprio.entornos.run.EntornosConfig.with_overrides`),
 runs, writes (with ``--public [--min-count N]``: the public release,
 :func:`~geoprio.entornos.public.write_public_entornos`), and prints the ranking and the plan's
-summary; or replays a manifest (:func:`~geoprio.entornos.run.replay_entornos`).
+summary; or replays a manifest (:func:`~geoprio.entornos.run.replay_entornos`). ``--forecast
+SURFACE`` plans on next period's forecast (:mod:`geoprio.entornos.forecast_demand`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -40,6 +42,7 @@ from geoprio.entornos.deploy import format_window
 from geoprio.entornos.public import write_public_entornos
 from geoprio.entornos.run import EntornosRun, load_entornos_config, replay_entornos, run_entornos
 from geoprio.labels import label, labels
+from geoprio.numbers import fmt_number, fmt_pct
 from geoprio.settings import DEFAULT_LANG
 
 __all__ = ["entornos_cmd", "register"]
@@ -59,6 +62,9 @@ def _print_ranking(run: EntornosRun, *, top: int, lang: str) -> None:
     if has_mc:
         rt.add_column(t["interval"], justify="center")
     rt.add_column(t["incidents"], justify="right")
+    has_forecast = "forecast_expected" in table.columns
+    if has_forecast:
+        rt.add_column(t["forecast"], justify="right")
     rt.add_column(t["pattern"])
     rt.add_column(t["peak"].format(share=100 * run.config.profile.share))
     rt.add_column(t["drivers"])
@@ -67,7 +73,10 @@ def _print_ranking(run: EntornosRun, *, top: int, lang: str) -> None:
         if has_mc:
             cells.append(f"{int(r['rank_p05'])}–{int(r['rank_p95'])}")
         ratio = "" if r["ratio_ring"] != r["ratio_ring"] else f" ×{r['ratio_ring']:.1f}"
-        cells += [f"{r['weighted_incidents']:,.0f}", f"{r['pattern']}{ratio}", str(r["peak_hours"]), str(r["drivers"])]
+        cells.append(f"{r['weighted_incidents']:,.0f}")
+        if has_forecast:
+            cells.append(fmt_number(r["forecast_expected"], lang, 2))
+        cells += [f"{r['pattern']}{ratio}", str(r["peak_hours"]), str(r["drivers"])]
         rt.add_row(*cells)
     out.print(rt)
     excluded = table[table["rank"].isna()]
@@ -83,8 +92,9 @@ def _print_plan(run: EntornosRun, *, top: int, lang: str) -> None:
     if plan is None or d is None:
         return
     status = plan.status if plan.method == "milp" else f"{plan.status}; {t['greedy']}"
+    forecast = run.forecast is not None
     out.print(
-        t["plan"].format(
+        t["plan_forecast" if forecast else "plan"].format(
             teams=d.teams,
             hours=d.shift_hours,
             shifts=len(plan.shifts),
@@ -97,6 +107,22 @@ def _print_plan(run: EntornosRun, *, top: int, lang: str) -> None:
             seconds=plan.solve_seconds,
         )
     )
+    if run.forecast is not None:
+        f = run.forecast.meta
+        unknown = "?"
+        out.print(
+            t["forecast_demand"].format(
+                method=_method_name(f.get("method"), lang),
+                start=f.get("period_start") or unknown,
+                end=_last_day(f.get("period_end")),
+                file=f.get("file"),
+                pai=fmt_number(f["backtest_pai"], lang, 2) if f.get("backtest_pai") is not None else unknown,
+                gain=_signed_pct(f.get("backtest_gain"), lang),
+            )
+        )
+        outside = run.forecast.summary()["places_outside_surface"]
+        if outside:
+            out.print(t["forecast_outside"].format(n=len(outside), ids=", ".join(outside[:20]) + (" …" if len(outside) > 20 else "")))
     names = run.table.set_index("place_id")["name"]
     by_place = plan.by_place()
     rt = Table(title=t["schedule"].format(n=min(top, len(by_place))))
@@ -107,9 +133,36 @@ def _print_plan(run: EntornosRun, *, top: int, lang: str) -> None:
             f"{names.get(r['place'], r['place'])} ({r['place']})",
             format_window(int(r["day"]), int(r["start_hour"]), d.shift_hours, lang=lang),
             str(int(r["team"])),
-            f"{r['value']:,.1f}",
+            f"{r['value']:,.3f}" if forecast else f"{r['value']:,.1f}",
         )
     out.print(rt)
+
+
+def _method_name(method: object, lang: str) -> str:
+    """A forecast method's name as ``geoprio forecast`` prints it (the code itself when unknown)."""
+    if not method:
+        return "?"
+    try:
+        return label("forecast", f"method_{method}", lang)
+    except KeyError:
+        return str(method)
+
+
+def _last_day(period_end: object) -> str:
+    """The last day of a period whose end (exclusive) is ``period_end``, ``?`` when unknown."""
+    if not isinstance(period_end, str) or not period_end:
+        return "?"
+    try:
+        return (dt.date.fromisoformat(period_end) - dt.timedelta(days=1)).isoformat()
+    except ValueError:
+        return period_end
+
+
+def _signed_pct(share: object, lang: str) -> str:
+    """A relative change as a signed percentage (``+3,7 %``, ``−9,3 %``), ``?`` when unknown."""
+    if not isinstance(share, (int, float)):
+        return "?"
+    return ("+" if share >= 0 else "−") + fmt_pct(abs(share), lang, 1)
 
 
 def _weekdays(days: str | None) -> list[int] | None:
@@ -140,6 +193,14 @@ def entornos_cmd(
     teams: Annotated[Optional[int], typer.Option("--teams", help="Plan a deployment with this many teams (overrides [deploy]).")] = None,
     shift_hours: Annotated[Optional[int], typer.Option("--shift-hours", help="Shift length in hours (1–12).")] = None,
     days: Annotated[Optional[str], typer.Option("--days", help="Working weekdays, 0 = Monday: e.g. 4,5 for Friday and Saturday.")] = None,
+    forecast: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--forecast",
+            help="Plan on next period's forecast: a surface of geoprio forecast --surface (pronostico_superficie.geojson, "
+            "or its CSV with the GeoJSON beside it). Overrides the config's forecast.",
+        ),
+    ] = None,
     top: TopOpt = DEFAULT_TOP,
     public: PublicOpt = False,
     min_count: MinCountOpt = None,
@@ -170,6 +231,7 @@ def entornos_cmd(
         teams=teams,
         shift_hours=shift_hours,
         days=_weekdays(days),
+        forecast=forecast,
         source=config.name,
     )
     with err.status(label("cli", "working", lang)):

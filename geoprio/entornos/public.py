@@ -386,7 +386,7 @@ def write_public_entornos(
         run.table,
         policy,
         profiles=run.profiles.long(lang=cfg.index.lang),
-        summary=plan_summary(run.plan, cfg.deploy) if run.plan is not None and cfg.deploy is not None else None,
+        summary=plan_summary(run.plan, cfg.deploy, forecast=run.forecast) if run.plan is not None and cfg.deploy is not None else None,
         by_team=run.plan.by_team() if run.plan is not None else None,
         by_place=run.plan.by_place() if run.plan is not None else None,
     )

@@ -15,7 +15,10 @@ The run, from a TOML file like the index's (``geoprio entornos entornos.toml``):
 4. **time** (:mod:`geoprio.entornos.profiles`): an hour × weekday profile per place and its peak
    hours (the fewest hours holding a chosen share of its weighted incidents);
 5. **plan de despliegue** (:mod:`geoprio.entornos.deploy`): teams assigned to (place, shift) pairs
-   to cover as many weighted incidents as possible, solved exactly with HiGHS.
+   to cover as many weighted incidents as possible, solved exactly with HiGHS. With
+   ``forecast = "pronostico_superficie.geojson"`` (a surface of ``geoprio forecast --surface``)
+   the plan covers next period's expected incidents instead of past ones
+   (:mod:`geoprio.entornos.forecast_demand`), and the table gains ``forecast_expected``.
 
 :func:`run_entornos` takes one :class:`EntornosConfig` and returns an :class:`EntornosRun`; it
 writes nothing. ``run.write(out_dir, formats)`` writes the outputs and ``manifest.json``
@@ -42,6 +45,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from geoprio.entornos.deploy import DeploymentPlan, plan_deployment
+from geoprio.entornos.forecast_demand import PlaceForecast, place_forecast, read_forecast_surface
 from geoprio.entornos.places import DEFAULT_RADIUS_M, Places, incident_pairs, load_places, surroundings
 from geoprio.entornos.profiles import PlaceProfiles, peak_mask, place_profiles
 from geoprio.errors import ConfigError
@@ -179,7 +183,13 @@ class DeployConfig(Options):
 
 
 class EntornosConfig(Options):
-    """A complete entornos run."""
+    """A complete entornos run.
+
+    ``forecast``: a forecast surface (``pronostico_superficie.geojson`` of ``geoprio forecast
+    --surface``, or its CSV with the GeoJSON beside it); when given, the plan de despliegue
+    covers each place's expected incidents next period (see
+    :mod:`geoprio.entornos.forecast_demand`) instead of its past weighted incidents.
+    """
 
     places: PlacesConfig
     sources: dict[str, SourceConfig]
@@ -191,6 +201,7 @@ class EntornosConfig(Options):
     deploy: DeployConfig | None = None
     output: OutputConfig = OutputConfig()
     harm_table: Path | None = None
+    forecast: Path | None = None
 
     @model_validator(mode="after")
     def _references(self) -> EntornosConfig:
@@ -242,15 +253,16 @@ class EntornosConfig(Options):
                 else self.places.model_copy(update={"path": fix(self.places.path)}),
                 "sources": {k: s.resolved(base) for k, s in self.sources.items()},
                 "harm_table": fix(self.harm_table),
+                "forecast": fix(self.forecast),
                 "output": self.output.model_copy(update={"dir": fix(self.output.dir)}),
             }
         )
 
     def input_paths(self) -> list[Path]:
-        """Every input file of the run: the places, the sources and the harm table (if any)."""
+        """Every input file of the run: the places, the sources, the harm table and the forecast (if any)."""
         own = [] if isinstance(self.places.path, PostgisSource) else [self.places.path]
         paths = own + [p for s in self.sources.values() for p in s.input_paths()]
-        return paths + ([self.harm_table] if self.harm_table else [])
+        return paths + ([self.harm_table] if self.harm_table else []) + ([self.forecast] if self.forecast else [])
 
     def with_overrides(
         self,
@@ -261,6 +273,7 @@ class EntornosConfig(Options):
         teams: int | None = None,
         shift_hours: int | None = None,
         days: Sequence[int] | None = None,
+        forecast: str | os.PathLike[str] | None = None,
         source: str = "<command line>",
     ) -> EntornosConfig:
         """A copy with the command line's changes applied and validated again.
@@ -268,7 +281,8 @@ class EntornosConfig(Options):
         ``sections`` replaces whole sections (``output``, ``robustness``, ``index``, as
         :func:`geoprio.cli.index.config_overrides` builds them); ``radius_m`` sets one radius
         for every type (dropping ``radius_by_type``); ``teams``, ``shift_hours`` and ``days``
-        change the ``[deploy]`` section, or create it when ``teams`` is given. A bad value
+        change the ``[deploy]`` section, or create it when ``teams`` is given; ``forecast`` sets
+        the forecast surface the plan covers (made absolute against the working folder). A bad value
         raises :class:`~geoprio.errors.ConfigError` naming the setting.
         """
         doc = self.model_dump(mode="json")
@@ -278,6 +292,8 @@ class EntornosConfig(Options):
             doc["places"].update(radius_m=radius_m, radius_by_type=None)
         if overlap is not None:
             doc["places"]["overlap"] = overlap
+        if forecast is not None:
+            doc["forecast"] = str(Path(forecast).resolve())
         deploy: dict[str, Any] = {}
         if teams is not None:
             deploy["teams"] = teams
@@ -320,6 +336,8 @@ class EntornosRun:
     profiles: PlaceProfiles
     plan: DeploymentPlan | None
     notes: dict[str, Any]
+    #: Next period's expected incidents per place, when the config names a forecast surface.
+    forecast: PlaceForecast | None = None
     #: The manifest kind of the run protocol.
     kind: str = field(default=MANIFEST_KIND, init=False)
 
@@ -338,7 +356,9 @@ class EntornosRun:
         ``<name>.{csv,geojson,gpkg,parquet}`` (one row per place, geometry = influence area),
         ``<name>_perfiles.csv`` (place × weekday × hour), ``<name>_despliegue_equipos.csv``,
         ``<name>_despliegue_lugares.csv`` and ``<name>_despliegue.json`` (when a plan was asked
-        for), ``<name>_validacion.json`` and ``<name>_notas.json``; then the manifest.
+        for), ``<name>_validacion.json`` and ``<name>_notas.json``; then the manifest. With a
+        forecast, the plan's summary, the notes and the manifest say so under ``forecast``
+        (the surface's method, period and backtest score).
         ``export`` sets the output CRS and CSV dialect; with ``xlsx``, one workbook
         ``<name>.xlsx`` holds the places, the profiles and the deployment tables.
         """
@@ -355,22 +375,26 @@ class EntornosRun:
         }
         text = label("columns", "indicator_value", export.lang)
         descriptions = {ind.name: text.format(base=ind.display, measure=ind.measure) for ind in cfg.indicators}
+        if self.forecast is not None:
+            descriptions["forecast_expected"] = label("entornos", "forecast_expected_column", export.lang)
         paths = io.write_outputs(
             out, fmts, layers={name: self.table}, tables=tables, workbook=name, export=export, descriptions=descriptions
         )
         if self.plan is not None and cfg.deploy is not None:
-            paths.append(io.write_json(plan_summary(self.plan, cfg.deploy), out / f"{name}_despliegue.json"))
+            paths.append(io.write_json(plan_summary(self.plan, cfg.deploy, forecast=self.forecast), out / f"{name}_despliegue.json"))
         reports = [self.places.report] + [s.report for s in self.sources.values()]
         paths.append(io.write_json({r.source: r.to_dict() for r in reports}, out / f"{name}_validacion.json"))
         paths.append(io.write_json(self.notes, out / f"{name}_notas.json"))
         approximate = dict(self.notes.get("approximate_locations") or {})  # records placed by place name, per source
         extra: dict[str, Any] = {"approximate_locations": approximate} if any(approximate.values()) else {}
+        if self.forecast is not None:
+            extra["forecast"] = self.forecast.summary()
         return write_result(
             kind=MANIFEST_KIND,
             out_dir=out,
             files=paths,
             options=cfg,
-            inputs=cfg.input_paths(),
+            inputs=self.input_paths(),
             formats=fmts,
             command=command,
             export=export,
@@ -378,6 +402,15 @@ class EntornosRun:
             result=self._solve_record(),
             **extra,
         )
+
+    def input_paths(self) -> list[Path]:
+        """The configuration's input files, and the files read beside a forecast surface (its
+        layer when it was given as CSV, its manifest), so that a replay refuses them changed.
+        """
+        paths = list(self.config.input_paths())
+        if self.forecast is not None:
+            paths += [p.resolve() for p in self.forecast.files if p.resolve() not in paths]
+        return paths
 
     def _solve_record(self) -> dict[str, Any]:
         """What the manifest (not the outputs) records of the plan's solve: it differs between runs."""
@@ -396,7 +429,7 @@ def _near_places(records: Records, places: Places, overlap: str) -> Records:
 
 
 def _weighted_incidents(cfg: EntornosConfig, sources: dict[str, Records], harm: HarmTable) -> pd.DataFrame:
-    """The records the incidents section selects: x, y, weekday, hour, heaped, weight.
+    """The records the incidents section selects: x, y, date, weekday, hour, heaped, weight.
 
     ``heaped`` is the records' ``time_heaped`` column (False for a source without one).
     """
@@ -418,6 +451,7 @@ def _weighted_incidents(cfg: EntornosConfig, sources: dict[str, Records], harm: 
                 {
                     "x": data["x"].to_numpy(),
                     "y": data["y"].to_numpy(),
+                    "date": data["date"].to_numpy(),
                     "weekday": data["date"].dt.day_of_week.astype("float").to_numpy(),
                     "hour": data["hour"].astype("float").to_numpy(),
                     "heaped": _heaped_column(data),
@@ -525,6 +559,12 @@ def run_entornos(cfg: EntornosConfig, *, progress: Callable[[str], None] | None 
     peaks = profiles.peaks(lang=opts.lang)
     weighted = pd.Series(np.bincount(pairs["place"].to_numpy(), weights=sel["weight"].to_numpy(), minlength=len(places)), index=places.ids)
     table["weighted_incidents"] = weighted.reindex(table.index).round(6)
+    forecast = None
+    if cfg.forecast is not None:
+        say("pronóstico")
+        forecast = _forecast(cfg, places, profiles, incidents)
+        expected = pd.Series(forecast.expected, index=places.ids)
+        table.insert(table.columns.get_loc("weighted_incidents") + 1, "forecast_expected", expected.reindex(table.index).round(6))
     table = table.join(ring.table.drop(columns=["incidents_in", "records_in", "area_in_km2"]).round(6)).join(peaks.round(6))
     day_peak = peak_mask(profiles.day, cfg.profile.share)
     table["hours_profile"] = pd.Series([" ".join(f"{v:g}" for v in np.round(row, 4)) for row in profiles.day], index=places.ids)
@@ -537,7 +577,7 @@ def run_entornos(cfg: EntornosConfig, *, progress: Callable[[str], None] | None 
         chosen = ranked.index[: d.top] if d.top else ranked.index
         rows = places.ids.get_indexer(chosen)
         plan = plan_deployment(
-            profiles.week[rows],
+            (profiles.week if forecast is None else forecast.values)[rows],
             teams=d.teams,
             shift_hours=d.shift_hours,
             days=d.days,
@@ -562,16 +602,42 @@ def run_entornos(cfg: EntornosConfig, *, progress: Callable[[str], None] | None 
             "heaped_times_kept": cfg.profile.keep_heaped_times,
         },
     }
-    return EntornosRun(cfg, places, zones, sources, model, stability, gdf, profiles, plan, notes)
+    if forecast is not None:
+        notes["forecast"] = forecast.summary()
+    return EntornosRun(cfg, places, zones, sources, model, stability, gdf, profiles, plan, notes, forecast)
+
+
+def _forecast(cfg: EntornosConfig, places: Places, profiles: PlaceProfiles, incidents: pd.DataFrame) -> PlaceForecast:
+    """Next period's expected incidents per place from the config's forecast surface, with the
+    places' past weekly profiles shrunk toward the city's (all the selected incidents, binned
+    with the same rules as the places': heaped times left out unless kept).
+    """
+    assert cfg.forecast is not None
+    surface = read_forecast_surface(cfg.forecast)
+    city = place_profiles(
+        np.zeros(len(incidents), dtype=np.int64),
+        incidents["weekday"].to_numpy(),
+        incidents["hour"].to_numpy(),
+        incidents["weight"].to_numpy(),
+        pd.Index(["city"]),
+        share=cfg.profile.share,
+        heaped=incidents["heaped"].to_numpy(dtype=bool),
+        keep_heaped=cfg.profile.keep_heaped_times,
+    ).week[0]
+    dates = pd.to_datetime(incidents["date"]).dropna()
+    return place_forecast(places, surface, profiles.week, city, data_to=dates.max() if len(dates) else None)
 
 
 # --------------------------------------------------------------------------- outputs
 
 
-def plan_summary(plan: DeploymentPlan, cfg: DeployConfig) -> dict[str, Any]:
+def plan_summary(plan: DeploymentPlan, cfg: DeployConfig, *, forecast: PlaceForecast | None = None) -> dict[str, Any]:
     """The plan's summary as plain data (the JSON output and the API). The solve time, which
     differs between runs, goes to the manifest instead, so that a replay can compare outputs.
+    With a ``forecast``, ``demand`` says the plan covered next period's expected incidents and
+    ``forecast`` records the surface (method, period, backtest score); without, neither key.
     """
+    extra: dict[str, Any] = {} if forecast is None else {"demand": "forecast", "forecast": forecast.summary()}
     return {
         "teams": cfg.teams,
         "shift_hours": cfg.shift_hours,
@@ -583,6 +649,7 @@ def plan_summary(plan: DeploymentPlan, cfg: DeployConfig) -> dict[str, Any]:
         "bound": round(float(plan.objective_bound), 6),
         "gap": round(float(plan.gap), 8),
         "status": plan.status,
+        **extra,
     }
 
 
