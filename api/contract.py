@@ -33,7 +33,7 @@ __all__ = ["install_contract"]
 #: GEOPRIO_REQUIRE_KEY_FOR_AGGREGATES is set, the others always without one).
 _OPEN = {("/health", "get")}
 #: Routes whose output may be missing from the data directory (then 404), besides any route with a path parameter.
-_MAY_BE_MISSING = {"/zones", "/hotspots", "/entornos", "/entornos/plan", "/indicators", "/incidents"}
+_MAY_BE_MISSING = {"/zones", "/hotspots", "/entornos", "/entornos/plan", "/indicators", "/incidents", "/forecast", "/forecast/backtest"}
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
 _DESCRIPTIONS = {
     "400": "a body that is not JSON",

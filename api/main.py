@@ -22,7 +22,7 @@ from .contract import install_contract
 from .engine import make_engine
 from .errors import BodySizeLimit, install_handlers
 from .jobs import JobRunner
-from .routes import entornos, health, hotspots, incidents, indicators, maps, ogc, plans, workspace, zones
+from .routes import entornos, forecast, health, hotspots, incidents, indicators, maps, ogc, plans, workspace, zones
 from .settings import Settings, get_settings
 from .store import Store
 
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         incidents.router,
         ogc.router,
         workspace.router,
+        forecast.router,
     ):
         app.include_router(router)
     assets = s.maps_dir / "assets"

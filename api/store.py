@@ -28,7 +28,12 @@ from geoprio.maps.release import published_to
 __all__ = ["LAYERS", "Store"]
 
 #: Other outputs the API serves, by the file name their command writes.
-LAYERS = {"clusters": "hotspots_clusters.geojson", "cells": "hotspots_celdas.geojson", "entornos": "entornos.geojson"}
+LAYERS = {
+    "clusters": "hotspots_clusters.geojson",
+    "cells": "hotspots_celdas.geojson",
+    "entornos": "entornos.geojson",
+    "forecast": "pronostico_superficie.geojson",  # geoprio forecast --surface (its manifest and backtest tables beside it)
+}
 
 
 def _round(geometry: Any, digits: int = 6) -> Any:

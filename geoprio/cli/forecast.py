@@ -6,8 +6,11 @@ default, ``--lang en``; words from ``geoprio/resources/labels/forecast.toml``) w
 against prior counts, and with ``--out`` writes the tables and a ``manifest.json``. With
 ``--surface`` (one horizon) it builds a :class:`geoprio.hotspots.forecast_layer.ForecastSurfaceJob`
 instead: the backtest, then the chosen method (or ``--method``) fitted on all the data, and
-writes the next period's forecast per cell (``--format``, ``--crs``). ``--manifest M``
-replays either kind of run. Register it on the main app with :func:`register`.
+writes the next period's forecast per cell (``--format``, ``--crs``); with ``--public [--min-count N]``
+the files are its public release under the same names
+(:func:`geoprio.hotspots.forecast_public.run_public_forecast_job`, what ``GET /forecast`` serves
+without a key). ``--manifest M`` replays either kind of full (internal) run. Register it on the
+main app with :func:`register`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from geoprio.cli.common import (
     LangOpt,
     ManifestOpt,
     MetricCrsOpt,
+    MinCountOpt,
     OutOpt,
+    PublicOpt,
     SeedOpt,
     check_formats,
     command_line,
@@ -37,6 +42,7 @@ from geoprio.cli.common import (
     print_not_written,
     print_replay,
     print_written,
+    public_policy,
 )
 from geoprio.cli.hotspots import (
     BboxOpt,
@@ -55,6 +61,7 @@ from geoprio.cli.hotspots import (
     ZonesWhereOpt,
     points_location,
 )
+from geoprio.disclosure import disclosure_of
 from geoprio.errors import InputError
 from geoprio.hotspots.forecast import ForecastBacktest, ForecastJob, ForecastOptions, run_forecast_job
 from geoprio.hotspots.forecast_layer import (
@@ -65,7 +72,9 @@ from geoprio.hotspots.forecast_layer import (
     run_forecast_surface_job,
 )
 from geoprio.hotspots.forecast_methods import FORECAST_METHODS
+from geoprio.hotspots.forecast_public import PublicForecast, run_public_forecast_job
 from geoprio.hotspots.jobs import PointsSource, ZonesSource, parse_where
+from geoprio.io import manifest as manifest_io
 from geoprio.labels import label
 from geoprio.numbers import fmt_int, fmt_number, fmt_pct
 from geoprio.settings import DEFAULT_SEED
@@ -213,13 +222,22 @@ def forecast_cmd(
     crs: CrsOpt = None,
     csv: CsvOpt = "standard",
     manifest: ManifestOpt = None,
+    public: PublicOpt = False,
+    min_count: MinCountOpt = None,
     lang: LangOpt = "es",
 ) -> None:
     """Does a forecast beat prior counts next week, month or quarter? A rolling-origin backtest: hit rate, PAI, PEI."""
     lang = lang_option(lang)
+    policy = public_policy(public, min_count)
     if manifest is not None and points is not None:
         raise typer.BadParameter("give either POINTS or --manifest, not both")
     if manifest is not None:
+        if policy is not None:
+            raise InputError("--public applies to a new run, not to --manifest (a replay writes what the manifest's run wrote)")
+        if disclosure_of(manifest_io.read(manifest)) is not None:
+            raise InputError(
+                f"{manifest}: --manifest replays full (internal) runs only; run the forecast again with --public for a public one"
+            )
         with err.status(label("cli", "working", lang)):
             rep = replay_any_forecast(manifest, out_dir=out_dir)
         if isinstance(rep.result, ForecastSurface):
@@ -230,8 +248,8 @@ def forecast_cmd(
         return
     if points is None:
         raise typer.BadParameter("give a POINTS file or --manifest")
-    if not surface and (method is not None or formats or crs is not None):
-        raise typer.BadParameter("--method, --format and --crs go with --surface")
+    if not surface and (method is not None or formats or crs is not None or policy is not None):
+        raise typer.BadParameter("--method, --format, --crs and --public go with --surface")
     fm = check_formats(formats)
     sh_text = _list(shares, "--shares")
     try:
@@ -256,12 +274,12 @@ def forecast_cmd(
     load["bbox"] = parse_bbox(bbox) if bbox is not None else None
     src = PointsSource(path=points_location(points), **{k: v for k, v in load.items() if v is not None})
     zsrc = ZonesSource(path=zones.resolve(), id=zones_id, name=zones_name, where=parse_where(zones_where)) if zones is not None else None
-    run: ForecastBacktest | ForecastSurface
+    run: ForecastBacktest | ForecastSurface | PublicForecast
     if surface:
         sjob = ForecastSurfaceJob(points=src, zones=zsrc, options=SurfaceOptions(backtest=opts, method=method))
         with err.status(label("cli", "working", lang)):
-            run = run_forecast_surface_job(sjob)
-        print_surface(run, lang=lang)
+            run = run_forecast_surface_job(sjob) if policy is None else run_public_forecast_job(sjob, policy)
+        print_surface(run if isinstance(run, ForecastSurface) else run.surface, lang=lang)
     else:
         job = ForecastJob(points=src, zones=zsrc, options=opts)
         with err.status(label("cli", "working", lang)):

@@ -99,6 +99,7 @@ from geoprio.hotspots.forecast_layer import (
     run_forecast_surface_job,
 )
 from geoprio.hotspots.forecast_methods import FORECAST_METHODS, forecast_surface, learned_surface
+from geoprio.hotspots.forecast_public import public_forecast
 from geoprio.hotspots.gistar import (
     GiStarResult,
     WeightsKind,
@@ -225,6 +226,7 @@ __all__ = [
     "forecast_surface",
     "learned_surface",
     "next_period_forecast",
+    "public_forecast",
     "replay_any_forecast",
     "replay_forecast_surface",
     "run_forecast_surface_job",

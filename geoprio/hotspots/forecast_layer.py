@@ -15,7 +15,10 @@ area over the 365 days before the origin, prorated to the period's length
 share of the study area in cells ranked as high or higher (flag the cells with
 ``cum_area_share ≤ 0.01`` for the top 1 %). The backtest score of the method (mean PAI at
 ``select_share``, its gain against prior counts with the 95 % interval) is in the layer's
-``backtest_pai``/``backtest_gain`` columns and in the manifest's ``notes``.
+``backtest_pai``/``backtest_gain`` columns and in the manifest's ``notes``. ``past_incidents``
+is the cell's weighted incidents in the method's fitting window (:func:`window_counts`): what a
+public release (:func:`~geoprio.hotspots.forecast_public.public_forecast`, ``--public``,
+``GET /forecast``) decides on, so the layer as written is as sensitive as the records.
 
 Nothing is written: ``result.write(out_dir, formats)`` writes the layer
 ``pronostico_superficie`` (csv, geojson, gpkg by default; the CSV carries each cell centre's
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,15 +69,18 @@ from geoprio.settings import DEFAULT_FORMATS, OUTPUT_CRS
 from geoprio.zones.layers import Zones
 
 __all__ = [
+    "COUNT_COLUMN",
     "SURFACE_KIND",
     "SURFACE_LAYER",
     "ForecastSurface",
     "ForecastSurfaceJob",
     "SurfaceOptions",
     "next_period_forecast",
+    "reach_m",
     "replay_any_forecast",
     "replay_forecast_surface",
     "run_forecast_surface_job",
+    "window_counts",
 ]
 
 #: The manifest kind of a forecast surface.
@@ -82,6 +88,41 @@ SURFACE_KIND = "geoprio.forecast_surface"
 #: The name of the written layer (``pronostico_superficie.<suffix>``).
 SURFACE_LAYER = "pronostico_superficie"
 _COUNTS = ("sepp", "learned")  # methods whose surface is already an expected count
+
+
+#: The surface column with each cell's count: the weighted incidents of the method's fitting
+#: window in it (:func:`window_counts`), what the public release (:mod:`~geoprio.hotspots.forecast_public`) rests on.
+COUNT_COLUMN = "past_incidents"
+
+
+def reach_m(method: str, params: Mapping[str, Any], cell_size_m: float) -> float:
+    """How far (centre to centre, metres) a cell's value reaches for the incidents it rests on (0: its own cell)."""
+    if method not in FORECAST_METHODS:
+        raise InputError(f"unknown forecast method {method!r}; choose from {list(FORECAST_METHODS)}")
+    if method == "kde":
+        return float(params["bandwidth_m"]) + cell_size_m * np.sqrt(2.0) / 2.0
+    if method == "promap":
+        return float(params["bandwidth_cells"]) * cell_size_m
+    if method == "learned":
+        return 1.5 * cell_size_m
+    if method == "sepp":
+        return float(params.get("radius_cells", 0.0)) * cell_size_m
+    return 0.0
+
+
+def window_counts(
+    cell: np.ndarray, age_days: np.ndarray, weight: np.ndarray, n_cells: int, *, method: str, params: Mapping[str, Any]
+) -> np.ndarray:
+    """Weighted incidents of ``method``'s fitting window per cell, from the incidents before the
+    period (``cell`` −1 outside the grid, ``age_days`` > 0 at the period's start).
+    """
+    ok = np.asarray(cell) >= 0
+    age = np.asarray(age_days, dtype=float)
+    if method == "promap":
+        ok &= np.floor(age / 7.0) < float(params["bandwidth_weeks"])
+    elif method == "sepp":
+        ok &= age <= float(params["window_days"])
+    return np.bincount(np.asarray(cell)[ok], weights=np.asarray(weight, dtype=float)[ok], minlength=n_cells).astype(float)
 
 
 class SurfaceOptions(Options):
@@ -264,6 +305,7 @@ def next_period_forecast(records: Records, *, zones: Zones | None = None, option
             "share": expected / total_expected if total_expected > 0 else np.zeros(len(expected)),
             "cum_area_share": cum,
             "score": np.asarray(score, dtype=float),
+            COUNT_COLUMN: window_counts(past.cell, past.age_days, past.weight, len(grid), method=method, params=params),
             "method": method,
             "backtest_pai": bscore["pai"],
             "backtest_gain": bscore["gain"],
@@ -285,6 +327,7 @@ def next_period_forecast(records: Records, *, zones: Zones | None = None, option
         "params": params,
         "cells": len(grid),
         "cell_size_m": grid.cell_size_m,
+        "metric_crs": str(grid.metric_crs),
         "expected_total": round(total_expected, 6),
         "expected_in_top_share": round(float(expected[top].sum()), 6),
         "incidents_last_365_days": round(last_year, 6),

@@ -363,6 +363,11 @@ def forecast_demand(path: str | Path) -> ForecastDemand:
         )
     e = pd.to_numeric(table["expected"], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(e) | (e < 0))
+    if len(bad) and "suppressed" in table.columns:
+        raise InputError(
+            f"{p}: a public release of a forecast surface (geoprio forecast --public): its {len(bad):,} suppressed "
+            "cells have no expected value, so it cannot be a plan's demand; plan on the full surface (without --public)"
+        )
     if len(bad):
         raise InputError(f"{p}: column 'expected' must hold numbers ≥ 0; row {int(bad[0]) + 2} holds {table['expected'].iloc[bad[0]]!r}")
     return ForecastDemand(path=p, x="lon", y="lat", weight_column="expected", cells=len(table), total=float(e.sum()))

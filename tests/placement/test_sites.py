@@ -274,3 +274,19 @@ def test_transformer_round_trip_of_demand_coordinates():
     d = demand_from_points(lonlat)
     tr = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
     np.testing.assert_allclose(d.xy, np.column_stack(tr.transform(lonlat["x"], lonlat["y"])))
+
+
+def test_a_forecast_table_is_checked_before_it_becomes_demand(tmp_path):
+    from geoprio.placement.sites import forecast_demand
+
+    full = pd.DataFrame({"cell_id": ["a", "b"], "lon": [-75.57, -75.56], "lat": [6.24, 6.25], "expected": [0.5, 1.25]})
+    full.to_csv(tmp_path / "full.csv", index=False)
+    d = forecast_demand(tmp_path / "full.csv")
+    assert (d.cells, d.total, d.weight_column) == (2, 1.75, "expected")
+    full.assign(expected=[0.5, -1.0]).to_csv(tmp_path / "neg.csv", index=False)
+    with pytest.raises(InputError, match=r"neg.csv: column 'expected' must hold numbers ≥ 0; row 3 holds '-1.0'"):
+        forecast_demand(tmp_path / "neg.csv")
+    # a public release: suppressed cells are null, and the message says what to use instead
+    full.assign(expected=[0.5, None], suppressed=[False, True]).to_csv(tmp_path / "pub.csv", index=False)
+    with pytest.raises(InputError, match=r"pub.csv: a public release .* its 1 suppressed cells .* plan on the full surface"):
+        forecast_demand(tmp_path / "pub.csv")
