@@ -3,7 +3,8 @@
 Public callers (no key, or a key without ``read:records``) get the layers through
 :func:`geoprio.hotspots.public_cells` / :func:`~geoprio.hotspots.public_clusters` under the
 server's policy: Gi* classes only (no z, p or q), no count of 1 to ``min_count - 1`` nor
-anything derived from it, no cluster under ``min_count`` incidents. A key with
+anything derived from it, no cluster under ``min_count`` incidents; without zones, the cells
+cut at the study area's edge (arcs around single incidents) are served as whole squares. A key with
 ``read:records`` gets the layers as written.
 """
 
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from geoprio.disclosure import DisclosurePolicy
 from geoprio.hotspots import public_cells, public_clusters
+from geoprio.hotspots.public import cut_around_points
 
 from ..deps import PolicyDep, SettingsDep, StoreDep, aggregate_access
 from ..serialize import json_value, page_links
@@ -25,9 +27,21 @@ from ..store import Store
 router = APIRouter(prefix="/hotspots", tags=["hotspots"], dependencies=[Depends(aggregate_access)])
 
 
+def _grid_cut_around_points(store: Store) -> tuple[float, str] | None:
+    """The cell size and metric CRS of the served cells when their study area was drawn around the points."""
+    manifest = store.beside("cells", "manifest.json")
+    if not isinstance(manifest, dict):
+        return None
+    notes, parameters = manifest.get("notes"), manifest.get("parameters")
+    return cut_around_points(notes if isinstance(notes, dict) else None, parameters if isinstance(parameters, dict) else None)
+
+
 def _features(store: Store, kind: str, policy: DisclosurePolicy | None) -> list[dict[str, Any]]:
     gdf = store.layers[kind]
-    gdf = public_cells(gdf, policy) if kind == "cells" else public_clusters(gdf, policy)
+    if kind == "cells":
+        gdf = public_cells(gdf, policy, grid=_grid_cut_around_points(store) if policy is not None else None)
+    else:
+        gdf = public_clusters(gdf, policy)
     fc = gdf.__geo_interface__
     out = []
     for f in fc["features"]:

@@ -201,6 +201,7 @@ def find_hotspots(
     w = data["weight"].to_numpy(dtype=float)
     counts = grid.count(cell, w)
     notes: dict[str, Any] = {"points": int(len(xy_all)), "points_used": int(inside.sum()), "points_outside": int((~inside).sum())}
+    notes["study_area"] = "zones" if zones is not None else "points"  # "points": the cells at the edge are cut around incidents
     approximate = approximate_locations(data)
     if approximate is not None:  # points placed at a barrio by name: every output says so
         notes["approximate_locations"] = approximate

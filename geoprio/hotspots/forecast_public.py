@@ -65,7 +65,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import shapely
 from scipy.spatial import cKDTree
 
 from geoprio.disclosure import DisclosurePolicy, disclosure_record
@@ -83,12 +82,13 @@ from geoprio.hotspots.forecast_layer import (
     window_counts,
 )
 from geoprio.hotspots.jobs import load_source_points, load_source_zones
+from geoprio.hotspots.public import whole_grid_squares
 from geoprio.io import files as io
 from geoprio.io.export import Export
 from geoprio.io.results import Written, write_result
 from geoprio.labels import label
 from geoprio.records.load import Records
-from geoprio.settings import DEFAULT_FORMATS, DEFAULT_METRIC_CRS, OUTPUT_CRS
+from geoprio.settings import DEFAULT_FORMATS, DEFAULT_METRIC_CRS
 
 __all__ = [
     "PublicForecast",
@@ -130,34 +130,6 @@ def _spread(hidden: np.ndarray, xy: np.ndarray, radius_m: float) -> np.ndarray:
         n = len(xy)
         a = sp.csr_array((np.ones(2 * len(pairs)), (np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]])), shape=(n, n))
         out |= (a @ hidden.astype(float)) > 0
-    return out
-
-
-def _whole_squares(cells: gpd.GeoDataFrame, size: float, metric_crs: str) -> gpd.GeoDataFrame:
-    """``cells`` with every clipped cell of a square grid replaced by its whole square (and its
-    ``lon``/``lat`` by the square's centre); as it is for other grids or with no whole cell.
-    """
-    if cells.crs is None or size <= 0 or not len(cells):
-        return cells
-    metric = cells.geometry.to_crs(metric_crs)
-    area = metric.area.to_numpy(dtype=float)
-    full = np.abs(area - size * size) <= 1e-6 * size * size
-    b = metric[full].bounds
-    if full.all() or not full.any() or not np.allclose(b["maxx"] - b["minx"], size, rtol=1e-6):
-        return cells
-    x0, y0 = float(b["minx"].iloc[0]), float(b["miny"].iloc[0])
-    inner = shapely.point_on_surface(np.asarray(metric.values[~full], dtype=object))
-    i = np.floor((shapely.get_x(inner) - x0) / size)
-    j = np.floor((shapely.get_y(inner) - y0) / size)
-    boxes = gpd.GeoSeries(shapely.box(x0 + i * size, y0 + j * size, x0 + (i + 1) * size, y0 + (j + 1) * size), crs=metric_crs)
-    out = cells.copy()
-    geometry = np.asarray(out.geometry.values, dtype=object)
-    geometry[~full] = np.asarray(boxes.to_crs(cells.crs).values, dtype=object)
-    out = out.set_geometry(gpd.GeoSeries(geometry, index=out.index, crs=cells.crs))
-    if "lon" in out and "lat" in out:
-        centres = gpd.GeoSeries(shapely.centroid(boxes.values), crs=metric_crs).to_crs(OUTPUT_CRS)
-        out.loc[~full, "lon"] = centres.x.round(7).to_numpy()
-        out.loc[~full, "lat"] = centres.y.round(7).to_numpy()
     return out
 
 
@@ -204,7 +176,7 @@ def public_forecast(
     xy, _ = _centres(cells, crs)
     size = float(cell_size_m) if cell_size_m is not None else _cell_size(xy)
     if whole_cells:
-        out = _whole_squares(out, size, crs)
+        out = whole_grid_squares(out, size, crs)
     _, area = _centres(out, crs)
     if counts is None and COUNT_COLUMN in cells:
         counts = pd.to_numeric(cells[COUNT_COLUMN], errors="coerce").to_numpy(dtype=float)

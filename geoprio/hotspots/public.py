@@ -47,7 +47,7 @@ from geoprio.disclosure import DisclosurePolicy
 from geoprio.disclosure.complementary import Relation, protect
 from geoprio.hotspots.find import HotspotRun
 from geoprio.records import public_approximate
-from geoprio.settings import DEFAULT_METRIC_CRS
+from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS
 
 __all__ = [
     "CELL_STATISTICS",
@@ -55,7 +55,9 @@ __all__ = [
     "public_cells",
     "public_clusters",
     "public_notes",
+    "cut_around_points",
     "public_run",
+    "whole_grid_squares",
 ]
 
 #: Cell columns never published: Gi* and trend statistics, and the kernel density.
@@ -91,14 +93,18 @@ def _hide(frame: pd.DataFrame, column: str, mask: np.ndarray) -> None:
         frame[column] = frame[column].astype(object).where(~mask, None)
 
 
-def public_cells(cells: pd.DataFrame, policy: DisclosurePolicy | None) -> pd.DataFrame:
+def public_cells(cells: pd.DataFrame, policy: DisclosurePolicy | None, *, grid: tuple[float, str] | None = None) -> pd.DataFrame:
     """Hot-spot grid cells as the public sees them under ``policy`` (see the module docstring).
 
     ``incidents`` of 1 to ``min_count - 1`` becomes NaN (None in JSON, null in GeoJSON) with
-    ``suppressed = True``; zeros are published. ``policy=None`` returns ``cells`` itself.
+    ``suppressed = True``; zeros are published. ``grid`` (cell size in metres and metric CRS),
+    for a run without zones: the clipped cells at the study area's edge are published as whole
+    squares (:func:`whole_grid_squares`). ``policy=None`` returns ``cells`` itself.
     """
     if policy is None:
         return cells
+    if grid is not None and isinstance(cells, gpd.GeoDataFrame):
+        cells = whole_grid_squares(cells, grid[0], grid[1])
     out = cells.drop(columns=[c for c in CELL_STATISTICS if c in cells.columns]).copy()
     if "incidents" not in out:
         return out
@@ -109,6 +115,54 @@ def public_cells(cells: pd.DataFrame, policy: DisclosurePolicy | None) -> pd.Dat
     if isinstance(out, gpd.GeoDataFrame):  # keep the geometry column last, as the files have it
         out = out[[c for c in out.columns if c != out.geometry.name] + [out.geometry.name]]
     return out
+
+
+def whole_grid_squares(cells: gpd.GeoDataFrame, size: float, metric_crs: str) -> gpd.GeoDataFrame:
+    """``cells`` with every clipped cell of a square grid of side ``size`` (metres in
+    ``metric_crs``) replaced by its whole square, and its ``lon``/``lat`` and ``area_km2`` by the
+    square's; as it is for other grids (hexagons) or with no whole cell to align on.
+
+    Without zones a study area is the incidents' concave hull grown by a buffer, so the cells at
+    its edge are cut by arcs centred on single incidents: a public release publishes whole
+    squares instead.
+    """
+    if cells.crs is None or size <= 0 or not len(cells):
+        return cells
+    metric = cells.geometry.to_crs(metric_crs)
+    area = metric.area.to_numpy(dtype=float)
+    full = np.abs(area - size * size) <= 1e-6 * size * size
+    b = metric[full].bounds
+    if full.all() or not full.any() or not np.allclose(b["maxx"] - b["minx"], size, rtol=1e-6):
+        return cells
+    x0, y0 = float(b["minx"].iloc[0]), float(b["miny"].iloc[0])
+    inner = shapely.point_on_surface(np.asarray(metric.values[~full], dtype=object))
+    i = np.floor((shapely.get_x(inner) - x0) / size)
+    j = np.floor((shapely.get_y(inner) - y0) / size)
+    boxes = gpd.GeoSeries(shapely.box(x0 + i * size, y0 + j * size, x0 + (i + 1) * size, y0 + (j + 1) * size), crs=metric_crs)
+    out = cells.copy()
+    geometry = np.asarray(out.geometry.values, dtype=object)
+    geometry[~full] = np.asarray(boxes.to_crs(cells.crs).values, dtype=object)
+    out = out.set_geometry(gpd.GeoSeries(geometry, index=out.index, crs=cells.crs))
+    if "area_km2" in out:
+        out.loc[~full, "area_km2"] = size * size / 1e6
+    if "lon" in out and "lat" in out:
+        centres = gpd.GeoSeries(shapely.centroid(boxes.values), crs=metric_crs).to_crs(OUTPUT_CRS)
+        out.loc[~full, "lon"] = centres.x.round(7).to_numpy()
+        out.loc[~full, "lat"] = centres.y.round(7).to_numpy()
+    return out
+
+
+def cut_around_points(notes: dict[str, Any] | None, parameters: dict[str, Any] | None) -> tuple[float, str] | None:
+    """The grid (cell size in metres, metric CRS) of a hot-spot run whose study area was drawn
+    around its points (``notes["study_area"] == "points"``), for :func:`public_cells`; None for
+    a run over zones or a hexagonal grid. A run whose notes do not say (written before December
+    2026) counts as drawn around its points: whole squares lose nothing that must be kept.
+    """
+    options = (parameters or {}).get("options") or {}
+    if (notes or {}).get("study_area") == "zones" or options.get("shape", "square") != "square":
+        return None
+    size = options.get("cell_size_m")
+    return (float(size), str(options.get("metric_crs") or DEFAULT_METRIC_CRS)) if size else None
 
 
 def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -223,8 +277,11 @@ def public_run(run: HotspotRun, policy: DisclosurePolicy | None) -> HotspotRun:
     if policy is None:
         return run
     clusters = public_clusters(run.clusters, policy) if run.clusters is not None else None
+    grid = None
+    if run.notes.get("study_area") == "points" and run.grid is not None and run.grid.shape == "square":
+        grid = (run.grid.cell_size_m, run.grid.metric_crs)
     return HotspotRun(
-        cells=public_cells(run.cells, policy),
+        cells=public_cells(run.cells, policy, grid=grid),
         clusters=clusters,
         options=run.options,
         params=run.params,

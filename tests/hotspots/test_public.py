@@ -169,6 +169,28 @@ def test_public_run_writes_a_public_release(city, tmp_path):
     assert "points_used" not in notes and "points_used" not in doc["notes"]
 
 
+def test_without_zones_the_edge_cells_are_published_as_whole_squares(shared_data, tmp_path):
+    # the study area is the incidents' concave hull grown by 250 m: its edge cells are cut by
+    # arcs centred on single incidents, so the release publishes the grid's whole squares
+    raw = pd.read_csv(shared_data / "medellin" / "medellin_homicides.csv", sep=";", dtype=str)
+    raw[raw["fecha_hecho"].str[:4] == "2019"].to_csv(tmp_path / "homicidios_2019.csv", sep=";", index=False)
+    delitos = load_points(tmp_path / "homicidios_2019.csv", category="modalidad", offsets="drop")
+    run = find_hotspots(delitos, options=HotspotOptions(cell_size_m=250, time_bin="year"))
+    assert run.notes["study_area"] == "points"
+    full = run.cells.to_crs(METRIC)
+    cut = np.abs(full.area.to_numpy() - 250.0**2) > 1.0
+    assert cut.sum() > 10  # the edge cells are cut, as written
+    pub = public_run(run, POLICY).cells
+    metric = pub.to_crs(METRIC)
+    np.testing.assert_allclose(metric.area.to_numpy(), 250.0**2, rtol=1e-9)
+    np.testing.assert_allclose(pub["area_km2"].to_numpy(dtype=float), 0.0625, rtol=1e-9)
+    # every published square contains its cell as written, and the whole cells are unchanged
+    assert metric.geometry.buffer(1e-3).contains(full.geometry).all()
+    assert (metric.geometry[~cut].geom_equals_exact(full.geometry[~cut], tolerance=1e-6)).all()
+    # without the grid (a run over zones) the geometry stays as written
+    assert public_cells(run.cells, POLICY).geometry.geom_equals(run.cells.geometry).all()
+
+
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
     a = typer.Typer()
