@@ -19,10 +19,12 @@ cluster is asked for.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -34,6 +36,8 @@ __all__ = [
     "DEFAULT_MEMORY_PER_WORKER",
     "Engine",
     "EngineOptions",
+    "check_local_memory",
+    "machine_memory_bytes",
     "open_engine",
     "parse_bytes",
     "parse_engine",
@@ -211,9 +215,46 @@ def open_engine(engine: EngineOptions | Engine | str = "memory") -> Iterator[Eng
         cluster.close()
 
 
+def machine_memory_bytes() -> int | None:
+    """The memory this process may use: the machine's physical memory, or its control group's
+    limit when lower (a container); None where neither can be read.
+    """
+    sizes = []
+    try:
+        sizes.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text(encoding="ascii").strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) > 0:
+            sizes.append(int(text))
+    return min(sizes) if sizes else None
+
+
+def check_local_memory(opts: EngineOptions, available: int | None = None) -> None:
+    """Refuse a local cluster whose workers together may take more memory than the machine has:
+    each worker is allowed ``memory_per_worker`` before Dask pauses and restarts it, so
+    ``workers × memory_per_worker`` over the machine's memory lets the operating system kill
+    processes before Dask's limits act.
+    """
+    machine = machine_memory_bytes() if available is None else available
+    need = opts.workers * opts.memory_limit_bytes
+    if machine is not None and need > machine:
+        gib = 1024**3
+        fit = max(1, machine // opts.memory_limit_bytes)
+        raise ConfigError(
+            f"a local cluster of {opts.workers} workers × {opts.memory_per_worker} needs {need / gib:.1f} GiB, more than this "
+            f"machine's {machine / gib:.1f} GiB; use at most {fit} workers of {opts.memory_per_worker}, or less memory per worker"
+        )
+
+
 def _local_cluster(dist: Any, opts: EngineOptions) -> Any:
     # The scheduler serves HTTP (dashboard, health) even without a dashboard, on 8787 unless
     # told otherwise: ":0" takes a free port, so two local clusters at once never collide.
+    check_local_memory(opts)
     limit = opts.memory_limit_bytes
     if not opts.processes:
         return dist.LocalCluster(

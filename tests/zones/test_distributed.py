@@ -21,7 +21,7 @@ pytest.importorskip("distributed", reason="the Dask engine needs dask and distri
 from geoprio.entornos.places import incident_pairs, load_places
 from geoprio.errors import ConfigError, InputError
 from geoprio.hotspots.grid import make_cells, to_metric
-from geoprio.io.cluster import EngineOptions, open_engine, parse_bytes
+from geoprio.io.cluster import EngineOptions, check_local_memory, machine_memory_bytes, open_engine, parse_bytes
 from geoprio.options import validated
 from geoprio.records.load import load_points
 from geoprio.zones import InfluenceAreas, PointColumns, PointLocator, attach, count_layers, count_points, load_zones
@@ -73,6 +73,19 @@ def test_a_bad_engine_is_a_clear_error():
         validated(EngineOptions, {"engine": "cluster"}, source="geoprio.toml")
     with pytest.raises(ConfigError, match="got 'dask'"), open_engine("dask"):
         pass
+
+
+def test_a_local_cluster_larger_than_the_machine_is_refused_before_it_starts():
+    gib = 1024**3
+    opts = EngineOptions(engine="local", workers=4, memory_per_worker="8GiB")
+    check_local_memory(opts, available=40 * gib)  # 32 GiB fit in 40
+    with pytest.raises(ConfigError, match=r"4 workers × 8GiB needs 32.0 GiB, more than this machine's 24.0 GiB; use at most 3 workers"):
+        check_local_memory(opts, available=24 * gib)
+    machine = machine_memory_bytes()
+    assert machine is not None and machine > gib  # read from the system (and its control group)
+    huge = EngineOptions(engine="local", workers=2, memory_per_worker=f"{machine // 10**9 + 1}GB")
+    with pytest.raises(ConfigError, match="more than this machine's"), open_engine(huge):
+        pass  # refused before any process starts
 
 
 def test_an_unreachable_scheduler_is_a_clear_error():
