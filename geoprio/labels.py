@@ -21,9 +21,10 @@ from importlib import resources
 from typing import cast, get_args
 
 from geoprio.errors import InputError
+from geoprio.numbers import fmt_int
 from geoprio.settings import DEFAULT_LANG, Lang
 
-__all__ = ["LANGS", "check_lang", "label", "labels", "topics"]
+__all__ = ["LANGS", "check_lang", "label", "labels", "plural", "topics"]
 
 #: The languages geoprio speaks.
 LANGS: tuple[str, ...] = get_args(Lang)
@@ -64,3 +65,11 @@ def label(topic: str, code: str, lang: str = DEFAULT_LANG) -> str:
         return _table(topic)[code][lang]
     except KeyError:
         raise KeyError(f"no {lang!r} label for {code!r} in topic {topic!r}") from None
+
+
+def plural(forms: str, n: int, lang: str = DEFAULT_LANG) -> str:
+    """The singular or plural of a label written ``"{n} hilo|{n} hilos"``, with ``n`` in ``lang``'s
+    number format: ``plural("{n} hilo|{n} hilos", 1)`` is ``"1 hilo"``, with 1200 ``"1.200 hilos"``.
+    """
+    one, _, many = forms.partition("|")
+    return (one if n == 1 or not many else many).format(n=fmt_int(n, lang))

@@ -33,3 +33,12 @@ def test_unknown_language_topic_and_code_are_named():
         labels("nada")
     with pytest.raises(KeyError, match="no 'es' label for 'nada' in topic 'records'"):
         label("records", "nada")
+
+
+def test_plural_forms_take_the_count_in_the_language_s_format():
+    from geoprio.labels import plural
+
+    assert plural("{n} trabajador|{n} trabajadores", 1, "es") == "1 trabajador"
+    assert plural("{n} trabajador|{n} trabajadores", 12000, "es") == "12.000 trabajadores"
+    assert plural("{n} worker|{n} workers", 12000, "en") == "12,000 workers"
+    assert plural("{n} vez", 3, "es") == "3 vez"  # one form only: used for every count

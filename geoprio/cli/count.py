@@ -36,8 +36,8 @@ from geoprio.cli.common import (
 )
 from geoprio.errors import InputError
 from geoprio.io.cluster import EngineOptions
-from geoprio.labels import labels
-from geoprio.numbers import fmt_int
+from geoprio.labels import labels, plural
+from geoprio.numbers import fmt_int, fmt_number
 from geoprio.options import validated
 from geoprio.settings import DEFAULT_LANG
 from geoprio.zones.counting import CountOptions, CountRun, replay_count, run_count
@@ -70,8 +70,11 @@ def _print(run: CountRun, *, top: int, lang: str) -> None:
     notes = run.counts.notes
     eng = notes["engine"]
     if eng.get("address"):
-        memory = ", ".join(f"{m / 1e9:g} GB" for m in eng.get("memory_per_worker", []))
-        out.print(t["engine_cluster"].format(address=eng["address"], workers=eng["workers"], threads=eng["threads"], memory=memory))
+        gbs = [m / 1e9 for m in eng.get("memory_per_worker", [])]
+        memory = ", ".join(f"{fmt_number(g, lang, 0 if g == round(g) else 2)} GB" for g in gbs)
+        workers = plural(t["workers"], int(eng["workers"]), lang)
+        threads = plural(t["threads"], int(eng["threads"]), lang)
+        out.print(t["engine_cluster"].format(address=eng["address"], workers=workers, threads=threads, memory=memory))
     else:
         out.print(t["engine"].format(engine=eng["engine"]))
     out.print(

@@ -66,7 +66,7 @@ def test_count_on_a_cluster_by_address_writes_the_same_files_and_replays(inputs,
     assert count(*base, "--out", str(here)).exit_code == 0
     result = count(*base, "--scheduler", cluster.address, "--out", str(there))
     assert result.exit_code == 0, result.output
-    assert f"Engine: Dask cluster {cluster.address} (1 workers, 1 threads, memory per worker 6 GB)" in result.output
+    assert f"Engine: Dask cluster {cluster.address} (1 worker, 1 thread, memory per worker 6 GB)" in result.output
     for name in ("conteos_zonas.csv", "conteos_zonas_grupos.csv", "conteos_notas.json"):
         assert (here / name).read_bytes() == (there / name).read_bytes(), name
     manifest = json.loads((there / "manifest.json").read_text(encoding="utf-8"))
