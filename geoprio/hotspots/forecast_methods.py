@@ -12,8 +12,10 @@ forecast cannot see what happens at or after the origin:
   in cell ``j``, ``weeks = ⌊age / 7⌋`` old, adds ``1 / (1 + d) × 1 / (1 + weeks)`` to every
   cell ``i`` whose centre is ``d ≤ bandwidth_cells`` cell sizes from ``j``'s centre
   (``d = ‖cᵢ − cⱼ‖ / cell_size_m``, Euclidean), when ``weeks < bandwidth_weeks``;
-* ``sepp`` — a self-exciting point process per cell fitted by EM on the last ``window_days``
-  (:mod:`geoprio.hotspots.forecast_sepp`): the expected count in the next ``horizon_days``;
+* ``sepp`` — a self-exciting point process on the cells fitted by EM on the last ``window_days``
+  (:mod:`geoprio.hotspots.forecast_sepp`), each incident triggering in its own cell and, with a
+  Gaussian kernel whose bandwidth EM fits, in the cells within ``radius_cells`` (2) cell sizes:
+  the expected count in the next ``horizon_days``;
 * ``learned`` — a Poisson gradient-boosting model on lagged counts of each cell and its
   neighbours with the season, trained on the last ``train_periods`` periods before the origin
   (:mod:`geoprio.hotspots.forecast_learned`): the expected count in the next ``horizon_days``.
@@ -36,7 +38,7 @@ from scipy.spatial import cKDTree
 from geoprio.errors import InputError
 from geoprio.hotspots.density import kernel_density
 from geoprio.hotspots.forecast_learned import learned_forecast, neighbour_matrix
-from geoprio.hotspots.forecast_sepp import fit_sepp, sepp_forecast
+from geoprio.hotspots.forecast_sepp import cell_lattice, fit_sepp, sepp_forecast
 
 __all__ = [
     "FORECAST_METHODS",
@@ -88,7 +90,7 @@ def candidate_grid(method: str, cell_size_m: float) -> list[dict[str, float | st
     if method == "promap":
         return [{"bandwidth_cells": c, "bandwidth_weeks": w} for c in (1.0, 2.0, 3.0) for w in (4.0, 13.0, 52.0, 104.0)]
     if method == "sepp":
-        return [{"window_days": d} for d in (365.0, 1095.0, 3650.0)]
+        return [{"window_days": d, "radius_cells": 2.0} for d in (365.0, 1095.0, 3650.0)]
     if method == "learned":
         # gradient boosting ("hgb") is available but not a candidate: slower 5–10×, and behind the GLM on Medellín and Chicago
         return [{"model": "glm", "train_periods": 12.0}, {"model": "glm", "train_periods": 36.0}]
@@ -156,17 +158,38 @@ def cell_pairs(centres: np.ndarray, cell_size_m: float, max_cells: float) -> tup
     return i.astype(np.int64), j.astype(np.int64), d
 
 
-def sepp_surface(past: Past, n_cells: int, *, window_days: float, horizon_days: float) -> np.ndarray:
+def sepp_surface(
+    past: Past,
+    n_cells: int,
+    *,
+    window_days: float,
+    horizon_days: float,
+    centres: np.ndarray | None = None,
+    cell_size_m: float | None = None,
+    radius_cells: float = 0.0,
+    max_lag_days: float = 91.0,
+) -> np.ndarray:
     """Expected incidents per cell in the next ``horizon_days`` from a grid SEPP fitted on the last ``window_days``
-    (shorter when the data are: the window starts at the oldest incident).
+    (shorter when the data are: the window starts at the oldest incident). With ``radius_cells > 0``
+    (and the cell ``centres`` on a regular grid of ``cell_size_m``) incidents also trigger in the cells
+    within that many cell sizes, with a Gaussian kernel whose bandwidth EM fits (on hexagonal cells,
+    not a square lattice, the triggering stays in the own cell).
     """
     if not (window_days > 0 and horizon_days > 0):
         raise InputError("sepp needs window_days > 0 and horizon_days > 0")
+    lattice = None
+    if radius_cells > 0:
+        if centres is None or cell_size_m is None:
+            raise InputError("sepp with radius_cells > 0 needs the cell centres and cell_size_m")
+        try:
+            lattice = cell_lattice(centres, cell_size_m, radius_cells)
+        except InputError:  # not a square lattice (hexagonal cells): the triggering stays in the own cell
+            lattice = None
     ok = (past.cell >= 0) & (past.age_days <= window_days)
     if not ok.any():
         return np.zeros(n_cells)
     T = float(min(window_days, np.ceil(past.age_days[ok].max())))
-    fit = fit_sepp(past.cell[ok], T - past.age_days[ok], n_cells, T)
+    fit = fit_sepp(past.cell[ok], T - past.age_days[ok], n_cells, T, max_lag_days=max_lag_days, lattice=lattice)
     return sepp_forecast(fit, horizon_days)
 
 
@@ -231,7 +254,15 @@ def forecast_surface(
             pairs=pairs,
         )
     if method == "sepp":
-        return sepp_surface(past, n, window_days=float(params["window_days"]), horizon_days=horizon_days)
+        return sepp_surface(
+            past,
+            n,
+            window_days=float(params["window_days"]),
+            horizon_days=horizon_days,
+            centres=centres,
+            cell_size_m=cell_size_m,
+            radius_cells=float(params.get("radius_cells", 0.0)),
+        )
     if method == "learned":
         return learned_surface(
             past,
