@@ -252,7 +252,23 @@ def parse_clock(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     """Parse clock times as :func:`parse_hours` does, keeping the minutes too.
 
     Returns ``(hour 0–23, minute 0–59 or NaN when the value gives none, missing, bad)``.
+    Each distinct text is parsed once (a column of clock times repeats a few thousand values at
+    most): the regular expressions run on the distinct values, not on every row.
     """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) >= len(s):
+        return _parse_clock_values(s)
+    hours_u, minutes_u, missing_u, bad_u = _parse_clock_values(pd.Series(uniques, dtype=object))
+    na = codes < 0
+    pick = np.where(na, 0, codes)
+    hours = np.where(na, np.nan, hours_u[pick] if len(uniques) else np.nan)
+    minutes = np.where(na, np.nan, minutes_u[pick] if len(uniques) else np.nan)
+    missing = np.where(na, True, missing_u[pick] if len(uniques) else True)
+    bad = np.where(na, False, bad_u[pick] if len(uniques) else False)
+    return hours.astype(float), minutes.astype(float), missing.astype(bool), bad.astype(bool)
+
+
+def _parse_clock_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     missing = missing_mask(s)
     text = s.astype("string").str.strip().str.lower()
     pm = text.str.contains(r"p\.?\s*m\.?", regex=True).fillna(False).to_numpy()
