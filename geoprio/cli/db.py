@@ -1,6 +1,6 @@
 """``geoprio db write``: put the layers of a finished run into PostGIS tables, with its manifest.
 
-A thin layer over :func:`geoprio.io.postgis.write_run`; the URL holds no password (libpq reads
+A thin layer over :func:`geoprio.io.postgis_write.write_run`; the URL holds no password (libpq reads
 it from ``PGPASSWORD`` or a password file). Its words come from the ``db`` label topic.
 """
 
@@ -14,7 +14,8 @@ from rich.table import Table
 
 from geoprio.cli.common import LangOpt, err, friendly, lang_option, out
 from geoprio.errors import InputError
-from geoprio.io.postgis import DEFAULT_IF_EXISTS, DEFAULT_SCHEMA, IF_EXISTS, write_run
+from geoprio.io.postgis import DEFAULT_IF_EXISTS, DEFAULT_SCHEMA, IF_EXISTS
+from geoprio.io.postgis_write import write_run
 from geoprio.labels import label
 from geoprio.numbers import fmt_int
 from geoprio.settings import DEFAULT_LANG
@@ -39,6 +40,13 @@ def db_write_cmd(
     if_exists: Annotated[
         str, typer.Option("--if-exists", help="When a table exists: fail (write nothing), replace it, or append this run's rows.")
     ] = DEFAULT_IF_EXISTS,
+    internal: Annotated[
+        bool,
+        typer.Option(
+            "--internal",
+            help="Write a full (internal) run, not a public release: only to a database with the records' own access control.",
+        ),
+    ] = False,
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Write the layers of a finished run (index, hot spots, plans, entornos …) to PostGIS tables, with its manifest."""
@@ -46,7 +54,7 @@ def db_write_cmd(
     if if_exists not in IF_EXISTS:
         raise InputError(f"--if-exists: {if_exists!r} is not one of {', '.join(IF_EXISTS)}")
     with err.status(label("db", "working", lang)):
-        written = write_run(run, url, schema=schema, prefix=prefix, if_exists=if_exists)
+        written = write_run(run, url, schema=schema, prefix=prefix, if_exists=if_exists, internal=internal)
     table = Table(label("db", "table", lang), label("db", "rows", lang), box=None)
     for name, n in written.tables.items():
         table.add_row(f"{written.schema}.{name}", fmt_int(n, lang))

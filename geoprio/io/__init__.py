@@ -3,7 +3,7 @@
 The only subpackage of geoprio that touches the disk directly.
 """
 
-from geoprio.io import cluster, export, files, manifest, postgis
+from geoprio.io import cluster, export, files, manifest, postgis, postgis_write
 from geoprio.io.cluster import Engine, EngineOptions, open_engine
 from geoprio.io.export import Export
 from geoprio.io.files import (
@@ -21,7 +21,8 @@ from geoprio.io.files import (
     write_text,
     write_workbook,
 )
-from geoprio.io.postgis import PostgisError, PostgisSource, write_run
+from geoprio.io.postgis import PostgisError, PostgisSource
+from geoprio.io.postgis_write import write_run
 
 __all__ = [
     "Engine",
@@ -36,6 +37,7 @@ __all__ = [
     "manifest",
     "open_engine",
     "postgis",
+    "postgis_write",
     "read_layer",
     "read_table",
     "read_toml",

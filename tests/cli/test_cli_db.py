@@ -42,12 +42,18 @@ def run_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("db_run")
     cfg = load_config(write_demo_city(make_demo_city(5, n_incidents=2000), root / "ciudad"))
     cfg = cfg.model_copy(update={"robustness": cfg.robustness.model_copy(update={"draws": 0})})
-    run_index(cfg).write(root / "indice")
+    run = run_index(cfg)
+    run.write(root / "indice")
+    from geoprio.disclosure import DisclosurePolicy
+    from geoprio.index.public import public_run
+
+    public_run(run, DisclosurePolicy(min_count=5)).write(root / "indice_publico")
     return root / "indice"
 
 
-def db(*args: str):
-    return runner.invoke(app, ["db", "write", *args])
+def db(*args: str, internal: bool = True):
+    """``geoprio db write ARGS`` (with ``--internal``: the module's run is a full one)."""
+    return runner.invoke(app, ["db", "write", *args, *(["--internal"] if internal else [])])
 
 
 def _count(gis: Gis, table: str) -> int:
@@ -134,3 +140,15 @@ def test_a_changed_output_or_a_folder_without_manifest_is_refused(gis, run_dir, 
     assert result.exit_code == 1 and "indice_upz.csv: changed since the run wrote it" in result.output
     result = db(str(tmp_path), "--url", gis.url, "--schema", gis.schema)
     assert result.exit_code == 1 and "no manifest.json here" in result.output
+
+
+def test_a_full_run_goes_only_to_an_internal_database_a_public_release_anywhere(gis, run_dir):
+    target = ["--url", gis.url, "--schema", gis.schema, "--prefix", "acceso_"]
+    refused = db(str(run_dir), *target, internal=False)
+    assert refused.exit_code == 1 and "a full (internal) run, not a public release" in refused.output
+    assert "pass --internal" in refused.output and "Traceback" not in refused.output
+    assert not gis.sql(f"SELECT 1 FROM information_schema.tables WHERE table_schema = '{gis.schema}' AND table_name LIKE 'acceso_%'")
+    public = run_dir.parent / "indice_publico"
+    written = db(str(public), *target, internal=False)
+    assert written.exit_code == 0, written.output
+    assert _count(gis, "acceso_indice_upz") == len(pd.read_csv(public / "indice_upz.csv"))

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoprio.errors import ConfigError
+from geoprio.errors import ConfigError, InputError
 from geoprio.index import load_config, parse_config, run_index
 from geoprio.io import files as io
 from geoprio.io.postgis import (
@@ -30,10 +30,8 @@ from geoprio.io.postgis import (
     create_engine,
     parse_source,
     read_layer_source,
-    run_layers,
-    table_name,
-    write_run,
 )
+from geoprio.io.postgis_write import run_layers, table_name, write_run
 from geoprio.records import load_points, load_zone_table
 
 BASE_URL = os.environ.get("GEOPRIO_TEST_DATABASE_URL")
@@ -311,7 +309,9 @@ def test_the_index_with_crimes_in_postgis_equals_the_index_from_the_file(index_r
 
 def test_write_run_from_a_result_writes_typed_tables_and_the_manifest(gis, index_runs, tmp_path):
     from_file, _ = index_runs
-    written = write_run(from_file, gis.url, schema=gis.schema, prefix="py_")
+    with pytest.raises(InputError, match="a full \\(internal\\) run, not a public release"):
+        write_run(from_file, gis.url, schema=gis.schema, prefix="py_")
+    written = write_run(from_file, gis.url, schema=gis.schema, prefix="py_", internal=True)
     assert list(written.tables) == ["py_indice_upz"] and written.kind == "geoprio.index"
     ((table, n),) = written.tables.items()
     geom = gis.sql(f"SELECT type, srid FROM geometry_columns WHERE f_table_schema = '{gis.schema}' AND f_table_name = '{table}'")
