@@ -188,7 +188,8 @@ class IngestResult:
 
 
 def expand_inputs(patterns: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
-    """Files named or matched by glob patterns (``data/*.csv.gz``), in order, each once.
+    """Files named or matched by glob patterns (``data/*.csv.gz``), in order, each once, as
+    absolute paths (so that the run's manifest replays from any working folder).
 
     Raises :class:`InputError` for a pattern that matches no file, a missing file or a folder.
     """
@@ -199,14 +200,14 @@ def expand_inputs(patterns: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...
             matches = sorted(Path(m) for m in glob.glob(text, recursive=True) if Path(m).is_file())
             if not matches:
                 raise InputError(f"{text}: no file matches this pattern")
-            found.extend(matches)
+            found.extend(m.absolute() for m in matches)
             continue
         p = Path(text)
         if p.is_dir():
             raise InputError(f"{p}: is a folder; name its files, e.g. {p / '*.csv'}")
         if not p.is_file():
             raise InputError(f"{p}: file not found")
-        found.append(p)
+        found.append(p.absolute())
     return tuple(dict.fromkeys(found))
 
 
