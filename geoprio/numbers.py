@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MISSING", "fmt_change", "fmt_int", "fmt_number", "fmt_pct", "is_number"]
+__all__ = ["MISSING", "LangNumber", "fmt_change", "fmt_int", "fmt_number", "fmt_pct", "fmt_spec", "is_number"]
 
 #: What a missing value prints as.
 MISSING = "—"
@@ -59,3 +59,36 @@ def fmt_change(delta: Any, lang: str, digits: int = 0) -> str:
         return "="
     arrow = "▲" if d > 0 else "▼"
     return f"{arrow} {fmt_number(abs(d), lang, digits)}"
+
+
+def fmt_spec(value: Any, spec: str, lang: str) -> str:
+    """For console tables and labels that carry their own format spec (``{share:.1f}``,
+    ``{n:,}``): ``value`` formatted with ``spec`` as Python does, then in Spanish the separators
+    swap (``39,920.5`` → ``39.920,5``); ``—`` when not a finite number. ``spec``: ``",.0f"``,
+    ``".2f"``, ``"+,.0f"``, ``"g"`` and so on.
+    """
+    if not is_number(value):
+        return MISSING
+    text = format(value, spec)
+    if lang == "es":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text
+
+
+class LangNumber:
+    """A number that formats itself in ``lang`` inside ``str.format``: ``"{n:,}".format(n=LangNumber(39920, "es"))`` → ``39.920``."""
+
+    __slots__ = ("lang", "value")
+
+    def __init__(self, value: Any, lang: str) -> None:
+        self.value = value
+        self.lang = lang
+
+    def __format__(self, spec: str) -> str:
+        return fmt_spec(self.value, spec, self.lang)
+
+    def __str__(self) -> str:
+        return fmt_spec(self.value, "", self.lang)
+
+    def __repr__(self) -> str:
+        return f"LangNumber({self.value!r}, {self.lang!r})"

@@ -42,7 +42,7 @@ from geoprio.entornos.deploy import format_window
 from geoprio.entornos.public import write_public_entornos
 from geoprio.entornos.run import EntornosRun, load_entornos_config, replay_entornos, run_entornos
 from geoprio.labels import label, labels
-from geoprio.numbers import fmt_number, fmt_pct
+from geoprio.numbers import LangNumber, fmt_number, fmt_pct
 from geoprio.settings import DEFAULT_LANG
 
 __all__ = ["entornos_cmd", "register"]
@@ -66,14 +66,14 @@ def _print_ranking(run: EntornosRun, *, top: int, lang: str) -> None:
     if has_forecast:
         rt.add_column(t["forecast"], justify="right")
     rt.add_column(t["pattern"])
-    rt.add_column(t["peak"].format(share=100 * run.config.profile.share))
+    rt.add_column(t["peak"].format(share=LangNumber(100 * run.config.profile.share, lang)))
     rt.add_column(t["drivers"])
     for _, r in ranked.head(top).iterrows():
-        cells = [str(int(r["rank"])), f"{r['name']} ({r['place_id']})", str(r["type"]), f"{r['index']:.1f}"]
+        cells = [str(int(r["rank"])), f"{r['name']} ({r['place_id']})", str(r["type"]), fmt_number(r["index"], lang, 1)]
         if has_mc:
             cells.append(f"{int(r['rank_p05'])}–{int(r['rank_p95'])}")
-        ratio = "" if r["ratio_ring"] != r["ratio_ring"] else f" ×{r['ratio_ring']:.1f}"
-        cells.append(f"{r['weighted_incidents']:,.0f}")
+        ratio = "" if r["ratio_ring"] != r["ratio_ring"] else f" ×{fmt_number(r['ratio_ring'], lang, 1)}"
+        cells.append(fmt_number(r["weighted_incidents"], lang, 0))
         if has_forecast:
             cells.append(fmt_number(r["forecast_expected"], lang, 2))
         cells += [f"{r['pattern']}{ratio}", str(r["peak_hours"]), str(r["drivers"])]
@@ -98,13 +98,13 @@ def _print_plan(run: EntornosRun, *, top: int, lang: str) -> None:
             teams=d.teams,
             hours=d.shift_hours,
             shifts=len(plan.shifts),
-            share=100 * plan.share,
-            covered=plan.covered,
-            total=plan.total,
-            bound=plan.objective_bound,
-            gap=100 * plan.gap,
+            share=LangNumber(100 * plan.share, lang),
+            covered=LangNumber(plan.covered, lang),
+            total=LangNumber(plan.total, lang),
+            bound=LangNumber(plan.objective_bound, lang),
+            gap=LangNumber(100 * plan.gap, lang),
             status=status,
-            seconds=plan.solve_seconds,
+            seconds=LangNumber(plan.solve_seconds, lang),
         )
     )
     if run.forecast is not None:
@@ -133,7 +133,7 @@ def _print_plan(run: EntornosRun, *, top: int, lang: str) -> None:
             f"{names.get(r['place'], r['place'])} ({r['place']})",
             format_window(int(r["day"]), int(r["start_hour"]), d.shift_hours, lang=lang),
             str(int(r["team"])),
-            f"{r['value']:,.3f}" if forecast else f"{r['value']:,.1f}",
+            fmt_number(r["value"], lang, 3 if forecast else 1),
         )
     out.print(rt)
 

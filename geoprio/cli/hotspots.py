@@ -67,6 +67,7 @@ from geoprio.hotspots import (
 from geoprio.io.export import Export
 from geoprio.io.postgis import PostgisSource, path_or_source
 from geoprio.labels import label
+from geoprio.numbers import LangNumber, fmt_spec, is_number
 from geoprio.records.gazetteer import approximate_note
 from geoprio.records.report import ValidationReport
 from geoprio.settings import DEFAULT_SEED
@@ -214,13 +215,16 @@ def _print_reports(reports: tuple[ValidationReport, ...], lang: str) -> None:
         err.print(report.summary(lang))
 
 
-def _fmt(v: Any, spec: str = ",.0f") -> str:
-    try:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return "–"
-        return format(v, spec)
-    except (TypeError, ValueError):
-        return str(v)
+def _fmt(v: Any, lang: str, spec: str = ",.0f") -> str:
+    """A table cell: ``v`` with ``spec`` in ``lang``'s number format, ``–`` when missing, text as it is."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "–"
+    return fmt_spec(v, spec, lang) if is_number(v) else str(v)
+
+
+def _pct(share: float, spec: str, lang: str) -> str:
+    """A share in [0, 1] as a percentage with ``spec``: ``12,5 %`` / ``12.5 %``."""
+    return f"{fmt_spec(100 * share, spec, lang)} %"
 
 
 # --------------------------------------------------------------------------- hotspots
@@ -229,13 +233,15 @@ def _fmt(v: Any, spec: str = ",.0f") -> str:
 def _print_gistar(run: HotspotRun, lang: str) -> None:
     opts = run.options
     inference = _t("permutations" if opts.permutations else "analytic", lang) + (", FDR" if opts.fdr else "")
-    tb = Table(title=_t("gi_title", lang).format(n=len(run.cells), size=opts.cell_size_m, inference=inference))
+    tb = Table(
+        title=_t("gi_title", lang).format(n=LangNumber(len(run.cells), lang), size=LangNumber(opts.cell_size_m, lang), inference=inference)
+    )
     tb.add_column(_t("class", lang))
     tb.add_column(_t("cells", lang), justify="right")
     tb.add_column(_t("incidents", lang), justify="right")
     g = run.cells.groupby(["gi_bin", "gi_class"])["incidents"].agg(["size", "sum"]).reset_index().sort_values("gi_bin", ascending=False)
     for _, r in g.iterrows():
-        tb.add_row(str(r["gi_class"]), f"{r['size']:,}", _fmt(r["sum"]))
+        tb.add_row(str(r["gi_class"]), fmt_spec(r["size"], ",", lang), _fmt(r["sum"], lang))
     out.print(tb)
 
 
@@ -253,7 +259,7 @@ def _print_trends(run: HotspotRun, lang: str) -> None:
     # hot patterns first (1…8), then cold (−1…−8), "none" last
     order = np.where(counts["trend_code"] > 0, counts["trend_code"], np.where(counts["trend_code"] < 0, 100 - counts["trend_code"], 1000))
     for _, r in counts.assign(o=order).sort_values("o").iterrows():
-        tt.add_row(str(r["trend_class"]), f"{r['n']:,}")
+        tt.add_row(str(r["trend_class"]), fmt_spec(r["n"], ",", lang))
     out.print(tt)
 
 
@@ -277,13 +283,13 @@ def _print_clusters(run: HotspotRun, top: int, lang: str) -> None:
         row = [
             str(int(r["complexity_rank"])),
             str(r["cluster_id"]),
-            _fmt(r["incidents"]),
-            _fmt(r["area_km2"], ".2f"),
-            _fmt(r["density_km2"], ",.0f"),
+            _fmt(r["incidents"], lang),
+            _fmt(r["area_km2"], lang, ".2f"),
+            _fmt(r["density_km2"], lang, ",.0f"),
             str(r.get("zones", "")),
         ]
         row += [str(r[c]) for c, _ in extra]
-        row += [_fmt(r["complexity"], ".1f"), str(r["complexity_tier"])]
+        row += [_fmt(r["complexity"], lang, ".1f"), str(r["complexity_tier"])]
         tc.add_row(*row)
     out.print(tc)
 
@@ -464,12 +470,12 @@ def print_backtest(run: BacktestRun, *, lang: str) -> None:
     for _, r in table.iterrows():
         tb.add_row(
             method(r["method"]),
-            f"{100 * r['area_share']:g} %",
-            f"{100 * r['hit_rate']:.1f} %",
-            _fmt(r["pai"], ".2f"),
-            _fmt(r["pei"], ".2f"),
-            _fmt(r.get("rri"), ".2f"),
-            _fmt(r.get("pai_vs_baseline"), ".2f"),
+            _pct(r["area_share"], "g", lang),
+            _pct(r["hit_rate"], ".1f", lang),
+            _fmt(r["pai"], lang, ".2f"),
+            _fmt(r["pei"], lang, ".2f"),
+            _fmt(r.get("rri"), lang, ".2f"),
+            _fmt(r.get("pai_vs_baseline"), lang, ".2f"),
         )
     out.print(tb)
     if "prior" in set(table["method"]):
@@ -477,7 +483,11 @@ def print_backtest(run: BacktestRun, *, lang: str) -> None:
             rows = table[np.isclose(table["area_share"], s)]
             best = rows.loc[rows["pai"].idxmax()]
             base = float(rows.loc[rows["method"] == "prior", "pai"].iloc[0])
-            out.print(_t("best", lang).format(share=f"{100 * s:g} %", method=method(best["method"]), pai=best["pai"], base=base))
+            out.print(
+                _t("best", lang).format(
+                    share=_pct(s, "g", lang), method=method(best["method"]), pai=LangNumber(best["pai"], lang), base=LangNumber(base, lang)
+                )
+            )
 
 
 @friendly
@@ -592,18 +602,19 @@ def print_displacement(run: DisplacementRun, *, lang: str) -> None:
     for col, right in (("d_area", False), ("area", True), ("before", True), ("after", True), ("change", True)):
         tb.add_column(_t(col, lang), justify="right" if right else "left")
     for _, r in res.table.iterrows():
-        pct = "" if pd.isna(r["change_pct"]) else f" ({r['change_pct']:+.0f} %)"
+        pct = "" if pd.isna(r["change_pct"]) else f" ({_pct(r['change_pct'] / 100, '+.0f', lang)})"
         tb.add_row(
-            _t(f"area_{r['area']}", lang).format(m=run.params["buffer_m"]),
-            f"{r['area_km2']:.2f}",
-            _fmt(r["before"]),
-            _fmt(r["after"]),
-            f"{r['change']:+,.0f}{pct}",
+            _t(f"area_{r['area']}", lang).format(m=LangNumber(run.params["buffer_m"], lang)),
+            fmt_spec(r["area_km2"], ".2f", lang),
+            _fmt(r["before"], lang),
+            _fmt(r["after"], lang),
+            f"{fmt_spec(r['change'], '+,.0f', lang)}{pct}",
         )
     out.print(tb)
     m = res.measures
-    q = "–" if np.isnan(m["wdq"]) else f"{m['wdq']:.2f}"
-    out.print(_t("wdq", lang).format(wdq=q, s=m["success"], b=m["buffer_displacement"], t=m["total_net_effect"]))
+    q = "–" if np.isnan(m["wdq"]) else fmt_spec(m["wdq"], ".2f", lang)
+    values = {k: LangNumber(m[key], lang) for k, key in (("s", "success"), ("b", "buffer_displacement"), ("t", "total_net_effect"))}
+    out.print(_t("wdq", lang).format(wdq=q, **values))
     out.print(f"{_t('reading', lang)}: {res.reading}")
 
 

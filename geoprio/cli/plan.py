@@ -49,6 +49,7 @@ from geoprio.errors import InputError
 from geoprio.io.export import Export
 from geoprio.io.postgis import path_or_source
 from geoprio.labels import label, labels
+from geoprio.numbers import LangNumber, fmt_int, fmt_number, fmt_spec
 from geoprio.placement.options import PLAN_FORMATS, CameraPlanOptions, GaritaPlanOptions, parse_bbox
 from geoprio.placement.result import Method
 from geoprio.placement.sites import NoCategoryWarning, forecast_demand
@@ -149,12 +150,12 @@ def _settings(**kw: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- printing
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
+def _pct(x: float, lang: str, digits: int = 1) -> str:
+    return f"{fmt_number(100 * x, lang, digits)} %"
 
 
-def _num(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.3g}"
+def _num(x: float, lang: str) -> str:
+    return fmt_spec(x, ",.0f" if abs(x) >= 100 else ",.3g", lang)
 
 
 def _print_run(run: Any, *, top: int, lang: str) -> None:
@@ -164,18 +165,18 @@ def _print_run(run: Any, *, top: int, lang: str) -> None:
     radius_m = run.parameters.get("radius_m")
     n_old = int((run.sites["estado"] == "existente").sum())
     title = t["title_cameras"] if run.kind == "cameras" else t["title_garitas"]
-    where = t["radius"].format(r=radius_m) + (f" {t['along']}" if run.kind == "garitas" else "")
+    where = t["radius"].format(r=LangNumber(radius_m, lang)) + (f" {t['along']}" if run.kind == "garitas" else "")
     out.print(f"[bold]{title}[/]: {r.n_selected} {t['new']} (+{n_old} {t['existing']}), {where}", markup=True)
-    out.print("  " + t["covered"].format(c=_pct(r.covered_share), e=_pct(r.existing_share), a=_pct(r.coverable_share)))
+    out.print("  " + t["covered"].format(c=_pct(r.covered_share, lang), e=_pct(r.existing_share, lang), a=_pct(r.coverable_share, lang)))
     if r.parameters.get("backup_weight"):
-        out.print("  " + t["backup"].format(b=_pct(r.backup_share)))
+        out.print("  " + t["backup"].format(b=_pct(r.backup_share, lang)))
     key = "objective_min" if r.problem == "set_cover" else "objective"
-    out.print("  " + t[key].format(o=_num(r.objective), b=_num(r.bound), g=f"{100 * r.gap:.2f} %"))
+    out.print("  " + t[key].format(o=_num(r.objective, lang), b=_num(r.bound, lang), g=_pct(r.gap, lang, 2)))
     how = t["how"].format(
         s=words.get(f"solver_{r.solver}", r.solver),
         bs=words.get(f"bound_{r.bound_source}", r.bound_source),
         st=words.get(f"status_{r.status}", r.status),
-        t=r.time_s,
+        t=LangNumber(r.time_s, lang),
     )
     out.print("  " + how)
     if r.fallback:
@@ -192,9 +193,9 @@ def _print_run(run: Any, *, top: int, lang: str) -> None:
                 str(int(row["rank"])),
                 str(row["site_id"]),
                 f"{row['lon']:.5f}, {row['lat']:.5f}",
-                _pct(row["marginal_share"]),
-                _pct(row["cumulative_share"]),
-                _pct(row["unique_weight"] / total),
+                _pct(row["marginal_share"], lang),
+                _pct(row["cumulative_share"], lang),
+                _pct(row["unique_weight"] / total, lang),
             ]
             if "shore" in new:
                 cells.append(str(row["shore"]))
@@ -212,7 +213,7 @@ def _print_run(run: Any, *, top: int, lang: str) -> None:
             tab.add_column(t["bound_share"], justify="right")
         for k in picks:
             row = curve.iloc[k]
-            tab.add_row(str(int(row["n_sites"])), _pct(row["covered_share"]), *([_pct(row["bound_share"])] if has_b else []))
+            tab.add_row(str(int(row["n_sites"])), _pct(row["covered_share"], lang), *([_pct(row["bound_share"], lang)] if has_b else []))
         out.print(tab)
 
 
@@ -220,15 +221,23 @@ def _print_notes(run: Any, lang: str) -> None:
     t = labels("placement_cli", lang)
     d = run.notes.get("demand", {})
     if d.get("unknown_harm_categories"):
-        cats = ", ".join(f"{k} ({v})" for k, v in d["unknown_harm_categories"].items())
+        cats = ", ".join(f"{k} ({fmt_int(v, lang)})" for k, v in d["unknown_harm_categories"].items())
         err.print(t["notes_unknown"].format(w=1, cats=cats), markup=False)
     c = run.notes.get("candidates", {})
     if c.get("excluded"):
-        err.print(t["notes_excluded"].format(n=c["excluded"]), markup=False)
+        err.print(t["notes_excluded"].format(n=fmt_int(c["excluded"], lang)), markup=False)
     if c.get("too_close_to_existing"):
-        err.print(t["notes_close"].format(n=c["too_close_to_existing"], d=run.parameters.get("min_spacing_m") or 0), markup=False)
+        err.print(
+            t["notes_close"].format(
+                n=fmt_int(c["too_close_to_existing"], lang), d=LangNumber(run.parameters.get("min_spacing_m") or 0, lang)
+            ),
+            markup=False,
+        )
     if d.get("too_far_from_shore"):
-        err.print(t["notes_far"].format(n=d["too_far_from_shore"], d=run.parameters.get("max_snap_m") or 0), markup=False)
+        err.print(
+            t["notes_far"].format(n=fmt_int(d["too_far_from_shore"], lang), d=LangNumber(run.parameters.get("max_snap_m") or 0, lang)),
+            markup=False,
+        )
 
 
 def _plan(fn: Callable[..., Any], lang: str, **kw: Any) -> Any:

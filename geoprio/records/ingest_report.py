@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geoprio.records.parse import parse_clock
-from geoprio.records.report import RowIssue, ValidationReport
+from geoprio.records.report import RowIssue, ValidationReport, heaping_note
 from geoprio.records.times import HEAPING_MIN_RECORDS, HEAPING_RATIO, TimeHeaping
 
 __all__ = ["HeapingCounts", "merge_reports", "report_json", "report_text", "shift_report"]
@@ -157,12 +157,7 @@ class HeapingCounts:
             return False
         report.flagged["heaped_time"] = self.at_default
         report.examples["heaped_time"] = list(self.examples)
-        report.notes["time_heaping"] = {  # the words of geoprio.records.load's note
-            "n": f"{heaping.n_default:,}",
-            "share": f"{100 * heaping.default_share:.1f}",
-            "ratio": f"{heaping.ratio:.1f}",
-            "what": "01:00 … 23:00" if heaping.resolution == "minute" else "23 h, 1 h",
-        }
+        report.notes["time_heaping"] = heaping_note(heaping)  # the note of geoprio.records.load
         return True
 
 

@@ -43,7 +43,7 @@ from geoprio.records.parse import (
     parse_numbers,
     resolve_column,
 )
-from geoprio.records.report import ValidationReport
+from geoprio.records.report import ValidationReport, heaping_note
 from geoprio.records.times import DEFAULT_OFFSETS, Offsets, detect_time_heaping, heaped_mask, offsets_evidence
 from geoprio.settings import COLOMBIA_BBOX, DEFAULT_POINT_CRS
 
@@ -223,7 +223,7 @@ def _common_columns(
         formats = dates.attrs.get("formats", {})
         if len(formats) > 1:
             report.settings["date_formats"] = dict(formats)
-            report.notes["mixed_dates"] = {"column": date_col, "formats": ", ".join(f"{f} ({n:,})" for f, n in formats.items())}
+            report.notes["mixed_dates"] = {"column": date_col, "formats": {str(f): int(n) for f, n in formats.items()}}
         if df[date_col].astype("string").str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).any():
             report.settings["utc_offsets"] = f"converted to {timezone}" if offsets == "convert" else "ignored (wall-clock time kept)"
             _offsets_note(df[date_col], report, offsets, date_col)
@@ -328,12 +328,7 @@ def _heaping(
     mask = heaped_mask(hours, minutes, heaping) & keep_mask
     if mask.any():
         report.flag("heaped_time", rows[mask], time_col, df[time_col].to_numpy()[mask] if time_col else None)
-        report.notes["time_heaping"] = {
-            "n": f"{heaping.n_default:,}",
-            "share": f"{100 * heaping.default_share:.1f}",
-            "ratio": f"{heaping.ratio:.1f}",
-            "what": "01:00 … 23:00" if heaping.resolution == "minute" else "23 h, 1 h",
-        }
+        report.notes["time_heaping"] = heaping_note(heaping)
     return mask
 
 

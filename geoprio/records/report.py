@@ -7,12 +7,17 @@ can account for every row of every input file.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from geoprio.labels import labels
+from geoprio.numbers import MISSING, fmt_int, fmt_number, is_number
+
+if TYPE_CHECKING:
+    from geoprio.records.times import TimeHeaping
 
 __all__ = ["REASONS", "RowIssue", "ValidationReport"]
 
@@ -57,7 +62,7 @@ class RowIssue:
         col = f", {t['column']} {self.column!r}" if self.column else ""
         empty = self.value is None or (isinstance(self.value, float) and np.isnan(self.value))
         shown = t["empty"] if empty else repr(self.value)
-        return f"{word} {self.row}{col}: {shown}"
+        return f"{word} {fmt_int(self.row, lang)}{col}: {shown}"
 
 
 @dataclass
@@ -86,7 +91,9 @@ class ValidationReport:
         (header = row 1), ``"feature"`` counts features of a vector layer from 1.
     notes
         Note code → values of its message (labels topic ``records``), for what concerns
-        the whole file rather than rows: e.g. ``time_heaping`` or ``offsets_local``.
+        the whole file rather than rows: e.g. ``time_heaping`` or ``offsets_local``. Values are
+        plain data (counts as ints, ratios as floats, a ``share`` as a fraction in [0, 1],
+        a mapping of counts, text): :meth:`summary` formats them in its language.
     """
 
     source: str
@@ -173,15 +180,30 @@ class ValidationReport:
     def summary(self, lang: str = "es") -> str:
         """A few human lines: kept/read and each reason with an example."""
         t = labels("records", lang)
-        lines = [t["summary_head"].format(source=self.source, kept=f"{self.n_kept:,}", read=f"{self.n_read:,}")]
+        lines = [t["summary_head"].format(source=self.source, kept=fmt_int(self.n_kept, lang), read=fmt_int(self.n_read, lang))]
         for title, bucket in (("dropped", self.dropped), ("corrected", self.corrected), ("flagged", self.flagged)):
             for reason, n in bucket.items():
                 ex = self.examples.get(reason, [])
                 example = f" ({t['for_example']} {ex[0].describe(self.row_word, lang)})" if ex else ""
-                lines.append(f"  {t[title]}: {n:,} × {t[reason]}{example}")
+                lines.append(f"  {t[title]}: {fmt_int(n, lang)} × {t[reason]}{example}")
         for code, values in self.notes.items():
-            lines.append("  " + t[f"note_{code}"].format(**values))
+            lines.append("  " + t[f"note_{code}"].format(**{k: _note_value(k, v, lang) for k, v in values.items()}))
         return "\n".join(lines)
+
+
+def _note_value(key: str, value: Any, lang: str) -> str:
+    """A note's value as its message shows it in ``lang``: a ``share`` in percent, a count
+    whole, another number with one decimal, a mapping as ``key (count), …``; text as it is.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return ", ".join(f"{k} ({_note_value('', v, lang)})" for k, v in value.items())
+    if key == "share":  # its message writes the percent sign
+        return fmt_number(100 * value, lang, 1) if is_number(value) else MISSING
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return fmt_int(value, lang)
+    return fmt_number(value, lang, 1) if is_number(value) else MISSING
 
 
 def _jsonable(v: Any) -> Any:
@@ -190,3 +212,20 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, np.generic):
         return _jsonable(v.item())
     return str(v)
+
+
+def heaping_note(heaping: TimeHeaping) -> dict[str, Any]:
+    """The values of the ``time_heaping`` note, as plain numbers (:meth:`ValidationReport.summary`
+    formats them): the count at 00:00, its ``share`` of the timed records and the ``ratio``.
+    """
+    return {
+        "n": int(heaping.n_default),
+        "share": finite_or_none(heaping.default_share),
+        "ratio": finite_or_none(heaping.ratio),
+        "what": "01:00 … 23:00" if heaping.resolution == "minute" else "23 h, 1 h",
+    }
+
+
+def finite_or_none(x: float | None) -> float | None:
+    """``x`` as a float for JSON, None when missing or not finite."""
+    return float(x) if x is not None and math.isfinite(x) else None

@@ -130,7 +130,7 @@ def detect_time_heaping(hour: np.ndarray, minute: np.ndarray | None = None) -> T
     return TimeHeaping("minute" if by_minute else "hour", n_timed, n_default, reference, ratio, heaped, share)
 
 
-def offsets_evidence(as_written: pd.Series, converted: pd.Series) -> dict[str, str] | None:
+def offsets_evidence(as_written: pd.Series, converted: pd.Series) -> dict[str, Any] | None:
     """Evidence that timestamps' offsets label local times, or None when there is none.
 
     ``as_written`` are the timestamps with the offset ignored, ``converted`` the same
@@ -141,14 +141,17 @@ def offsets_evidence(as_written: pd.Series, converted: pd.Series) -> dict[str, s
     * ``years``: converting moves records into a calendar year none of the written dates
       is in (an export filtered by local dates: ``2010-01-01T02:00Z`` in a 2010–2019 file).
 
-    Returns the kind and the values of its message (counts and shares as text).
+    Returns the kind and the values of its message, as plain data: ``share`` a fraction in
+    [0, 1], ``ratio`` a number (None when not finite), ``n`` a count; formatted in the reader's
+    language only when printed (:meth:`~geoprio.records.report.ValidationReport.summary`).
     """
     written = as_written.dropna()
     if written.empty:
         return None
     heaping = detect_time_heaping(written.dt.hour.to_numpy(dtype=float), written.dt.minute.to_numpy(dtype=float))
     if heaping is not None and heaping.heaped:
-        return {"kind": "heaping", "share": f"{100 * heaping.default_share:.1f}", "ratio": f"{heaping.ratio:.1f}"}
+        ratio = float(heaping.ratio)
+        return {"kind": "heaping", "share": float(heaping.default_share), "ratio": ratio if np.isfinite(ratio) else None}
     years = set(written.dt.year.unique())
     moved = converted.dropna()
     outside = moved[~moved.dt.year.isin(years)]
@@ -156,7 +159,7 @@ def offsets_evidence(as_written: pd.Series, converted: pd.Series) -> dict[str, s
         i = outside.sort_values().index[0]
         return {
             "kind": "years",
-            "n": f"{len(outside):,}",
+            "n": int(len(outside)),
             "years": f"{min(years)}–{max(years)}",
             "example": str(as_written[i]),
             "moved": str(outside[i]),

@@ -61,7 +61,7 @@ def demo_dir(tmp_path_factory) -> Path:
     r = geoprio("demo", "--out", str(out), "--incidents", "6000", "--top", "5", "--maps", str(out / "mapas"))
     assert r.returncode == 0, r.stderr
     assert "Índice de priorización — upz (top 5 de 30)" in r.stdout
-    assert "delitos.csv: 5," in r.stderr and "latitud y longitud invertidas" in r.stderr
+    assert "delitos.csv: 5." in r.stderr and "latitud y longitud invertidas" in r.stderr
     assert "† denominador menor que 5000 (solo marcadas): UPZ02 La Candelaria" in r.stdout
     return out
 

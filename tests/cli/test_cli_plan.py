@@ -59,6 +59,12 @@ def test_plan_cameras_on_the_demo_city(tmp_path, index_layer):
     assert sorted(sites.loc[sites["estado"] == "existente", "site_id"]) == sorted(existing["id"])  # existing kept
     summary = json.loads((out / "camaras_resumen.json").read_text(encoding="utf-8"))
     assert summary["objective"] <= summary["bound"] and summary["n_selected"] == 10
+    # the summary's figures as Python writes them (397,504 / 27.2 %), with Spanish separators
+    flat = " ".join(res.output.split())
+    assert "delitos.csv: 39.940 de 40.000 filas usadas" in flat and "(p. ej. fila 12.537, columna 'id': 'D006515')" in flat
+    es = _figures(summary, to_spanish=True)
+    assert f"Demanda cubierta: {es['c']} (solo existentes: {es['e']}; alcanzable: {es['a']})" in flat
+    assert f"Objetivo: {es['o']} — cota superior: {es['b']} — brecha: {es['g']}" in flat
     # covered share recomputed independently from the written coordinates
     demand = pd.read_csv(out / "camaras_demanda.csv")
     dxy = _projected(demand["lon"], demand["lat"])
@@ -77,6 +83,33 @@ def test_plan_cameras_on_the_demo_city(tmp_path, index_layer):
     assert manifest["parameters"]["radius_m"] == 100.0 and manifest["result"]["gap"] == summary["gap"]
     for o in manifest["outputs"]:
         assert io.sha256_file(o["path"]) == o["sha256"]
+
+
+def test_plan_cameras_prints_english_numbers_with_lang_en(tmp_path, index_layer):
+    res = run(
+        "cameras", DEMO / "delitos.csv", "--existing", DEMO / "camaras.geojson", "--index", index_layer,
+        "--p", "10", "--radius-m", "100", "--grid-spacing-m", "100", "--min-spacing-m", "50",
+        "--method", "heuristic", "--time-limit", "5", "--lang", "en", "--out", tmp_path, "--format", "csv",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "camaras_resumen.json").read_text(encoding="utf-8"))
+    flat = " ".join(res.output.split())
+    assert "delitos.csv: 39,940 of 40,000 rows used" in flat and "(e.g. row 12,537, column 'id': 'D006515')" in flat
+    en = _figures(summary, to_spanish=False)
+    assert f"Demand covered: {en['c']} (existing alone: {en['e']}; reachable: {en['a']})" in flat
+    assert f"Objective: {en['o']} — upper bound: {en['b']} — gap: {en['g']}" in flat
+
+
+def _figures(summary: dict, *, to_spanish: bool) -> dict[str, str]:
+    """The plan's headline figures written with Python's own formats; ``to_spanish`` swaps , and ."""
+    swap = str.maketrans(",.", ".,") if to_spanish else str.maketrans("", "")
+    pct = {k: f"{100 * summary[s]:.1f} %" for k, s in (("c", "covered_share"), ("e", "existing_share"), ("a", "coverable_share"))}
+    return {
+        **{k: v.translate(swap) for k, v in pct.items()},
+        "o": f"{summary['objective']:,.0f}".translate(swap),
+        "b": f"{summary['bound']:,.0f}".translate(swap),
+        "g": f"{100 * summary['gap']:.2f} %".translate(swap),
+    }
 
 
 def test_plan_garitas_on_the_demo_beaches_in_english(tmp_path):

@@ -43,7 +43,7 @@ def test_bogota_police_thefts_heap_at_midnight(shared_data):
     heaped_weight = r.data.loc[r.data["time_heaped"], "weight"].sum() / r.data["weight"].sum()
     assert heaped_weight == pytest.approx(0.0644, abs=5e-4)
     summary = r.report.summary("es")
-    assert "7,981 × hora 00:00 por defecto" in summary and "3.7 veces la media de 01:00 … 23:00" in summary
+    assert "7.981 × hora 00:00 por defecto" in summary and "3,7 veces la media de 01:00 … 23:00" in summary
 
     # profiles per police station: kept, 00:00 is in the peak hours of all 19 and the busiest
     # hour of 7; left out (the default), of none
@@ -79,7 +79,7 @@ def test_medellin_offsets_one_rule_and_its_evidence(shared_data):
     note = converted.report.notes["offsets_local_years"]
     assert note == {
         "column": "fecha_hecho",
-        "n": "3",
+        "n": 3,
         "years": "2010–2019",
         "example": "2010-01-01 02:00:00",
         "moved": "2009-12-31 21:00:00",
@@ -99,7 +99,8 @@ def test_offsets_evidence_from_heaping_as_written():
     defaults = [f"2020-03-0{1 + i % 9}T00:00:00Z" for i in range(40)]
     text = pd.Series(defaults + [f"2020-03-01T{h:02d}:{m:02d}:00Z" for h in range(24) for m in (0, 17)])
     r = load_points(pd.DataFrame({"lat": ["4.6"] * len(text), "lon": ["-74.1"] * len(text), "fecha": text}))
-    assert r.report.notes["offsets_local_heaping"]["share"] == "46.6"  # 41 of 88 at 00:00
+    assert r.report.notes["offsets_local_heaping"]["share"] == pytest.approx(41 / 88, abs=5e-4)  # 41 of 88 at 00:00
+    assert "(46,6 %, " in r.report.summary("es") and "(46.6 %, " in r.report.summary("en")
     assert r.report.settings["time_heaping"]["heaped"] is False  # converted, the heap sits at 19:00
     written = pd.to_datetime(text, utc=True).dt.tz_localize(None)
     assert offsets_evidence(written, written) is not None
