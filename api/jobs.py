@@ -307,7 +307,7 @@ class JobRunner:
         self._stop.set()
         self._wake.set()
         with self._lock:
-            threads = [r.thread for r in self._running.values() if r.thread is not None]
+            threads = [r.thread for r in self._running.values() if r.thread is not None and r.thread.ident is not None]
         deadline = time.monotonic() + timeout_s
         for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))
@@ -333,7 +333,7 @@ class JobRunner:
         with sessions(self.engine)() as s:
             ids = list(s.scalars(select(Job.id).where(Job.status == "queued").order_by(Job.created_at).limit(free * 4)))
         for job_id in ids:
-            if free <= 0:
+            if free <= 0 or self._stop.is_set():
                 break
             if self._claim(job_id):
                 free -= 1
@@ -341,9 +341,9 @@ class JobRunner:
                 running.thread = threading.Thread(
                     target=self._execute, args=(job_id, running), name=f"geoprio-job-{job_id[:8]}", daemon=True
                 )
-                with self._lock:
+                with self._lock:  # registered and started as one step: shutdown() never sees a thread not yet started
                     self._running[job_id] = running
-                running.thread.start()
+                    running.thread.start()
 
     def _claim(self, job_id: str) -> bool:
         """The atomic claim: True if this runner, and no other, moved the job to ``running``."""

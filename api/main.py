@@ -57,8 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()
         yield
         gc.unfreeze()
-        app.state.jobs.shutdown()
-        app.state.engine.dispose()
+        try:
+            app.state.jobs.shutdown()
+        finally:  # the pool's connections are closed whatever the shutdown met
+            app.state.engine.dispose()
 
     app = FastAPI(
         title="geoprio",

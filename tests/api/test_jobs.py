@@ -472,3 +472,20 @@ def test_kill_9_of_the_api_mid_job_kills_its_worker_and_the_next_api_resumes_the
     finally:
         second.terminate()
         second.wait()
+
+
+def test_shutdown_joins_only_the_workers_it_started():
+    # a job registered by the dispatcher whose thread has not started yet (the window CI hit,
+    # December 2026: "cannot join thread before it is started" left the pool undisposed)
+    from geoprio.api.jobs import _Running
+
+    runner = JobRunner(None, None, Settings(data_dir=Path("."), maps_dir=Path(".")))  # type: ignore[arg-type]
+    done = threading.Event()
+    started, waiting = _Running(), _Running()
+    started.thread = threading.Thread(target=done.wait, daemon=True)
+    started.thread.start()
+    waiting.thread = threading.Thread(target=done.wait, daemon=True)
+    runner._running.update({"a": started, "b": waiting})
+    done.set()
+    runner.shutdown(timeout_s=2.0)
+    assert not started.thread.is_alive() and waiting.thread.ident is None and runner._stop.is_set()
