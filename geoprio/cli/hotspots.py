@@ -64,16 +64,17 @@ from geoprio.hotspots import (
     run_displacement_job,
     run_hotspot_job,
 )
+from geoprio.hotspots.backtest_run import backtest_title
 from geoprio.io.export import Export
 from geoprio.io.postgis import PostgisSource, path_or_source
-from geoprio.labels import label
-from geoprio.numbers import LangNumber, fmt_spec, is_number
+from geoprio.labels import label, plural
+from geoprio.numbers import LangNumber, fmt_int, fmt_spec, is_number
 from geoprio.records.gazetteer import approximate_note
 from geoprio.records.report import ValidationReport
 from geoprio.settings import DEFAULT_SEED
 from geoprio.zones import parse_bbox
 
-__all__ = ["backtest_cmd", "displacement_cmd", "hotspots_cmd", "points_location", "register"]
+__all__ = ["backtest_cmd", "displacement_cmd", "hotspots_cmd", "note_text", "points_location", "register"]
 
 #: Output folders when ``--out`` is not given (a replay writes beside its manifest).
 
@@ -245,11 +246,31 @@ def _print_gistar(run: HotspotRun, lang: str) -> None:
     out.print(tb)
 
 
+def note_text(note: Any, lang: str) -> str:
+    """A hot-spot run's note (``notes["permutation_resolution"]``, ``notes["emerging"]``: a
+    ``code`` and its values) in ``lang``'s words and number format; a note written as text (runs
+    from before December 2026) as it is.
+    """
+    if not isinstance(note, dict):
+        return str(note)
+    code = note.get("code")
+    if code == "permutation_resolution":
+        return label("hotspots", "note_permutation_resolution", lang).format(
+            p=fmt_int(int(note["permutations"]) + 1, lang), cells=fmt_int(note["cells"], lang), need=fmt_int(note["cells_needed"], lang)
+        )
+    if code == "emerging_skipped":
+        forms = label("hotspots", f"time_bin_{note['time_bin']}", lang)
+        return label("hotspots", "note_emerging_skipped", lang).format(
+            bins=plural(forms, int(note["bins"]), lang), need=plural(forms, int(note["bins_needed"]), lang)
+        )
+    return ", ".join(f"{k}={v}" for k, v in note.items())
+
+
 def _print_trends(run: HotspotRun, lang: str) -> None:
     cells = run.cells
     if "trend_class" not in cells:
         if "emerging" in run.notes:
-            out.print(f"{_t('note', lang)}: {run.notes['emerging']}")
+            out.print(f"{_t('note', lang)}: {note_text(run.notes['emerging'], lang)}", markup=False)
         return
     bins = run.notes.get("time_bins", [])
     tt = Table(title=_t("trend_title", lang).format(bins=f"{bins[0]}–{bins[-1]}" if bins else ""))
@@ -300,7 +321,7 @@ def print_hotspots(run: HotspotRun, *, top: int, lang: str) -> None:
     _print_trends(run, lang)
     _print_clusters(run, top, lang)
     if "permutation_resolution" in run.notes:
-        out.print(f"{_t('note', lang)}: {run.notes['permutation_resolution']}")
+        out.print(f"{_t('note', lang)}: {note_text(run.notes['permutation_resolution'], lang)}", markup=False)
     approximate = approximate_note(run.notes.get("approximate_locations"), lang)
     if approximate is not None:
         out.print(f"⚠ {approximate}", markup=False)
@@ -463,7 +484,8 @@ def print_backtest(run: BacktestRun, *, lang: str) -> None:
         except KeyError:
             return code
 
-    tb = Table(title=run.title)
+    # the title in the command's language and number format (the run's own is in the run's)
+    tb = Table(title=backtest_title(run.notes, cell_size_m=run.options.cell_size_m, lang=lang) if run.title is not None else None)
     for col, right in (("method", False), ("share", True), ("hit", True), ("PAI", True), ("PEI", True), ("RRI", True), ("vsbase", True)):
         tb.add_column(_t(col, lang), justify="right" if right else "left")
     table = run.table

@@ -40,6 +40,7 @@ from geoprio.disclosure import disclosure_of
 from geoprio.errors import InputError
 from geoprio.io.manifest import read as read_manifest
 from geoprio.labels import label, labels
+from geoprio.numbers import fmt_number, fmt_spec
 from geoprio.settings import DEFAULT_LANG
 
 __all__ = ["config_overrides", "index_cmd", "print_index", "print_reports", "register"]
@@ -65,11 +66,11 @@ def print_index(run: Any, *, top: int, lang: str) -> None:
             str(r["zone_id"]),
             str(r["name"]) + (" †" if bool(r.get("small_denominator", False)) else ""),
             "" if pd.isna(r["parent_name"]) else str(r["parent_name"]),
-            "—" if pd.isna(r["index"]) else f"{r['index']:.1f}",
+            fmt_number(r["index"], lang, 1),
             str(r["tier"]),
         ]
         if has_mc:
-            cells += [f"{int(r['rank_p05'])}–{int(r['rank_p95'])}", f"{r[f'p_top_{k}']:.2f}"]
+            cells += [f"{int(r['rank_p05'])}–{int(r['rank_p95'])}", fmt_number(r[f"p_top_{k}"], lang, 2)]
         cells.append(str(r["drivers"]))
         rich_table.add_row(*cells)
     out.print(rich_table)
@@ -77,7 +78,10 @@ def print_index(run: Any, *, top: int, lang: str) -> None:
         small = table[table["small_denominator"].astype(bool)]
         flagged = ", ".join(f"{z} {n}" for z, n in zip(small["zone_id"], small["name"], strict=True))
         minimum = run.config.index.min_denominator
-        out.print(t["small"].format(n=f"{minimum:g}", action=t["small_" + run.config.index.small_zones], zones=flagged), markup=False)
+        out.print(
+            t["small"].format(n=fmt_spec(minimum, "g", lang), action=t["small_" + run.config.index.small_zones], zones=flagged),
+            markup=False,
+        )
     warning = run.small_in_top(top).message(lang)
     if warning is not None:
         out.print(warning, style="bold yellow", markup=False)

@@ -36,6 +36,7 @@ from geoprio.cli.common import (
 )
 from geoprio.disclosure import disclosure_of
 from geoprio.labels import labels
+from geoprio.numbers import fmt_int, fmt_spec
 from geoprio.seguimiento import format_number, format_percent, load_targets, public_tracking, replay_tracking, track, write_public_tracking
 
 __all__ = ["indicators", "print_tracking", "register"]
@@ -44,14 +45,14 @@ __all__ = ["indicators", "print_tracking", "register"]
 TOPIC = "seguimiento_cli"
 
 
-def _city_cells(ind: Mapping[str, Any], t: Mapping[str, str]) -> tuple[str, str, str]:
+def _city_cells(ind: Mapping[str, Any], t: Mapping[str, str], lang: str) -> tuple[str, str, str]:
     """Baseline, target and actual of a city indicator in the report year."""
     s = ind["summary"]
-    base = f"{format_number(ind['baseline'])} ({ind['baseline_year']})" if ind.get("baseline") is not None else "–"
-    actual = format_number(s.get("actual"))
+    base = f"{format_number(ind['baseline'], lang=lang)} ({ind['baseline_year']})" if ind.get("baseline") is not None else "–"
+    actual = format_number(s.get("actual"), lang=lang)
     if s.get("months") and s["months"] < 12:
         actual += t["ytd"].format(months=s["months"])
-    return base, format_number(s.get("target")), actual
+    return base, format_number(s.get("target"), lang=lang), actual
 
 
 def print_tracking(doc: Mapping[str, Any], *, lang: str, max_notes: int = 12) -> None:
@@ -76,12 +77,12 @@ def print_tracking(doc: Mapping[str, Any], *, lang: str, max_notes: int = 12) ->
         s = ind["summary"]
         city = ind["level"] == "city"
         if city:
-            base, target, actual = _city_cells(ind, t)
+            base, target, actual = _city_cells(ind, t, lang)
         else:
             base, target = f"({ind['baseline_year']})", "–"
-            actual = t["zones_met"].format(met=s.get("zones_met", 0), n=s.get("zones", 0))
+            actual = t["zones_met"].format(met=fmt_int(s.get("zones_met", 0), lang), n=fmt_int(s.get("zones", 0), lang))
         level = t["city"] if city else ind["level"]
-        progress = [format_percent(s.get("progress")), format_percent(s.get("progress_uncapped"))]
+        progress = [format_percent(s.get("progress"), lang=lang), format_percent(s.get("progress_uncapped"), lang=lang)]
         table.add_row(ind["label"], level, ind["trend_label"], ind["unit_label"], base, target, actual, *progress)
     out.print(table)
     objectives = Table(title=t["objectives"].format(year=year))
@@ -89,14 +90,14 @@ def print_tracking(doc: Mapping[str, Any], *, lang: str, max_notes: int = 12) ->
     objectives.add_column(t["weight"], justify="right")
     objectives.add_column(t["progress"], justify="right")
     for o in doc["objectives"]:
-        objectives.add_row(o["label"], f"{o['weight']:g}", format_percent(o["progress"]))
+        objectives.add_row(o["label"], fmt_spec(o["weight"], "g", lang), format_percent(o["progress"], lang=lang))
     out.print(objectives)
-    out.print(t["plan"].format(year=year, value=format_percent(doc["plan"]["progress"])))
-    _print_lost(doc, t)
-    _print_notes(doc, t, max_notes)
+    out.print(t["plan"].format(year=year, value=format_percent(doc["plan"]["progress"], lang=lang)))
+    _print_lost(doc, t, lang)
+    _print_notes(doc, t, max_notes, lang)
 
 
-def _print_lost(doc: Mapping[str, Any], t: Mapping[str, str]) -> None:
+def _print_lost(doc: Mapping[str, Any], t: Mapping[str, str], lang: str) -> None:
     """Where each city target is lost in the report year: the zones with the largest shortfall."""
     year = doc["year"]
     for ind in doc["indicators"]:
@@ -105,11 +106,11 @@ def _print_lost(doc: Mapping[str, Any], t: Mapping[str, str]) -> None:
             continue
         lost = sorted((r for r in rows if (r.get("share_of_shortfall") or 0) > 0), key=lambda r: -r["share_of_shortfall"])
         if lost:
-            zones = ", ".join(f"{r['name'] or r['zone_id']} ({format_percent(r['share_of_shortfall'])})" for r in lost[:5])
+            zones = ", ".join(f"{r['name'] or r['zone_id']} ({format_percent(r['share_of_shortfall'], lang=lang)})" for r in lost[:5])
             out.print(t["lost"].format(label=ind["label"], year=year, level=ind["breakdown"]["level"], zones=zones))
 
 
-def _print_notes(doc: Mapping[str, Any], t: Mapping[str, str], max_notes: int) -> None:
+def _print_notes(doc: Mapping[str, Any], t: Mapping[str, str], max_notes: int, lang: str) -> None:
     """The indicators' notes, at most ``max_notes`` of them."""
     notes = [f"{ind['id']}: {n['text']}" for ind in doc["indicators"] for n in ind["notes"]]
     if notes:
@@ -117,7 +118,7 @@ def _print_notes(doc: Mapping[str, Any], t: Mapping[str, str], max_notes: int) -
         for line in notes[:max_notes]:
             out.print(f"  {line}", markup=False)
         if len(notes) > max_notes:
-            out.print("  " + t["more"].format(n=len(notes) - max_notes))
+            out.print("  " + t["more"].format(n=fmt_int(len(notes) - max_notes, lang)))
 
 
 def _public_manifest(path: Path) -> bool:

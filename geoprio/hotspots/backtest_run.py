@@ -34,12 +34,13 @@ from geoprio.io import files as io
 from geoprio.io.export import Export
 from geoprio.io.results import Written, write_result
 from geoprio.labels import label
+from geoprio.numbers import LangNumber
 from geoprio.options import Options
 from geoprio.records.load import Records
 from geoprio.records.report import ValidationReport
 from geoprio.zones.layers import Zones
 
-__all__ = ["BACKTEST_KIND", "BACKTEST_METHODS", "BacktestRun", "curve_svg", "run_backtest"]
+__all__ = ["BACKTEST_KIND", "BACKTEST_METHODS", "BacktestRun", "backtest_title", "curve_svg", "run_backtest"]
 
 #: The manifest kind of a backtest.
 BACKTEST_KIND = "geoprio.backtest"
@@ -284,6 +285,22 @@ def _cluster_cell_scores(labels: np.ndarray, xy: np.ndarray, w: np.ndarray, grid
     ci, pi = tree.query(shapely.points(grid.xy), predicate="within")
     np.maximum.at(out, ci, dens[pi])
     return out
+
+
+def backtest_title(notes: dict[str, Any], *, cell_size_m: float, lang: str = "es") -> str:
+    """The title of a backtest (its table and curve) from :func:`run_backtest`'s ``notes``, with
+    the counts in ``lang``'s number format: ``Backtest: entrenamiento 2019-01-01 – 2022-12-31
+    (4.101 incidentes), …, 1.041 celdas de 500 m``.
+    """
+    train, test = notes["train"], notes["test"]
+    return label("hotspots", "bt_title", lang).format(
+        train=f"{train['from']} – {train['to']}",
+        ntrain=LangNumber(train["incidents"], lang),
+        test=f"{test['from']} – {test['to']}",
+        ntest=LangNumber(test["incidents"], lang),
+        cells=LangNumber(notes["cells"], lang),
+        size=LangNumber(cell_size_m, lang),
+    )
 
 
 # --------------------------------------------------------------------------- the curve as SVG

@@ -213,10 +213,15 @@ def find_hotspots(
     notes["bandwidth_m"] = round(float(bw), 1)
     if opts.permutations and opts.fdr:
         need = math.ceil(len(grid) / ((opts.permutations + 1) * 0.10))
-        notes["permutation_resolution"] = (
-            f"the smallest permutation p-value is 1/{opts.permutations + 1}; with the FDR over {len(grid):,} cells, "
-            f"at least {need:,} cells must reach it for any cell to be significant at 90 %"
-        )
+        # plain data (the CLI words it): the smallest permutation p-value is 1/(permutations + 1);
+        # with the FDR over `cells` cells, at least `cells_needed` must reach it for any to be
+        # significant at 90 %
+        notes["permutation_resolution"] = {
+            "code": "permutation_resolution",
+            "permutations": int(opts.permutations),
+            "cells": len(grid),
+            "cells_needed": need,
+        }
     notes["islands"] = int((gi.n_neighbors == 0).sum())
 
     frame = grid.cells.frame
@@ -275,7 +280,7 @@ def _add_emerging(
     dates = pd.to_datetime(data["date"]).reset_index(drop=True)
     bidx, blabels = _time_bins(dates, opts.time_bin)
     if len(blabels) < 3:
-        notes["emerging"] = f"skipped: {len(blabels)} {opts.time_bin} bin(s), at least 3 needed"
+        notes["emerging"] = {"code": "emerging_skipped", "bins": len(blabels), "time_bin": opts.time_bin, "bins_needed": 3}
         return
     ok = bidx >= 0
     T = len(blabels)

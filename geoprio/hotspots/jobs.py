@@ -25,7 +25,7 @@ from geoprio.disclosure import disclosure_of
 from geoprio.errors import InputError
 from geoprio.hotspots.accel import ProgressCallback
 from geoprio.hotspots.backtest import DEFAULT_AREA_SHARES
-from geoprio.hotspots.backtest_run import BACKTEST_KIND, BACKTEST_METHODS, BacktestRun, run_backtest
+from geoprio.hotspots.backtest_run import BACKTEST_KIND, BACKTEST_METHODS, BacktestRun, backtest_title, run_backtest
 from geoprio.hotspots.clusters import DEFAULT_COMPLEXITY, load_complexity_config
 from geoprio.hotspots.displacement import DEFAULT_BUFFER_M
 from geoprio.hotspots.displacement_run import DISPLACEMENT_KIND, DisplacementRun, run_displacement
@@ -36,7 +36,6 @@ from geoprio.index.measures import filter_records
 from geoprio.io import files as io
 from geoprio.io.postgis import PostgisSource, is_database_source, parse_source
 from geoprio.io.results import Replay, replay
-from geoprio.labels import label
 from geoprio.options import Options
 from geoprio.records.load import Records, load_points
 from geoprio.settings import DEFAULT_LANG, DEFAULT_METRIC_CRS, Lang
@@ -265,15 +264,7 @@ def run_backtest_job(job: BacktestJob) -> BacktestRun:
         methods=job.methods,
         shares=job.shares,
     )
-    n = run.notes
-    title = label("hotspots", "bt_title", job.options.lang).format(
-        train=f"{n['train']['from']} – {n['train']['to']}",
-        ntrain=n["train"]["incidents"],
-        test=f"{n['test']['from']} – {n['test']['to']}",
-        ntest=n["test"]["incidents"],
-        cells=n["cells"],
-        size=job.options.cell_size_m,
-    )
+    title = backtest_title(run.notes, cell_size_m=job.options.cell_size_m, lang=job.options.lang)
     return dataclasses.replace(run, job=job, inputs=job.inputs, reports=(records.report,), title=title)
 
 

@@ -38,6 +38,7 @@ from geoprio.maps.geometry import (
 )
 from geoprio.maps.style import EXISTING_COLOR, PLAN_COLORS, legend_html
 from geoprio.maps.text import MAP_LANG, approximate_line, fmt_int, fmt_num, fmt_pct, fmt_text, is_finite, map_labels
+from geoprio.numbers import fmt_spec
 from geoprio.settings import DEFAULT_METRIC_CRS, OUTPUT_CRS, Lang
 
 __all__ = [
@@ -180,7 +181,7 @@ def check_curve(curve: pd.DataFrame) -> pd.DataFrame:
     return c.sort_values("n_sites", kind="stable").reset_index(drop=True)
 
 
-def _curve_svg(curve: pd.DataFrame, *, chosen: int | None, color: str, lab: Mapping[str, str], what: str) -> str:
+def _curve_svg(curve: pd.DataFrame, *, chosen: int | None, color: str, lab: Mapping[str, str], what: str, lang: str = MAP_LANG) -> str:
     """The coverage curve as a small inline SVG chart (no JavaScript library)."""
     w, h, ml, mr, mt, mb = 250, 130, 34, 10, 8, 24
     x = curve["n_sites"].to_numpy(dtype=float)
@@ -200,7 +201,7 @@ def _curve_svg(curve: pd.DataFrame, *, chosen: int | None, color: str, lab: Mapp
         parts.append(f'<line x1="{ml}" x2="{w - mr}" y1="{py(t):.1f}" y2="{py(t):.1f}" stroke="#ddd"/>')
         parts.append(f'<text x="{ml - 4}" y="{py(t) + 4:.1f}" font-size="10" text-anchor="end">{int(t * 100)} %</text>')
     for t in (0, xmax / 2, xmax):
-        parts.append(f'<text x="{px(t):.1f}" y="{h - mb + 12}" font-size="10" text-anchor="middle">{t:g}</text>')
+        parts.append(f'<text x="{px(t):.1f}" y="{h - mb + 12}" font-size="10" text-anchor="middle">{fmt_spec(t, "g", lang)}</text>')
     parts.append(f'<line x1="{ml}" x2="{ml}" y1="{mt}" y2="{h - mb}" stroke="#888"/>')
     parts.append(f'<line x1="{ml}" x2="{w - mr}" y1="{h - mb}" y2="{h - mb}" stroke="#888"/>')
     if chosen is not None and 0 <= chosen <= xmax:
@@ -312,7 +313,7 @@ def add_plan_layer(
         if curve is not None:
             c = check_curve(curve)
             Panel(
-                _curve_svg(c, chosen=len(new), color=color, lab=lab, what=lab[kind]),
+                _curve_svg(c, chosen=len(new), color=color, lab=lab, what=lab[kind], lang=lang),
                 layer=group,
                 position="bottomleft",
                 css_class="geoprio-curve",

@@ -49,6 +49,7 @@ from pydantic import Field
 from geoprio.errors import ColumnError, CRSError, InputError
 from geoprio.io import files as io
 from geoprio.labels import label, labels
+from geoprio.numbers import fmt_int, fmt_number
 from geoprio.options import Options
 from geoprio.records.load import APPROXIMATE_COLUMN, DuplicateRows, Kind, Records, load_keyed
 from geoprio.records.parse import column_hint
@@ -279,21 +280,30 @@ class PlaceMatch:
             t["match_head"].format(source=self.source, gazetteer=self.gazetteer),
             "  "
             + t["matched"].format(
-                n=f"{self.matched:,}", total=f"{self.n_records:,}", pct=f"{100 * self.rate:.1f}", wpct=f"{100 * self.weighted_rate:.1f}"
+                n=fmt_int(self.matched, lang),
+                total=fmt_int(self.n_records, lang),
+                pct=fmt_number(100 * self.rate, lang, 1),
+                wpct=fmt_number(100 * self.weighted_rate, lang, 1),
             ),
         ]
         if self.by_group:
-            lines.append("    " + t["by_group"].format(n=f"{self.by_group:,}"))
+            lines.append("    " + t["by_group"].format(n=fmt_int(self.by_group, lang)))
         if self.fuzzy:
-            lines.append("    " + t["fuzzy"].format(n=f"{self.fuzzy:,}"))
-        lines.append("  " + t["unmatched"].format(n=f"{self.unmatched:,}", pct=f"{100 * _share(self.unmatched, self.n_records):.1f}"))
+            lines.append("    " + t["fuzzy"].format(n=fmt_int(self.fuzzy, lang)))
+        lines.append(
+            "  "
+            + t["unmatched"].format(n=fmt_int(self.unmatched, lang), pct=fmt_number(100 * _share(self.unmatched, self.n_records), lang, 1))
+        )
         if self.unmatched_names:
-            names = ", ".join(f"{k} ({v:,})" for k, v in list(self.unmatched_names.items())[:top])
+            names = ", ".join(f"{k} ({fmt_int(v, lang)})" for k, v in list(self.unmatched_names.items())[:top])
             lines.append(f"    {t['most_frequent']}: {names}")
-        lines.append("  " + t["ambiguous"].format(n=f"{self.ambiguous:,}", pct=f"{100 * _share(self.ambiguous, self.n_records):.1f}"))
+        lines.append(
+            "  "
+            + t["ambiguous"].format(n=fmt_int(self.ambiguous, lang), pct=fmt_number(100 * _share(self.ambiguous, self.n_records), lang, 1))
+        )
         if self.ambiguous_names:
             shown = list(self.ambiguous_names.items())[:top]
-            names = ", ".join(f"{k} ({v:,}; {self.ambiguous_places.get(k, 0)} {t['places']})" for k, v in shown)
+            names = ", ".join(f"{k} ({fmt_int(v, lang)}; {fmt_int(self.ambiguous_places.get(k, 0), lang)} {t['places']})" for k, v in shown)
             lines.append(f"    {t['most_frequent']}: {names}")
         if self.method is not None:
             lines.append("  " + t[f"method_{self.method}"].format(seed=self.seed))
@@ -342,8 +352,8 @@ def approximate_note(info: Mapping[str, Any] | None, lang: str = "es") -> str | 
         return label("gazetteer", "approximate_points_public", lang).format(methods=names) if info.get("methods") else None
     if not int(info.get("records", 0)):
         return None
-    methods = ", ".join(f"{k} {v:,}" for k, v in dict(info.get("methods") or {}).items()) or "-"
-    return label("gazetteer", "approximate_points", lang).format(n=f"{int(info['records']):,}", methods=methods)
+    methods = ", ".join(f"{k} {fmt_int(v, lang)}" for k, v in dict(info.get("methods") or {}).items()) or "-"
+    return label("gazetteer", "approximate_points", lang).format(n=fmt_int(int(info["records"]), lang), methods=methods)
 
 
 def public_approximate(info: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ class Note:
     def text(self, lang: str = "es") -> str:
         """The note in Spanish (default) or English; numbers as :func:`format_compact` writes them."""
         template = label(TOPIC, self.code, lang)
-        params = {k: (format_compact(v) if isinstance(v, float) else v) for k, v in self.params.items()}
+        params = {k: (format_compact(v, lang=lang) if isinstance(v, float) else v) for k, v in self.params.items()}
         if "side" in params:  # "above" / "below", a code
             params["side"] = label("seguimiento", f"side_{params['side']}", lang)
         return template.format(year=self.year if self.year is not None else "", **params).removeprefix(": ")

@@ -30,6 +30,7 @@ from geoprio.io import manifest
 from geoprio.io.export import Export
 from geoprio.io.results import Written
 from geoprio.labels import check_lang, label
+from geoprio.numbers import fmt_int
 from geoprio.seguimiento.arithmetic import YearProgress
 from geoprio.seguimiento.config import CITY, UNPLACED, TargetsConfig, TrackedIndicator
 from geoprio.seguimiento.data import TrackingData
@@ -209,9 +210,11 @@ def _f(v: Any, digits: int = 6) -> float | None:
 
 
 def unit_label(ind: Any, lang: str) -> str:
-    """How the indicator's unit reads: ``casos``, ``por 100,000 habitantes``, ``%``."""
+    """How the indicator's unit reads: ``casos``, ``por 100.000 habitantes``, ``%``
+    (``per 100,000 residents`` in English).
+    """
     text = label("seguimiento", ind.unit, lang)
-    return text.format(per=f"{ind.per:,.0f}")
+    return text.format(per=fmt_int(ind.per, lang))
 
 
 def _year_dict(s: YearProgress, unit: UnitSeries, lang: str) -> dict[str, Any]:

@@ -29,10 +29,10 @@ def test_indicators_prints_progress_and_writes_outputs(targets, tmp_path):
     text = result.output
     assert "Seguimiento — Ciudad de prueba — 2023" in text
     # hurto: baseline 200 (2022), target 150, 80 per 100,000 in six months, progress 80 %
-    assert "200 (2022)" in text and "80.0 (acumulado a 6 meses)" in text and "80.0 %" in text
+    assert "200 (2022)" in text and "80,0 (acumulado a 6 meses)" in text and "80,0 %" in text
     assert "1 de 2 zonas cumplen" in text  # hurto por localidad: L2 meets it, L1 does not
-    assert "Avance del plan 2023: 71.7 %" in text  # (2·0.575 + 1·1)/3
-    assert "Dónde se pierde la meta de «Tasa de hurto» en 2023 (localidad): L1 (300.0 %)" in text
+    assert "Avance del plan 2023: 71,7 %" in text  # (2·0.575 + 1·1)/3
+    assert "Dónde se pierde la meta de «Tasa de hurto» en 2023 (localidad): L1 (300,0 %)" in text
     assert "delitos.csv: 17 de 18 filas usadas" in text  # the validation report (stderr, mixed in by CliRunner)
     for name in ("seguimiento.csv", "seguimiento.json", "seguimiento_zonas.geojson", "seguimiento.html", "seguimiento_manifest.json"):
         assert (tmp_path / "out" / name).is_file() and name in text

@@ -262,8 +262,9 @@ def test_note_texts_in_both_languages():
     assert n.text("es") == "2024: datos de 6 meses (hasta 2024-06-30); el acumulado del año se compara con la meta prorrateada (6/12)"
     assert n.text("en").startswith("2024: 6 months of data (to 2024-06-30)")
     assert Note("baseline_differs", None, {"given": 13.0, "computed": 13.631}).text("es") == (
-        "la línea base dada (13) difiere de la calculada con los datos (13.63)"
+        "la línea base dada (13) difiere de la calculada con los datos (13,63)"
     )
+    assert Note("baseline_differs", None, {"given": 13.0, "computed": 13.631}).text("en").endswith("(13.63)")
     assert n.to_dict("en")["code"] == "partial_year"
 
 
