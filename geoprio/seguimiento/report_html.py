@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from geoprio.labels import labels
+from geoprio.numbers import fmt_spec
 from geoprio.seguimiento.formatting import format_number, format_percent
 
 __all__ = ["bar_chart", "line_chart", "nice_ticks", "render_report"]
@@ -78,6 +79,7 @@ def _line_marks(
     partial: Mapping[int, float],
     px: Callable[[float], float],
     py: Callable[[float], float],
+    lang: str = "es",
 ) -> list[str]:
     """The programmed path (dashed, squares), the actual values (solid, dots) and the years to date (hollow dots)."""
     parts: list[str] = []
@@ -89,7 +91,7 @@ def _line_marks(
         for x, v in sorted(programmed):
             parts.append(
                 f'<rect x="{px(x) - 3.5:.1f}" y="{py(v) - 3.5:.1f}" width="7" height="7"'
-                f' fill="{_PROGRAM}"><title>{x}: {_e(format_number(v))}</title></rect>'
+                f' fill="{_PROGRAM}"><title>{x}: {_e(format_number(v, lang=lang))}</title></rect>'
             )
     seq = [(x, a) for x in ys if (a := actual.get(x)) is not None and x not in partial]
     if len(seq) > 1:
@@ -97,7 +99,8 @@ def _line_marks(
         parts.append(f'<polyline class="actual" points="{pts}" fill="none" stroke="{_ACTUAL}" stroke-width="2.5"/>')
     for x, v in seq:
         parts.append(
-            f'<circle cx="{px(x):.1f}" cy="{py(v):.1f}" r="4" fill="{_ACTUAL}"><title>{x}: {_e(format_number(v))}</title></circle>'
+            f'<circle cx="{px(x):.1f}" cy="{py(v):.1f}" r="4" fill="{_ACTUAL}">'
+            f"<title>{x}: {_e(format_number(v, lang=lang))}</title></circle>"
         )
     for x, v in sorted(partial.items()):
         if seq:
@@ -108,7 +111,7 @@ def _line_marks(
             )
         parts.append(
             f'<circle class="partial" cx="{px(x):.1f}" cy="{py(v):.1f}" r="4.5" fill="#ffffff" stroke="{_ACTUAL}" stroke-width="2">'
-            f"<title>{x}: {_e(format_number(v))}</title></circle>"
+            f"<title>{x}: {_e(format_number(v, lang=lang))}</title></circle>"
         )
     return parts
 
@@ -175,7 +178,8 @@ def line_chart(
         y = py(v)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e5e7eb"/>')
         parts.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#6b7280">{_e(f"{v:,.{decimals}f}")}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#6b7280">'
+            f"{_e(fmt_spec(v, f',.{decimals}f', lang))}</text>"
         )
     for yr in ys:
         parts.append(f'<text x="{px(yr):.1f}" y="{height - 12}" font-size="11" text-anchor="middle" fill="#374151">{yr}</text>')
@@ -183,7 +187,7 @@ def line_chart(
         f'<text x="12" y="{top + ph / 2:.1f}" font-size="11" fill="#6b7280" transform="rotate(-90'
         f' 12 {top + ph / 2:.1f})" text-anchor="middle">{_e(unit)}</text>'
     )
-    parts += _line_marks(ys, actual, programmed, partial, px, py)
+    parts += _line_marks(ys, actual, programmed, partial, px, py, lang)
     parts += _legend(t, left, with_partial=bool(partial))
     parts.append("</svg>")
     return "".join(parts)
@@ -235,9 +239,9 @@ def bar_chart(
         color = "#047857" if v >= 1 else _BAR if v >= 0 else _ACTUAL
         parts.append(
             f'<rect x="{x_a:.1f}" y="{y + 3}" width="{max(x_b - x_a, 1):.1f}" height="{row - 6}" '
-            f'fill="{color}"><title>{_e(label)}: {format_percent(v)}</title></rect>'
+            f'fill="{color}"><title>{_e(label)}: {format_percent(v, lang=lang)}</title></rect>'
         )
-        parts.append(f'<text x="{width - right + 6}" y="{y + 12}" font-size="11" fill="#374151">{format_percent(v)}</text>')
+        parts.append(f'<text x="{width - right + 6}" y="{y + 12}" font-size="11" fill="#374151">{format_percent(v, lang=lang)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -325,14 +329,14 @@ def _breakdown_table(ind: Mapping[str, Any], year: int, lang: str) -> str:
         cls = "bad" if short is not None and short > 0 else "ok"
         cells = [
             (f"{r['zone_id']} {r['name']}".strip() if not r["zone_id"].startswith("_") else r["name"], ""),
-            (format_number(r.get("value_base")), "n"),
-            (format_number(r.get("value_annualized")), "n"),
-            (format_number(r.get("change"), 2), "n"),
-            (format_percent(r.get("share_of_change")), "n"),
-            (format_number(r.get("expected"), 2), "n"),
-            (format_number(short, 2), f"n {cls}"),
-            (format_number(r.get("proportional_target")), "n"),
-            (format_percent(r.get("progress")), "n"),
+            (format_number(r.get("value_base"), lang=lang), "n"),
+            (format_number(r.get("value_annualized"), lang=lang), "n"),
+            (format_number(r.get("change"), 2, lang=lang), "n"),
+            (format_percent(r.get("share_of_change"), lang=lang), "n"),
+            (format_number(r.get("expected"), 2, lang=lang), "n"),
+            (format_number(short, 2, lang=lang), f"n {cls}"),
+            (format_number(r.get("proportional_target"), lang=lang), "n"),
+            (format_percent(r.get("progress"), lang=lang), "n"),
         ]
         out.append("<tr>" + "".join(f'<td class="{c}">{_e(v)}</td>' for v, c in cells) + "</tr>")
     out.append("</tbody></table>")
@@ -352,7 +356,7 @@ def render_report(doc: Mapping[str, Any]) -> str:
         f"<title>{_e(title)} — {year}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
         f'<p class="meta">{_e(t["year"])}: {year}</p>',
-        f'<p>{_e(t["plan"])} {year}: <span class="big">{_e(format_percent(doc["plan"]["progress"]))}</span></p>',
+        f'<p>{_e(t["plan"])} {year}: <span class="big">{_e(format_percent(doc["plan"]["progress"], lang=lang))}</span></p>',
         f"<h2>{_e(t['objectives'])}</h2><table><thead><tr>",
         f'<th>{_e(t["objective"])}</th><th class="n">{_e(t["weight"])}</th><th class="n">{_e(t["progress"])}'
         f" {year}</th><th></th></tr></thead><tbody>",
@@ -361,8 +365,8 @@ def render_report(doc: Mapping[str, Any]) -> str:
         p = o["progress"]
         bar = f'<span class="bar" style="width:{max(0.0, min(p or 0.0, 1.0)) * 160:.0f}px"></span>' if p is not None else ""
         out.append(
-            f'<tr><td>{_e(o["label"])}</td><td class="n">{_e(format_number(o["weight"]))}</td>'
-            f'<td class="n">{_e(format_percent(p))}</td><td>{bar}</td></tr>'
+            f'<tr><td>{_e(o["label"])}</td><td class="n">{_e(format_number(o["weight"], lang=lang))}</td>'
+            f'<td class="n">{_e(format_percent(p, lang=lang))}</td><td>{bar}</td></tr>'
         )
     out.append("</tbody></table>")
     out.append(f"<h2>{_e(t['indicators'])}</h2><table><thead><tr>")
@@ -384,11 +388,12 @@ def render_report(doc: Mapping[str, Any]) -> str:
         s = ind["summary"]
         city = ind["level"] == "city"
         level = t["city"] if city else ind["level"]
-        base = f"{format_number(ind['baseline'])} ({ind['baseline_year']})" if city and ind.get("baseline") is not None else "–"
-        target = format_number(s.get("target")) if city else "–"
-        actual = format_number(s.get("actual")) if city else t["zones_met"].format(met=s.get("zones_met", 0), n=s.get("zones", 0))
+        base = f"{format_number(ind['baseline'], lang=lang)} ({ind['baseline_year']})" if city and ind.get("baseline") is not None else "–"
+        target = format_number(s.get("target"), lang=lang) if city else "–"
+        met = t["zones_met"].format(met=s.get("zones_met", 0), n=s.get("zones", 0))
+        actual = format_number(s.get("actual"), lang=lang) if city else met
         cells = [ind["label"], objectives.get(ind["objective"], ind["objective"]), level, ind["trend_label"], base, target, actual]
-        cells += [format_percent(s.get("progress")), format_percent(s.get("progress_uncapped"))]
+        cells += [format_percent(s.get("progress"), lang=lang), format_percent(s.get("progress_uncapped"), lang=lang)]
         out.append("<tr>" + "".join(f'<td class="{"n" if i >= 4 else ""}">{_e(c)}</td>' for i, c in enumerate(cells)) + "</tr>")
     out.append("</tbody></table>")
     for n, ind in enumerate(doc["indicators"], start=1):

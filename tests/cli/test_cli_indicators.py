@@ -38,13 +38,16 @@ def test_indicators_prints_progress_and_writes_outputs(targets, tmp_path):
         assert (tmp_path / "out" / name).is_file() and name in text
     manifest = json.loads((tmp_path / "out" / "seguimiento_manifest.json").read_text(encoding="utf-8"))
     assert manifest["outputs"] and manifest["options"]["title"] == "Ciudad de prueba"  # the run's options, whole
+    page = (tmp_path / "out" / "seguimiento.html").read_text(encoding="utf-8")
+    assert "71,7 %" in page and "71.7 %" not in page  # the report reads as the console does
 
 
 def test_english_and_year(targets, tmp_path):
     result = runner.invoke(app, ["indicators", str(targets), "--out", str(tmp_path / "en"), "--lang", "en", "--year", "2022"])
     assert result.exit_code == 0, result.output
     assert "Plan tracking — Ciudad de prueba — 2022" in result.output and "Plan progress 2022: 100.0 %" in result.output
-    assert '<html lang="en">' in (tmp_path / "en" / "seguimiento.html").read_text(encoding="utf-8")
+    page = (tmp_path / "en" / "seguimiento.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "100.0 %" in page and "100,0 %" not in page
 
 
 def test_errors_are_one_message_and_exit_1(targets, tmp_path):
