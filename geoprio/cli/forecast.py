@@ -139,6 +139,8 @@ def print_forecast(run: ForecastBacktest, *, lang: str) -> None:
                 gain,
             )
         out.print(tb)
+        if n.get("sepp_spatial") == "off":
+            out.print(_t("sepp_spatial_off", lang))
         v = n["goal"].get(hz)
         if v is not None:
             out.print(

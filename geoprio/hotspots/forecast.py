@@ -423,6 +423,8 @@ def rolling_backtest(records: Records, *, zones: Zones | None = None, options: F
         "data_to": str(last.date()),
         "ci": f"paired percentile bootstrap over origins, {opts.bootstrap} resamples, seed {opts.seed}",
     }
+    if "sepp" in opts.methods and opts.shape != "square":  # the spatial kernel needs a square lattice
+        notes["sepp_spatial"] = "off"
     curves: list[pd.DataFrame] = []
     for h in opts.horizons:
         f, c, cv, n = _one_horizon(h, times, xy, cell, w, grid, opts, first, last)

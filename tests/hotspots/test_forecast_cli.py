@@ -50,3 +50,16 @@ def test_bad_options_exit_1_without_traceback(tmp_path):
     assert res.exit_code == 1 and "horizons" in res.output and "Traceback" not in res.output
     res = run(path, "--date", "date", "--methods", "lstm")
     assert res.exit_code == 1 and "unknown forecast method(s) ['lstm']" in res.output
+
+
+def test_sepp_on_hexagonal_cells_says_its_triggering_stays_in_the_cell(tmp_path):
+    path = tmp_path / "incidentes.csv"
+    _synthetic(n_days=240).to_csv(path, index=False)
+    base = [path, "--date", "date", "--origins", "2", "--warmup", "1", "--cell-size-m", "300", "--bootstrap", "50"]
+    res = run(*base, "--methods", "sepp", "--shape", "hex", "--out", tmp_path / "hex")
+    assert res.exit_code == 0, res.output
+    assert "con celdas hexagonales el disparo queda en la celda del incidente" in res.output
+    man = json.loads((tmp_path / "hex" / "manifest.json").read_text(encoding="utf-8"))
+    assert man["notes"]["sepp_spatial"] == "off"
+    square = run(*base, "--methods", "sepp", "--out", tmp_path / "sq")
+    assert square.exit_code == 0 and "celdas hexagonales" not in square.output
