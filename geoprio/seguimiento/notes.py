@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from geoprio.labels import label
+from geoprio.labels import label, plural
 from geoprio.seguimiento.formatting import format_compact
 
 __all__ = ["Note"]
@@ -33,6 +33,8 @@ class Note:
         """The note in Spanish (default) or English; numbers as :func:`format_compact` writes them."""
         template = label(TOPIC, self.code, lang)
         params = {k: (format_compact(v, lang=lang) if isinstance(v, float) else v) for k, v in self.params.items()}
+        if "count" in params and "{cases}" in template:  # a count of cases, singular or plural
+            params["cases"] = plural(label(TOPIC, f"cases_{self.code}", lang), int(round(float(self.params["count"]))), lang)
         if "side" in params:  # "above" / "below", a code
             params["side"] = label("seguimiento", f"side_{params['side']}", lang)
         return template.format(year=self.year if self.year is not None else "", **params).removeprefix(": ")

@@ -458,7 +458,7 @@ def test_per_zone_table_with_a_year_without_data(tmp_path):
     assert s[2024].actual is None and s[2024].progress is None and [n.code for n in s[2024].notes] == ["no_data"]
     assert res.year == 2023  # the latest programmed year with data
     notes = [n.text("es") for n in res.indicator("casos").notes]
-    assert "2022: 1 casos sin zona (ids de la tabla que no son zonas: ZZ) se cuentan en el total de la ciudad y en ninguna zona" in notes
+    assert "2022: 1 caso sin zona se cuenta (ids de la tabla que no son zonas: ZZ) en el total de la ciudad y en ninguna zona" in notes
     # share = column over total_columns: 7/55 and 4/55 (%); constante lower: 8/7.27 = 1.1
     p = series(res, "proporcion")
     assert p[2022].actual == pytest.approx(700 / 55) and p[2023].progress == pytest.approx(8 / (400 / 55))

@@ -275,3 +275,11 @@ def test_nice_ticks():
     assert nice_ticks(3, 3)[0] == 3 and len(nice_ticks(3, 3)) > 1
     with pytest.raises(ValueError, match="finite"):
         nice_ticks(0, math.inf)
+
+
+def test_case_counts_in_notes_are_singular_or_plural():
+    one = Note("unplaced", 2022, {"count": 1.0, "what": "x"}).text("es")
+    assert one == "2022: 1 caso sin zona se cuenta (x) en el total de la ciudad y en ninguna zona"
+    assert Note("unplaced", 2022, {"count": 1200.0, "what": "x"}).text("es").startswith("2022: 1.200 casos sin zona se cuentan (x)")
+    excluded = Note("unplaced_excluded", None, {"count": 1, "what": "x"}).text("en")
+    assert excluded == "1 case without a zone is not counted (x) (unplaced = 'exclude')"
