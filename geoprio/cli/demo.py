@@ -16,6 +16,7 @@ from geoprio.cli.index import print_index, print_reports
 from geoprio.cli.maps import render_demo_maps
 from geoprio.demo import DEFAULT_DEMO_DIR, DEFAULT_N_INCIDENTS, DemoRun, run_demo
 from geoprio.labels import label
+from geoprio.numbers import LangNumber
 from geoprio.settings import DEFAULT_LANG, DEFAULT_SEED
 
 __all__ = ["demo_cmd", "register"]
@@ -50,13 +51,14 @@ def _print_plans(demo: DemoRun, lang: str) -> None:
     for kind, plan in (("cameras", demo.cameras), ("garitas", demo.garitas)):
         s = plan.summary()
         text = label("demo", "plan", lang)
-        out.print(text.format(kind=label("demo", kind, lang), n=s["n_selected"], share=100 * s["covered_share"], gap=100 * (s["gap"] or 0)))
+        share, gap = LangNumber(100 * s["covered_share"], lang), LangNumber(100 * (s["gap"] or 0), lang)
+        out.print(text.format(kind=label("demo", kind, lang), n=s["n_selected"], share=share, gap=gap))
     ent = demo.entornos
     first = ent.table.sort_values("rank").iloc[0]
     line = label("demo", "entornos", lang).format(n=len(ent.table), name=first["name"], peak_hours=first["peak_hours"])
     if ent.plan is not None:
         deploy = label("demo", "deployment", lang)
-        line += deploy.format(teams=ent.plan.teams, share=100 * ent.plan.share, gap=100 * ent.plan.gap)
+        line += deploy.format(teams=ent.plan.teams, share=LangNumber(100 * ent.plan.share, lang), gap=LangNumber(100 * ent.plan.gap, lang))
     out.print(line)
 
 

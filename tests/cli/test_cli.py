@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,8 @@ def demo_dir(tmp_path_factory) -> Path:
     assert "Índice de priorización — upz (top 5 de 30)" in r.stdout
     assert "delitos.csv: 5." in r.stderr and "latitud y longitud invertidas" in r.stderr
     assert "† denominador menor que 5000 (solo marcadas): UPZ02 La Candelaria" in r.stdout
+    plans = [line for line in r.stdout.splitlines() if line.startswith("Plan de ")]  # "… cubren 38,5 % …; brecha 0,00 %"
+    assert plans and all(re.search(r"cubren \d+,\d %.*brecha \d+,\d\d %", line) for line in plans), plans
     return out
 
 
