@@ -265,6 +265,11 @@ def _public_table(
         t[col] = np.where(hidden_bins[:, j], np.nan, coarse[:, j])
     _blank(t, visible & policy.hidden(day).any(axis=1), _DAY_COLUMNS)
     _blank(t, visible & policy.hidden(week).any(axis=1), _WEEK_COLUMNS)
+    # a forecast's expected incidents per place are area-weighted sums of the surface's cells: with
+    # the surface's own public release, a place over a single suppressed cell would give that cell's
+    # value (and, with prior counts, its small count) back by subtraction; never published
+    if "forecast_expected" in t.columns:
+        t["forecast_expected"] = np.nan
     # a hidden place: everything but what identifies it
     _blank(t, hidden_place, [c for c in t.columns if c not in PLACE_KEYS and c != "suppressed"])
     long = pd.DataFrame(
@@ -308,6 +313,8 @@ def _public_plan(
         total = out_summary.get("total")
         if isinstance(total, (int, float)) and policy.hides(total):
             out_summary["total"] = out_summary["share"] = None
+        if isinstance(out_summary.get("forecast"), dict):  # a sum of the places' forecasts: withheld with them
+            out_summary["forecast"] = {k: v for k, v in out_summary["forecast"].items() if k != "places_expected_total"}
     public = shifts.copy()
     for c in _SHIFT_VALUES:
         if c in public:
