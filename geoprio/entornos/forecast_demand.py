@@ -231,6 +231,11 @@ def read_forecast_surface(path: str | Path) -> ForecastSurfaceCells:
         )
     e = pd.to_numeric(table["expected"], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(e) | (e < 0))
+    if len(bad) and "suppressed" in table.columns:  # the same words as geoprio.placement.sites.forecast_demand
+        raise InputError(
+            f"{p}: a public release of a forecast surface (geoprio forecast --public): its {len(bad):,} suppressed "
+            "cells have no expected value, so it cannot be a plan's demand; plan on the full surface (without --public)"
+        )
     if len(bad):
         raise InputError(f"{p}: row {int(bad[0]) + 2}, column 'expected': {table['expected'].iloc[bad[0]]!r} is not a number ≥ 0")
     ids = table["cell_id"].astype(str).to_numpy()

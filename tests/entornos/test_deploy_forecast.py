@@ -162,6 +162,12 @@ def test_a_past_period_csv_alone_and_a_non_surface_are_refused(toy_surface, tmp_
         read_forecast_surface(tmp_path / "metros.gpkg")
     with pytest.raises(InputError, match="forecast surface not found"):
         read_forecast_surface(tmp_path / "nada.geojson")
+    public = gpd.read_file(toy_surface / "pronostico_superficie.geojson")
+    public["suppressed"] = public.index == 0
+    public.loc[0, "expected"] = np.nan  # a public release: suppressed cells are null
+    public.to_file(tmp_path / "publico.geojson")
+    with pytest.raises(InputError, match=r"publico\.geojson: a public release .* its 1 suppressed cells .* plan on the full surface"):
+        read_forecast_surface(tmp_path / "publico.geojson")
 
 
 # --------------------------------------------------------------------------- real data, end to end
