@@ -46,7 +46,7 @@ from geoprio.maps.geometry import (
     to_metric,
 )
 from geoprio.maps.hotspot_layers import DEFAULT_MAX_CELLS
-from geoprio.maps.style import DENSITY_COLORS, legend_html
+from geoprio.maps.style import DENSITY_COLORS, legend_html, quantile_classes
 from geoprio.maps.text import MAP_LANG, fmt_int, fmt_num, fmt_pct, fmt_text, is_finite, map_labels
 from geoprio.settings import DEFAULT_METRIC_CRS, Lang
 
@@ -158,11 +158,6 @@ def _method_label(method: Any, lang: str) -> str:
         return str(method)
 
 
-def _class_edges(values: np.ndarray, k: int) -> np.ndarray:
-    """Quantile class edges of ``values`` (at most ``k`` classes, distinct edges)."""
-    return np.unique(np.quantile(values, np.linspace(0, 1, k + 1)))
-
-
 def add_forecast_layer(
     m: folium.Map,
     cells: gpd.GeoDataFrame,
@@ -195,15 +190,7 @@ def add_forecast_layer(
     cum = pd.to_numeric(cells["cum_area_share"], errors="coerce").to_numpy(dtype=float)
     top_all = np.isfinite(cum) & (cum <= share + 1e-12)
     sub, v, top = cells[drawn].reset_index(drop=True), v[drawn], top_all[drawn]
-    edges = _class_edges(v, classes)
-    k = max(1, len(edges) - 1)
-    cls = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, k - 1) if k > 1 else np.zeros(len(v), int)
-    colors = [DENSITY_COLORS[round(i * (len(DENSITY_COLORS) - 1) / max(1, k - 1))] for i in range(k)]
-    ranges = (
-        [f"{fmt_num(edges[i], 2, lang)}–{fmt_num(edges[i + 1], 2, lang)}" for i in range(k)]
-        if k > 1
-        else [f"{fmt_num(v.min(), 2, lang)}–{fmt_num(v.max(), 2, lang)}"]
-    )
+    cls, colors, ranges = quantile_classes(v, classes, digits=2, lang=lang)
     share_text = _share_text(share, lang)
     in_top = t["in_top"].format(share=share_text)
     if len(sub) <= max_cells:
@@ -255,7 +242,7 @@ def add_forecast_layer(
     )
     layer.add_to(m)
     title, backtest = _legend_lines(cells, notes, share, lang)
-    rows = [(colors[i], "", ranges[i]) for i in reversed(range(k))]
+    rows = [(colors[i], "", ranges[i]) for i in reversed(range(len(colors)))]
     note = [t["top_line"].format(share=share_text, cells=fmt_int(int(top_all.sum()), lang))]
     if backtest:
         note.append(backtest)

@@ -50,7 +50,7 @@ from geoprio.maps.geometry import (
     to_metric,
 )
 from geoprio.maps.index_layer import DEFAULT_RANK_LABELS, tier_positions
-from geoprio.maps.style import DENSITY_COLORS, GI_COLORS, NO_DATA, TIER_COLORS, legend_html, rgba
+from geoprio.maps.style import DENSITY_COLORS, GI_COLORS, NO_DATA, TIER_COLORS, legend_html, quantile_classes, rgba
 from geoprio.maps.text import MAP_LANG, approximate_line, fmt_int, fmt_num, fmt_pvalue, fmt_text, is_finite, map_labels
 from geoprio.settings import DEFAULT_METRIC_CRS, Lang
 
@@ -327,12 +327,6 @@ def add_gistar_layer(
     return LayerInfo(name=name, kind="gistar", features=len(props), layer=layer, note="dissolved" if note else "")
 
 
-def _class_breaks(values: np.ndarray, k: int) -> np.ndarray:
-    """Quantile class edges of the positive values (at most ``k`` classes, distinct edges)."""
-    q = np.quantile(values, np.linspace(0, 1, k + 1))
-    return np.unique(q)
-
-
 def add_density_layer(
     m: folium.Map,
     cells: gpd.GeoDataFrame,
@@ -364,15 +358,7 @@ def add_density_layer(
     if not pos.any():
         return None
     sub, v = cells[pos].reset_index(drop=True), v[pos]
-    edges = _class_breaks(v, classes)
-    k = max(1, len(edges) - 1)
-    cls = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, k - 1) if k > 1 else np.zeros(len(v), int)
-    colors = [DENSITY_COLORS[round(i * (len(DENSITY_COLORS) - 1) / max(1, k - 1))] for i in range(k)]
-    ranges = (
-        [f"{fmt_num(edges[i], 1, lang)}–{fmt_num(edges[i + 1], 1, lang)}" for i in range(k)]
-        if k > 1
-        else [f"{fmt_num(v.min(), 1, lang)}–{fmt_num(v.max(), 1, lang)}"]
-    )
+    cls, colors, ranges = quantile_classes(v, classes, digits=1, lang=lang)
     if len(sub) <= max_cells:
         geoms = prepare_geometries(sub, tolerance_m=tolerance_m, decimals=decimals, metric_crs=metric_crs)
         props = [{"d": fmt_num(x, 1, lang), "_k": int(c)} for x, c in zip(v, cls, strict=True)]
@@ -394,6 +380,6 @@ def add_density_layer(
         popup=folium.GeoJsonPopup(fields=fields, aliases=aliases, localize=False),
     )
     layer.add_to(m)
-    rows = [(colors[i], "", ranges[i]) for i in reversed(range(k))]
+    rows = [(colors[i], "", ranges[i]) for i in reversed(range(len(colors)))]
     Panel(legend_html(f"{name} ({lab['density_unit']})", rows, [note or "", *approximate_line(approximate, lang)]), layer=layer).add_to(m)
     return LayerInfo(name=name, kind="density", features=len(props), layer=layer, note="dissolved" if note else "")

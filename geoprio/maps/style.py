@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from geoprio.maps.text import is_finite
+from geoprio.maps.text import fmt_num, is_finite
 
 __all__ = [
     "DENSITY_COLORS",
@@ -120,3 +120,19 @@ def gradient_legend_html(title: str, stops: Sequence[str], lo: float, hi: float,
         f'<div class="ticks"><span>{lo:g}</span><span>{mid:g}</span><span>{hi:g}</span></div>'
     )
     return out + notes_html(note)
+
+
+def quantile_classes(values: np.ndarray, k: int, *, digits: int, lang: str) -> tuple[np.ndarray, list[str], list[str]]:
+    """``values`` in at most ``k`` quantile classes (distinct edges): each value's class, each
+    class's colour from :data:`DENSITY_COLORS` (spread over the ramp) and its range as the
+    legend writes it (``digits`` decimals in ``lang``'s format).
+    """
+    edges = np.unique(np.quantile(values, np.linspace(0, 1, k + 1)))
+    n = max(1, len(edges) - 1)
+    cls = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, n - 1) if n > 1 else np.zeros(len(values), int)
+    colors = [DENSITY_COLORS[round(i * (len(DENSITY_COLORS) - 1) / max(1, n - 1))] for i in range(n)]
+    if n > 1:
+        ranges = [f"{fmt_num(edges[i], digits, lang)}–{fmt_num(edges[i + 1], digits, lang)}" for i in range(n)]
+    else:
+        ranges = [f"{fmt_num(values.min(), digits, lang)}–{fmt_num(values.max(), digits, lang)}"]
+    return cls, colors, ranges
